@@ -1,0 +1,1 @@
+"""Ports: the Protocols services depend on; adapters in ``bot.infra`` implement them."""

@@ -1,0 +1,58 @@
+"""Reminders: MongoDB documents with a due time, claimed atomically by a periodic task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class ReminderKind(StrEnum):
+    DAY_BEFORE = "day_before"
+    HOURS_BEFORE = "hours_before"
+
+
+class ReminderStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+REMINDER_LEAD = {
+    ReminderKind.DAY_BEFORE: timedelta(hours=24),
+    ReminderKind.HOURS_BEFORE: timedelta(hours=2),
+}
+
+
+def reminder_id(booking_id: str, kind: ReminderKind) -> str:
+    return f"{booking_id}:{kind.value}"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    id: str
+    user_id: int
+    booking_id: str
+    session_id: str
+    kind: ReminderKind
+    due_at: datetime
+    status: ReminderStatus = ReminderStatus.PENDING
+    attempts: int = 0
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+
+
+def plan_reminders(
+    *, booking_id: str, user_id: int, session_id: str, starts_at: datetime, now: datetime
+) -> list[Reminder]:
+    """Reminders still in the future; one booked an hour ahead gets none of the 24 h kind."""
+    planned = []
+    for kind, lead in REMINDER_LEAD.items():
+        due = starts_at - lead
+        if due > now:
+            planned.append(
+                Reminder(reminder_id(booking_id, kind), user_id, booking_id, session_id, kind, due)
+            )
+    return planned

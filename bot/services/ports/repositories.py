@@ -1,0 +1,196 @@
+"""Storage ports. MongoDB adapters implement them; the database enforces the invariants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.domain.applications import Application, ApplicationStatus
+from bot.domain.audit import AuditEntry
+from bot.domain.bookings import Attendance, Booking, BookingStatus
+from bot.domain.catalog import Complex, District, Sport
+from bot.domain.paging import Page, PageRequest
+from bot.domain.reminders import Reminder
+from bot.domain.sessions import Session, WeeklyTemplate
+from bot.domain.users import Role, User
+
+
+class UserRepository(Protocol):
+    async def get(self, telegram_id: int) -> User | None: ...
+
+    async def ensure(self, telegram_id: int, language: str, now: datetime) -> User:
+        """Return the user, creating a bare record on first contact (idempotent)."""
+        ...
+
+    async def save(self, user: User) -> None: ...
+
+    async def set_unreachable(self, telegram_id: int, unreachable: bool) -> None: ...
+
+    async def set_role(
+        self, telegram_id: int, role: Role | None, managed_complexes: frozenset[str]
+    ) -> User | None: ...
+
+    async def search(self, query: str, page: PageRequest) -> Page[User]: ...
+
+    async def list_staff(self) -> list[User]: ...
+
+    async def count_registered(self) -> int: ...
+
+
+class CatalogRepository(Protocol):
+    async def upsert_district(self, district: District) -> None: ...
+
+    async def upsert_sport(self, sport: Sport) -> None: ...
+
+    async def upsert_complex(self, complex_: Complex) -> None: ...
+
+    async def list_districts(self, *, include_inactive: bool = False) -> list[District]: ...
+
+    async def get_district(self, code: str) -> District | None: ...
+
+    async def list_sports(self, *, include_inactive: bool = False) -> list[Sport]: ...
+
+    async def get_sport(self, code: str) -> Sport | None: ...
+
+    async def get_complex(self, code: str) -> Complex | None: ...
+
+    async def complexes_in_district(self, district: str, page: PageRequest) -> Page[Complex]: ...
+
+    async def complexes_with_sports(
+        self, sports: Sequence[str], page: PageRequest
+    ) -> Page[Complex]: ...
+
+    async def list_complexes(self, *, include_inactive: bool = False) -> list[Complex]: ...
+
+
+class ApplicationRepository(Protocol):
+    async def insert(self, application: Application) -> None:
+        """Raise DuplicateActiveApplication if the user already has an active one there."""
+        ...
+
+    async def get(self, application_id: str) -> Application | None: ...
+
+    async def find_active(
+        self, user_id: int, complex_code: str, sport_code: str
+    ) -> Application | None: ...
+
+    async def replace_if_version(self, expected_version: int, updated: Application) -> bool:
+        """Store ``updated`` only if the stored copy still has ``expected_version``."""
+        ...
+
+    async def list_for_user(self, user_id: int, page: PageRequest) -> Page[Application]: ...
+
+    async def list_for_staff(
+        self,
+        complexes: frozenset[str] | None,
+        statuses: frozenset[ApplicationStatus],
+        page: PageRequest,
+    ) -> Page[Application]: ...
+
+    async def anonymise_user(self, user_id: int) -> int: ...
+
+    async def count_by_status(self) -> dict[ApplicationStatus, int]: ...
+
+
+class SessionRepository(Protocol):
+    async def insert(self, session: Session) -> None: ...
+
+    async def insert_missing(self, sessions: Sequence[Session]) -> int:
+        """Insert sessions whose id is not stored yet; return how many were new."""
+        ...
+
+    async def get(self, session_id: str) -> Session | None: ...
+
+    async def list_for_complex(
+        self, complex_code: str, start: datetime, end: datetime, sport_code: str | None = None
+    ) -> list[Session]: ...
+
+    async def take_seat(self, session_id: str) -> bool:
+        """Atomically add one to ``booked`` if a seat is left and the session is not cancelled."""
+        ...
+
+    async def release_seat(self, session_id: str) -> None: ...
+
+    async def set_booked(self, session_id: str, booked: int) -> None: ...
+
+    async def cancel(self, session_id: str) -> bool: ...
+
+    async def upsert_template(self, template: WeeklyTemplate) -> None: ...
+
+    async def list_templates(self, complex_code: str | None = None) -> list[WeeklyTemplate]: ...
+
+
+class BookingRepository(Protocol):
+    async def claim(self, booking_id: str, session_id: str, user_id: int, now: datetime) -> bool:
+        """Mark (session, user) as RESERVING unless an open booking exists; True if claimed."""
+        ...
+
+    async def get(self, booking_id: str) -> Booking | None: ...
+
+    async def move(
+        self,
+        booking_id: str,
+        from_statuses: frozenset[BookingStatus],
+        to_status: BookingStatus,
+        now: datetime,
+        *,
+        queued_at: datetime | None = None,
+        offer_expires_at: datetime | None = None,
+        offer_valid_at: datetime | None = None,
+    ) -> Booking | None:
+        """Conditional status change; None if the booking was not in ``from_statuses``.
+
+        With ``offer_valid_at`` the move also requires the offer not to have expired by then.
+        """
+        ...
+
+    async def offer_next(
+        self, session_id: str, now: datetime, expires_at: datetime
+    ) -> Booking | None:
+        """Atomically turn the first waitlisted booking of the session into an offer."""
+        ...
+
+    async def has_waitlisted(self, session_id: str) -> bool: ...
+
+    async def waitlist_position(self, booking: Booking) -> int: ...
+
+    async def count_seat_holders(self, session_id: str) -> int: ...
+
+    async def list_for_user(
+        self, user_id: int, statuses: frozenset[BookingStatus], page: PageRequest
+    ) -> Page[Booking]: ...
+
+    async def list_for_session(self, session_id: str) -> list[Booking]: ...
+
+    async def expired_offers(self, now: datetime, limit: int) -> list[Booking]: ...
+
+    async def count_by_status(self, session_id: str) -> dict[BookingStatus, int]: ...
+
+    async def mark_attendance(
+        self, booking_id: str, attendance: Attendance, staff_id: int, now: datetime
+    ) -> Booking | None: ...
+
+    async def confirm(self, booking_id: str, now: datetime) -> Booking | None: ...
+
+
+class ReminderRepository(Protocol):
+    async def insert_missing(self, reminders: Sequence[Reminder]) -> None: ...
+
+    async def cancel_for_booking(self, booking_id: str) -> int: ...
+
+    async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
+        """Claim due reminders one by one so two workers never get the same one."""
+        ...
+
+    async def mark_sent(self, reminder_id: str, now: datetime) -> None: ...
+
+    async def mark_failed(self, reminder_id: str, now: datetime, final: bool) -> None: ...
+
+    async def count_overdue(self, now: datetime) -> int: ...
+
+
+class AuditRepository(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+
+    async def recent(self, page: PageRequest) -> Page[AuditEntry]: ...

@@ -1,0 +1,176 @@
+"""Registration, profile and data deletion for residents; blocking and roles for staff."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.domain.audit import AuditEntry
+from bot.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from bot.domain.i18n import SUPPORTED_LANGUAGES, pick_language
+from bot.domain.ids import new_id
+from bot.domain.paging import Page, PageRequest
+from bot.domain.users import NotificationPreferences, Role, User, validate_name
+from bot.services.ports.repositories import (
+    ApplicationRepository,
+    AuditRepository,
+    CatalogRepository,
+    UserRepository,
+)
+from bot.services.ports.system import Clock, PhoneNormalizer
+
+
+class UserService:
+    def __init__(
+        self,
+        users: UserRepository,
+        applications: ApplicationRepository,
+        catalog: CatalogRepository,
+        audit: AuditRepository,
+        phones: PhoneNormalizer,
+        clock: Clock,
+    ) -> None:
+        self._users = users
+        self._applications = applications
+        self._catalog = catalog
+        self._audit = audit
+        self._phones = phones
+        self._clock = clock
+
+    async def get(self, telegram_id: int) -> User | None:
+        return await self._users.get(telegram_id)
+
+    async def touch(self, telegram_id: int, telegram_language_code: str | None) -> User:
+        """The user behind an update, created on first contact with a language guessed from Telegram."""
+        return await self._users.ensure(
+            telegram_id, pick_language(telegram_language_code), self._clock.now()
+        )
+
+    async def set_name(self, telegram_id: int, raw_name: str) -> User:
+        user = await self._require(telegram_id)
+        updated = replace(user, name=validate_name(raw_name))
+        await self._users.save(updated)
+        return updated
+
+    async def set_phone_from_contact(
+        self, telegram_id: int, contact_user_id: int | None, raw_phone: str
+    ) -> User:
+        """Accept only the sender's own contact: a forwarded card is someone else's number."""
+        if contact_user_id != telegram_id:
+            raise ValidationFailed("phone", "not_own_contact")
+        phone = self._phones.normalize(raw_phone)
+        if phone is None:
+            raise ValidationFailed("phone", "invalid")
+        user = await self._require(telegram_id)
+        updated = replace(user, phone=phone)
+        await self._users.save(updated)
+        return updated
+
+    async def complete_registration(self, telegram_id: int, *, consent: bool) -> User:
+        if not consent:
+            raise ValidationFailed("consent", "required")
+        user = await self._require(telegram_id)
+        if user.name is None:
+            raise ValidationFailed("name", "missing")
+        now = self._clock.now()
+        updated = replace(
+            user,
+            consent_at=user.consent_at or now,
+            registered_at=user.registered_at or now,
+            deleted_at=None,
+        )
+        await self._users.save(updated)
+        return updated
+
+    async def set_language(self, telegram_id: int, language: str) -> User:
+        if language not in SUPPORTED_LANGUAGES:
+            raise ValidationFailed("language", "unsupported")
+        user = await self._require(telegram_id)
+        updated = replace(user, language=language)
+        await self._users.save(updated)
+        return updated
+
+    async def set_notifications(
+        self, telegram_id: int, preferences: NotificationPreferences
+    ) -> User:
+        user = await self._require(telegram_id)
+        updated = replace(user, notifications=preferences)
+        await self._users.save(updated)
+        return updated
+
+    async def delete_my_data(self, telegram_id: int) -> User:
+        """Erase personal fields and anonymise the applications that carried them."""
+        user = await self._require(telegram_id)
+        erased = user.erased(self._clock.now())
+        await self._users.save(erased)
+        await self._applications.anonymise_user(telegram_id)
+        return erased
+
+    async def mark_unreachable(self, telegram_id: int) -> None:
+        await self._users.set_unreachable(telegram_id, True)
+
+    async def mark_reachable(self, telegram_id: int) -> None:
+        await self._users.set_unreachable(telegram_id, False)
+
+    # --- staff -----------------------------------------------------------------------------
+
+    async def set_blocked(self, actor_id: int, telegram_id: int, blocked: bool) -> User:
+        actor = await self._require_staff(actor_id, need=(Role.SUPER_ADMIN, Role.ADMIN))
+        target = await self._require(telegram_id)
+        if target.role is Role.SUPER_ADMIN and actor.role is not Role.SUPER_ADMIN:
+            raise PermissionDenied("cannot block a super admin")
+        updated = replace(target, blocked=blocked)
+        await self._users.save(updated)
+        await self._record(actor_id, "user.block" if blocked else "user.unblock", str(telegram_id))
+        return updated
+
+    async def set_role(
+        self,
+        actor_id: int | None,
+        telegram_id: int,
+        role: Role | None,
+        managed_complexes: frozenset[str] = frozenset(),
+    ) -> User:
+        """Only a super admin may grant roles. ``actor_id=None`` is the operator CLI (trusted shell)."""
+        if actor_id is not None:
+            await self._require_staff(actor_id, need=(Role.SUPER_ADMIN,))
+        if role is not Role.MANAGER and managed_complexes:
+            raise ValidationFailed("complexes", "only_for_managers")
+        for code in managed_complexes:
+            if await self._catalog.get_complex(code) is None:
+                raise NotFound(f"complex {code}")
+        await self._users.ensure(telegram_id, "ru", self._clock.now())
+        updated = await self._users.set_role(telegram_id, role, managed_complexes)
+        if updated is None:
+            raise NotFound(f"user {telegram_id}")
+        await self._record(
+            actor_id or 0,
+            "user.role",
+            str(telegram_id),
+            role=role.value if role else None,
+            complexes=sorted(managed_complexes),
+        )
+        return updated
+
+    async def search(self, actor_id: int, query: str, page: PageRequest) -> Page[User]:
+        await self._require_staff(actor_id, need=(Role.SUPER_ADMIN, Role.ADMIN))
+        return await self._users.search(query.strip(), page)
+
+    async def list_staff(self) -> list[User]:
+        return await self._users.list_staff()
+
+    async def _require(self, telegram_id: int) -> User:
+        user = await self._users.get(telegram_id)
+        if user is None:
+            raise NotFound(f"user {telegram_id}")
+        return user
+
+    async def _require_staff(self, actor_id: int, need: tuple[Role, ...]) -> User:
+        actor = await self._users.get(actor_id)
+        if actor is None or actor.blocked or actor.role not in need:
+            raise PermissionDenied("staff role required")
+        return actor
+
+    async def _record(self, actor_id: int, action: str, target: str, **details: object) -> None:
+        await self._audit.record(
+            AuditEntry(new_id(), actor_id, action, "user", target, self._clock.now(), details)
+        )
