@@ -1,0 +1,105 @@
+"""Root fixtures: real SecantusDB and Redis servers on free ports, started only when a test asks.
+
+Session-scoped servers are shared by every test in a run; per-test isolation comes from
+`mongo_db_name` (a fresh database, dropped afterwards) and `clean_redis_cluster` (all masters
+flushed first). A test that breaks a server (failover, crash) must use the `make_*` factories,
+which give it a private instance.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from devcluster.redis import RedisClusterServer, StandaloneRedisServer
+from devcluster.secantus import SecantusServer
+
+
+@pytest.fixture(scope="session")
+def devcluster_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's servers keep their configs, data and logs (shown on failures)."""
+    return tmp_path_factory.mktemp("devcluster")
+
+
+@pytest.fixture(scope="session")
+def secantus(devcluster_run_dir: Path) -> Iterator[SecantusServer]:
+    server = SecantusServer(devcluster_run_dir / "secantus").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongo_url(secantus: SecantusServer) -> str:
+    return secantus.url
+
+
+@pytest.fixture
+def mongo_db_name(mongo_url: str) -> Iterator[str]:
+    """A database name no other test uses; the database is dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield name
+    client: MongoClient[dict[str, object]]
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        client.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(devcluster_run_dir: Path) -> Iterator[RedisClusterServer]:
+    cluster = RedisClusterServer(devcluster_run_dir / "redis-cluster").start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_nodes(redis_cluster: RedisClusterServer) -> list[tuple[str, int]]:
+    """(host, port) of every node, for `RedisCluster(startup_nodes=...)`."""
+    return redis_cluster.startup_nodes
+
+
+@pytest.fixture
+def clean_redis_cluster(redis_cluster: RedisClusterServer) -> RedisClusterServer:
+    """The shared cluster with every master flushed before the test."""
+    redis_cluster.flush_all_masters()
+    return redis_cluster
+
+
+@pytest.fixture(scope="session")
+def broker_redis(devcluster_run_dir: Path) -> Iterator[StandaloneRedisServer]:
+    """The standalone Redis that Celery uses as its broker; `.url` for Celery."""
+    server = StandaloneRedisServer(devcluster_run_dir / "broker").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_redis_cluster(tmp_path: Path) -> Iterator[Callable[[], RedisClusterServer]]:
+    """Start private clusters (for tests that kill nodes); all are stopped after the test."""
+    started: list[RedisClusterServer] = []
+
+    def start_cluster() -> RedisClusterServer:
+        cluster = RedisClusterServer(tmp_path / f"redis-cluster-{len(started)}")
+        started.append(cluster)
+        return cluster.start()
+
+    yield start_cluster
+    for cluster in started:
+        cluster.stop()
+
+
+@pytest.fixture
+def make_secantus(tmp_path: Path) -> Iterator[Callable[..., SecantusServer]]:
+    """Start private SecantusDB servers (e.g. with a persistent storage path); stopped after."""
+    started: list[SecantusServer] = []
+
+    def start_server(storage_path: Path | str = ":memory:") -> SecantusServer:
+        server = SecantusServer(tmp_path / f"secantus-{len(started)}", storage_path=storage_path)
+        started.append(server)
+        return server.start()
+
+    yield start_server
+    for server in started:
+        server.stop()
