@@ -1,0 +1,201 @@
+"""Operator commands (``scripts/admin_tools.py``): database, catalog, sessions, users, stats.
+
+The operator's shell is trusted: commands act with operator authority (audited as actor 0).
+Configuration comes from the same environment variables as the bot (MONGO_URL, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.bootstrap import Services, Storage, build_services, storage_from_settings
+from bot.domain.errors import DomainError
+from bot.domain.users import Role
+from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
+from bot.services.catalog_io import export_catalog, import_catalog
+from bot.settings import MongoSettings, SettingsError, load_section
+
+Command = Callable[[argparse.Namespace, Storage, Services], Awaitable[int]]
+
+
+async def cmd_db_migrate(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    applied = await migrate(storage.db)
+    if applied:
+        print(f"applied migrations: {', '.join(map(str, applied))}")
+    else:
+        print(f"up to date (version {latest_version()})")
+    return 0
+
+
+async def cmd_db_status(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    versions = await applied_versions(storage.db)
+    current = max(versions, default=0)
+    print(f"schema version {current}, latest {latest_version()}")
+    return 0 if current == latest_version() else 1
+
+
+async def cmd_catalog_import(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
+    document = json.loads(text)
+    report = await import_catalog(document, storage.catalog, storage.sessions)
+    print(
+        f"imported {report.districts} districts, {report.sports} sports, "
+        f"{report.complexes} complexes, {report.templates} weekly templates"
+    )
+    if args.generate_days:
+        today = services.clock.now().date()
+        created = await services.schedule.generate(today, args.generate_days)
+        print(f"generated {created} new sessions for the next {args.generate_days} days")
+    return 0
+
+
+async def cmd_catalog_export(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    document = await export_catalog(storage.catalog, storage.sessions)
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if args.file == "-":
+        sys.stdout.write(text)
+    else:
+        await asyncio.to_thread(Path(args.file).write_text, text, encoding="utf-8")
+        print(f"exported {len(document['complexes'])} complexes to {args.file}")
+    return 0
+
+
+async def cmd_sessions_generate(
+    args: argparse.Namespace, storage: Storage, services: Services
+) -> int:
+    first = services.clock.now().date() + timedelta(days=args.offset)
+    created = await services.schedule.generate(first, args.days)
+    print(f"generated {created} new sessions from {first.isoformat()} for {args.days} days")
+    return 0
+
+
+async def cmd_users_grant(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    user = await services.users.set_role(
+        None, args.user_id, Role(args.role), frozenset(args.complex)
+    )
+    scope = f" for {', '.join(sorted(user.managed_complexes))}" if user.managed_complexes else ""
+    print(f"user {user.telegram_id} is now {args.role}{scope}")
+    return 0
+
+
+async def cmd_users_revoke(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    await services.users.set_role(None, args.user_id, None)
+    print(f"user {args.user_id} has no staff role")
+    return 0
+
+
+async def cmd_users_staff(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    for user in await services.users.list_staff():
+        scope = ",".join(sorted(user.managed_complexes)) or "-"
+        print(f"{user.telegram_id}\t{user.role}\t{scope}\t{user.name or ''}")
+    return 0
+
+
+async def cmd_users_block(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    user = await services.users.get(args.user_id)
+    if user is None:
+        print(f"no user {args.user_id}", file=sys.stderr)
+        return 1
+    await storage.users.save(replace(user, blocked=args.blocked))
+    print(f"user {args.user_id} {'blocked' if args.blocked else 'unblocked'}")
+    return 0
+
+
+async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    by_status = await services.applications.count_by_status()
+    stats: dict[str, Any] = {
+        "registered_users": await storage.users.count_registered(),
+        "applications": {status.value: n for status, n in sorted(by_status.items())},
+        "complexes": len(await storage.catalog.list_complexes()),
+        "overdue_reminders": await services.reminders.overdue(),
+    }
+    if args.json:
+        print(json.dumps(stats, ensure_ascii=False, indent=2))
+    else:
+        for key, value in stats.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="admin_tools.py", description=__doc__)
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    db = groups.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("migrate", help="apply pending migrations (idempotent)").set_defaults(
+        run=cmd_db_migrate
+    )
+    db.add_parser("status", help="show the schema version").set_defaults(run=cmd_db_status)
+
+    catalog = groups.add_parser("catalog", help="catalog import/export").add_subparsers(
+        dest="action", required=True
+    )
+    imp = catalog.add_parser("import", help="import a fok-catalog/1 JSON file")
+    imp.add_argument("file")
+    imp.add_argument("--generate-days", type=int, default=7, help="then generate sessions (0: no)")
+    imp.set_defaults(run=cmd_catalog_import)
+    exp = catalog.add_parser("export", help="export the catalog ('-' for stdout)")
+    exp.add_argument("file")
+    exp.set_defaults(run=cmd_catalog_export)
+
+    sessions = groups.add_parser("sessions", help="schedule").add_subparsers(
+        dest="action", required=True
+    )
+    gen = sessions.add_parser("generate", help="create dated sessions from weekly templates")
+    gen.add_argument("--days", type=int, default=14)
+    gen.add_argument("--offset", type=int, default=0, help="start this many days from today")
+    gen.set_defaults(run=cmd_sessions_generate)
+
+    users = groups.add_parser("users", help="staff roles and blocking").add_subparsers(
+        dest="action", required=True
+    )
+    grant = users.add_parser("grant", help="give a staff role")
+    grant.add_argument("user_id", type=int)
+    grant.add_argument("role", choices=[r.value for r in Role])
+    grant.add_argument("--complex", action="append", default=[], help="a manager's complex code")
+    grant.set_defaults(run=cmd_users_grant)
+    revoke = users.add_parser("revoke", help="remove the staff role")
+    revoke.add_argument("user_id", type=int)
+    revoke.set_defaults(run=cmd_users_revoke)
+    users.add_parser("staff", help="list staff").set_defaults(run=cmd_users_staff)
+    for name, blocked in (("block", True), ("unblock", False)):
+        cmd = users.add_parser(name, help=f"{name} a user")
+        cmd.add_argument("user_id", type=int)
+        cmd.set_defaults(run=cmd_users_block, blocked=blocked)
+
+    stats = groups.add_parser("stats", help="counts of users, applications, reminders")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(run=cmd_stats)
+    return parser
+
+
+async def run(argv: Sequence[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        mongo = load_section(MongoSettings)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    storage = storage_from_settings(mongo, app_name="fok-admin-tools")
+    try:
+        command: Command = args.run
+        return await command(args, storage, build_services(storage))
+    except DomainError as error:
+        print(f"error: {error.code}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return asyncio.run(run(sys.argv[1:] if argv is None else argv))

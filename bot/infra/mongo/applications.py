@@ -1,0 +1,150 @@
+"""Applications in MongoDB; the partial unique index keeps one active per user/complex/sport."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from bot.domain.applications import (
+    ACTIVE_STATUSES,
+    ActorKind,
+    Application,
+    ApplicationStatus,
+    StatusChange,
+)
+from bot.domain.errors import DuplicateActiveApplication
+from bot.domain.paging import Page, PageRequest
+from bot.infra.mongo.client import Document
+
+
+def _change_to_doc(change: StatusChange) -> Document:
+    return {
+        "from": change.from_status.value if change.from_status else None,
+        "to": change.to_status.value,
+        "actor_id": change.actor_id,
+        "actor_kind": change.actor_kind.value,
+        "at": change.at,
+        "comment": change.comment,
+    }
+
+
+def application_to_doc(a: Application) -> Document:
+    return {
+        "_id": a.id,
+        "user_id": a.user_id,
+        "complex_code": a.complex_code,
+        "sport_code": a.sport_code,
+        "status": a.status.value,
+        "active": a.is_active,
+        "version": a.version,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "comment": a.comment,
+        "applicant_name": a.applicant_name,
+        "applicant_phone": a.applicant_phone,
+        "history": [_change_to_doc(c) for c in a.history],
+    }
+
+
+def application_from_doc(doc: Document) -> Application:
+    return Application(
+        id=doc["_id"],
+        user_id=int(doc["user_id"]),
+        complex_code=doc["complex_code"],
+        sport_code=doc["sport_code"],
+        status=ApplicationStatus(doc["status"]),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        comment=doc.get("comment"),
+        applicant_name=doc.get("applicant_name"),
+        applicant_phone=doc.get("applicant_phone"),
+        history=tuple(
+            StatusChange(
+                ApplicationStatus(h["from"]) if h.get("from") else None,
+                ApplicationStatus(h["to"]),
+                int(h["actor_id"]),
+                ActorKind(h["actor_kind"]),
+                h["at"],
+                h.get("comment"),
+            )
+            for h in doc.get("history", [])
+        ),
+    )
+
+
+class MongoApplicationRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._applications = db.applications
+
+    async def insert(self, application: Application) -> None:
+        try:
+            await self._applications.insert_one(application_to_doc(application))
+        except DuplicateKeyError as error:
+            raise DuplicateActiveApplication(application.complex_code) from error
+
+    async def get(self, application_id: str) -> Application | None:
+        doc = await self._applications.find_one({"_id": application_id})
+        return application_from_doc(doc) if doc else None
+
+    async def find_active(
+        self, user_id: int, complex_code: str, sport_code: str
+    ) -> Application | None:
+        doc = await self._applications.find_one(
+            {
+                "user_id": user_id,
+                "complex_code": complex_code,
+                "sport_code": sport_code,
+                "active": True,
+            }
+        )
+        return application_from_doc(doc) if doc else None
+
+    async def replace_if_version(self, expected_version: int, updated: Application) -> bool:
+        doc = application_to_doc(updated)
+        result = await self._applications.replace_one(
+            {"_id": doc["_id"], "version": expected_version}, doc
+        )
+        return result.modified_count == 1
+
+    async def list_for_user(self, user_id: int, page: PageRequest) -> Page[Application]:
+        return await self._page({"user_id": user_id}, page, newest_first=True)
+
+    async def list_for_staff(
+        self,
+        complexes: frozenset[str] | None,
+        statuses: frozenset[ApplicationStatus],
+        page: PageRequest,
+    ) -> Page[Application]:
+        criteria: Document = {"status": {"$in": sorted(s.value for s in statuses)}}
+        if complexes is not None:
+            criteria["complex_code"] = {"$in": sorted(complexes)}
+        return await self._page(criteria, page, newest_first=False)
+
+    async def anonymise_user(self, user_id: int) -> int:
+        result = await self._applications.update_many(
+            {"user_id": user_id},
+            {"$set": {"applicant_name": None, "applicant_phone": None, "comment": None}},
+        )
+        return result.modified_count
+
+    async def count_by_status(self) -> dict[ApplicationStatus, int]:
+        cursor = await self._applications.aggregate(
+            [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        )
+        return {ApplicationStatus(d["_id"]): int(d["n"]) async for d in cursor}
+
+    async def _page(
+        self, criteria: Document, page: PageRequest, *, newest_first: bool
+    ) -> Page[Application]:
+        total = await self._applications.count_documents(criteria)
+        order = -1 if newest_first else 1
+        cursor = (
+            self._applications.find(criteria)
+            .sort([("created_at", order), ("_id", order)])
+            .skip(page.offset)
+            .limit(page.size)
+        )
+        return Page([application_from_doc(d) async for d in cursor], page.page, page.size, total)
+
+
+__all__ = ["ACTIVE_STATUSES", "MongoApplicationRepository"]

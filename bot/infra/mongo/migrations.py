@@ -1,0 +1,122 @@
+"""Versioned, idempotent schema migrations (indexes). Applied by ``admin_tools.py db migrate``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from bot.infra.mongo.client import Document
+
+MIGRATIONS_COLLECTION = "schema_migrations"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[AsyncDatabase[Document]], Awaitable[None]]
+
+
+async def _initial_indexes(db: AsyncDatabase[Document]) -> None:
+    await db.users.create_indexes(
+        [
+            IndexModel([("phone", ASCENDING)], name="phone"),
+            IndexModel([("role", ASCENDING)], name="role", sparse=True),
+            IndexModel([("name_lower", ASCENDING)], name="name_lower"),
+        ]
+    )
+    await db.districts.create_indexes([IndexModel([("sort_order", ASCENDING)], name="order")])
+    await db.complexes.create_indexes(
+        [
+            IndexModel(
+                [("district", ASCENDING), ("featured", DESCENDING), ("sort_order", ASCENDING)],
+                name="district_order",
+            ),
+            IndexModel([("sports", ASCENDING)], name="sports"),
+        ]
+    )
+    await db.applications.create_indexes(
+        [
+            # One active application per user, complex and sport: enforced by the database.
+            IndexModel(
+                [("user_id", ASCENDING), ("complex_code", ASCENDING), ("sport_code", ASCENDING)],
+                name="one_active_per_user_complex_sport",
+                unique=True,
+                partialFilterExpression={"active": True},
+            ),
+            IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="by_user"),
+            IndexModel(
+                [("status", ASCENDING), ("complex_code", ASCENDING), ("created_at", ASCENDING)],
+                name="inbox",
+            ),
+        ]
+    )
+    await db.sessions.create_indexes(
+        [
+            IndexModel(
+                [("complex_code", ASCENDING), ("starts_at", ASCENDING)], name="complex_time"
+            ),
+            IndexModel([("starts_at", ASCENDING)], name="time"),
+        ]
+    )
+    await db.session_templates.create_indexes(
+        [IndexModel([("complex_code", ASCENDING)], name="complex")]
+    )
+    await db.bookings.create_indexes(
+        [
+            # _id is "<session>:<user>", which already makes a second booking impossible;
+            # this index states the invariant independently of how ids are built.
+            IndexModel(
+                [("session_id", ASCENDING), ("user_id", ASCENDING)],
+                name="one_per_user_session",
+                unique=True,
+            ),
+            IndexModel(
+                [("session_id", ASCENDING), ("status", ASCENDING), ("queued_at", ASCENDING)],
+                name="waitlist_order",
+            ),
+            IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="by_user"),
+            IndexModel([("status", ASCENDING), ("offer_expires_at", ASCENDING)], name="offers"),
+        ]
+    )
+    await db.reminders.create_indexes(
+        [
+            IndexModel([("status", ASCENDING), ("due_at", ASCENDING)], name="due"),
+            IndexModel([("booking_id", ASCENDING)], name="booking"),
+        ]
+    )
+    await db.audit_log.create_indexes([IndexModel([("at", DESCENDING)], name="recent")])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial indexes and invariants", _initial_indexes),
+)
+
+
+async def applied_versions(db: AsyncDatabase[Document]) -> list[int]:
+    return sorted([doc["_id"] async for doc in db[MIGRATIONS_COLLECTION].find({}, {"_id": 1})])
+
+
+async def migrate(db: AsyncDatabase[Document]) -> list[int]:
+    """Apply the migrations not applied yet, in order; return the versions applied now."""
+    done = set(await applied_versions(db))
+    applied: list[int] = []
+    for migration in sorted(MIGRATIONS, key=lambda m: m.version):
+        if migration.version in done:
+            continue
+        await migration.apply(db)
+        await db[MIGRATIONS_COLLECTION].update_one(
+            {"_id": migration.version},
+            {"$setOnInsert": {"description": migration.description, "at": datetime.now(UTC)}},
+            upsert=True,
+        )
+        applied.append(migration.version)
+    return applied
+
+
+def latest_version() -> int:
+    return max(m.version for m in MIGRATIONS)

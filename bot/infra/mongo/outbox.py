@@ -1,0 +1,94 @@
+"""A durable outbox of notifications to users (status changes, seat offers).
+
+Services write here instead of sending: the write is idempotent (keyed by what happened), survives
+a crash of the instance, and a deliverer sends each one once (claimed atomically, like reminders).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from bot.domain.applications import Application
+from bot.domain.bookings import Booking
+from bot.domain.sessions import Session
+from bot.infra.mongo.client import Document
+from bot.services.ports.system import Clock
+
+
+class MongoOutboxNotifier:
+    def __init__(self, db: AsyncDatabase[Document], clock: Clock) -> None:
+        self._outbox = db.outbox
+        self._clock = clock
+
+    async def application_status_changed(self, application: Application) -> None:
+        await self._put(
+            f"application:{application.id}:v{application.version}",
+            "application_status",
+            application.user_id,
+            {"application_id": application.id, "status": application.status.value},
+        )
+
+    async def seat_offered(self, booking: Booking, session: Session) -> None:
+        expires = booking.offer_expires_at.isoformat() if booking.offer_expires_at else ""
+        await self._put(
+            f"offer:{booking.id}:{expires}",
+            "seat_offer",
+            booking.user_id,
+            {"booking_id": booking.id, "session_id": session.id},
+        )
+
+    async def claim(self, lease: timedelta, limit: int) -> list[Document]:
+        now = self._clock.now()
+        claimed: list[Document] = []
+        while len(claimed) < limit:
+            doc = await self._outbox.find_one_and_update(
+                {
+                    "$or": [
+                        {"status": "pending"},
+                        {"status": "sending", "claimed_until": {"$lt": now}},
+                    ]
+                },
+                {"$set": {"status": "sending", "claimed_until": now + lease}},
+                sort=[("created_at", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(doc)
+        return claimed
+
+    async def done(self, key: str) -> None:
+        await self._outbox.update_one(
+            {"_id": key}, {"$set": {"status": "sent", "sent_at": self._clock.now()}}
+        )
+
+    async def failed(self, key: str, *, final: bool) -> None:
+        await self._outbox.update_one(
+            {"_id": key},
+            {"$set": {"status": "failed" if final else "pending"}, "$inc": {"attempts": 1}},
+        )
+
+    async def pending(self) -> list[Document]:
+        return [d async for d in self._outbox.find({"status": "pending"}).sort("created_at", 1)]
+
+    async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> None:
+        now: datetime = self._clock.now()
+        try:
+            await self._outbox.insert_one(
+                {
+                    "_id": key,
+                    "kind": kind,
+                    "user_id": user_id,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            )
+        except DuplicateKeyError:
+            return  # the same event was recorded already (a retried update): once is enough

@@ -1,0 +1,216 @@
+"""Settings from the environment, in sections, validated once at start.
+
+Every variable is named ``<SECTION PREFIX><FIELD>`` in upper case (``MONGO_URL``,
+``TELEGRAM_BOT_TOKEN``...). A bad or missing value stops the process with an error that names the
+variable, never its value (secrets must not reach logs).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+BOT_TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+
+
+SectionT = TypeVar("SectionT", bound=BaseSettings)
+
+
+class SettingsError(Exception):
+    """Raised with one line per bad variable."""
+
+
+def _section(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class TelegramSettings(BaseSettings):
+    model_config = _section("TELEGRAM_")
+
+    bot_token: SecretStr
+    api_base_url: AnyHttpUrl = AnyHttpUrl("https://api.telegram.org")
+    webhook_secret: SecretStr
+    webhook_path: str = "/telegram/webhook"
+    webhook_url: AnyHttpUrl | None = None
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    http_pool_size: int = Field(default=8, ge=1, le=256)
+    request_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_ca_file: str | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not BOT_TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must look like <digits>:<token>")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr) -> SecretStr:
+        if not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 16-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9/_-]{1,100}", value):
+            raise ValueError("must be an absolute path of letters, digits, / _ -")
+        return value
+
+
+class MongoSettings(BaseSettings):
+    model_config = _section("MONGO_")
+
+    url: SecretStr
+    database: str = Field(default="fok_bot", pattern=r"^[A-Za-z0-9_-]{1,60}$")
+    timeout_ms: int = Field(default=5000, ge=100, le=60000)
+
+
+class RedisSettings(BaseSettings):
+    model_config = _section("REDIS_")
+
+    cluster_nodes: Annotated[list[tuple[str, int]], NoDecode]
+    password: SecretStr | None = None
+    max_connections: int = Field(default=64, ge=4, le=10000)
+
+    @field_validator("cluster_nodes", mode="before")
+    @classmethod
+    def _parse_nodes(cls, value: object) -> object:
+        if isinstance(value, str):
+            nodes = []
+            for item in value.split(","):
+                host, _, port = item.strip().rpartition(":")
+                if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                    raise ValueError("must be a comma-separated list of host:port")
+                nodes.append((host, int(port)))
+            if not nodes:
+                raise ValueError("needs at least one host:port")
+            return nodes
+        return value
+
+
+class CelerySettings(BaseSettings):
+    model_config = _section("CELERY_")
+
+    broker_url: SecretStr
+
+    @field_validator("broker_url")
+    @classmethod
+    def _standalone_redis(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("must be a redis:// URL of a standalone Redis (not the cluster)")
+        return value
+
+
+class LimitSettings(BaseSettings):
+    model_config = _section("LIMITS_")
+
+    user_updates_per_window: int = Field(default=20, ge=1, le=1000)
+    user_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    global_sends_per_second: float = Field(default=25.0, gt=0, le=30)
+    chat_send_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    group_sends_per_minute: int = Field(default=20, ge=1, le=60)
+    max_inflight_updates: int = Field(default=48, ge=1, le=1000)
+
+
+class WebSettings(BaseSettings):
+    model_config = _section("WEB_")
+
+    instance_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=16 << 20)
+    drain_seconds: float = Field(default=20.0, ge=0, le=120)
+
+
+class AppSettings(BaseSettings):
+    model_config = _section("APP_")
+
+    default_timezone: str = "Europe/Moscow"
+    super_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_json: bool = True
+
+    @field_validator("super_admin_ids", mode="before")
+    @classmethod
+    def _parse_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("must be a comma-separated list of Telegram user ids")
+            return [int(p) for p in parts]
+        return value
+
+
+SECTIONS: dict[str, type[BaseSettings]] = {
+    "telegram": TelegramSettings,
+    "mongo": MongoSettings,
+    "redis": RedisSettings,
+    "celery": CelerySettings,
+    "limits": LimitSettings,
+    "web": WebSettings,
+    "app": AppSettings,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram: TelegramSettings
+    mongo: MongoSettings
+    redis: RedisSettings
+    celery: CelerySettings
+    limits: LimitSettings
+    web: WebSettings
+    app: AppSettings
+
+
+def env_names() -> list[str]:
+    """Every variable the settings read, for the .env.prod.example check and the docs."""
+    names: list[str] = []
+    for section in SECTIONS.values():
+        prefix = str(section.model_config.get("env_prefix", ""))
+        names.extend(f"{prefix}{name}".upper() for name in section.model_fields)
+    return names
+
+
+def _problems(section: type[BaseSettings], error: ValidationError) -> list[str]:
+    prefix = str(section.model_config.get("env_prefix", ""))
+    return [
+        f"{prefix}{issue['loc'][0] if issue['loc'] else '?'}".upper() + f": {issue['msg']}"
+        for issue in error.errors()
+    ]
+
+
+def load_section(section: type[SectionT]) -> SectionT:
+    """One section only (a CLI command that needs just MongoDB need not know the bot token)."""
+    try:
+        return section()
+    except ValidationError as error:
+        raise SettingsError(
+            "invalid configuration:\n  " + "\n  ".join(_problems(section, error))
+        ) from None
+
+
+def load_settings() -> Settings:
+    """All sections, so that every problem is reported at once."""
+    loaded: dict[str, BaseSettings] = {}
+    problems: list[str] = []
+    for name, section in SECTIONS.items():
+        try:
+            loaded[name] = section()
+        except ValidationError as error:
+            problems.extend(_problems(section, error))
+    if problems:
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(problems))
+    return Settings(**loaded)  # type: ignore[arg-type]
