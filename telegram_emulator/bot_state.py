@@ -1,0 +1,100 @@
+"""Everything the emulator knows about one bot: its chats, pending updates and webhook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram_emulator.clock import Clock
+from telegram_emulator.model import (
+    CallbackQuery,
+    ChatMessage,
+    Counters,
+    DeliveryAttempt,
+    PendingUpdate,
+)
+from telegram_emulator.rate_limits import FloodLimiter
+from telegram_emulator.signals import ChangeSignal
+
+
+@dataclass
+class WebhookSettings:
+    url: str
+    secret_token: str | None
+    max_connections: int
+    allowed_updates: list[str] | None
+
+
+@dataclass
+class ChatLog:
+    messages: dict[int, ChatMessage] = field(default_factory=dict)
+    next_message_id: int = 1
+    version: int = 0
+    reply_keyboard: dict[str, Any] | None = None
+
+
+class BotState:
+    def __init__(self, token: str, clock: Clock) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.username = f"emulated_{self.bot_id}_bot"
+        self.first_name = "FOK Bot (emulated)"
+        self.clock = clock
+        self.limiter = FloodLimiter(clock)
+        self.chat_signal = ChangeSignal()
+        self.queue_signal = ChangeSignal()
+        self.webhook: WebhookSettings | None = None
+        self.next_update_id = 100_000_001
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self._reset_runtime()
+
+    def _reset_runtime(self) -> None:
+        self.chats: dict[int, ChatLog] = {}
+        self.started: set[int] = set()
+        self.blocked: set[int] = set()
+        self.callback_queries: dict[str, CallbackQuery] = {}
+        self.last_callback_answers: dict[int, dict[str, Any]] = {}
+        self.pending: dict[int, PendingUpdate] = {}
+        self.deliveries: list[DeliveryAttempt] = []
+        self.counters = Counters()
+        self.last_error_date: int | None = None
+        self.last_error_message: str | None = None
+        self.polling_allowed_updates: list[str] | None = None
+        self.webhook_reply_errors: list[dict[str, Any]] = []
+        self.limiter.clear()
+
+    def reset(self) -> None:
+        """Forget chats, counters and queued updates; keep the webhook and update_id sequence."""
+        self._reset_runtime()
+        self.chat_signal.notify()
+        self.queue_signal.notify()
+
+    def to_api_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+        }
+
+    def chat_log(self, chat_id: int) -> ChatLog:
+        log = self.chats.get(chat_id)
+        if log is None:
+            log = self.chats[chat_id] = ChatLog()
+        return log
+
+    def touch_chat(self, chat_id: int) -> None:
+        self.chat_log(chat_id).version += 1
+        self.chat_signal.notify()
+
+    def in_flight_count(self) -> int:
+        return sum(1 for update in self.pending.values() if update.in_flight)
+
+    def is_idle(self) -> bool:
+        return not self.pending
+
+    def counters_view(self) -> dict[str, int]:
+        view = dict(vars(self.counters))
+        view["pending"] = len(self.pending)
+        view["in_flight"] = self.in_flight_count()
+        return view

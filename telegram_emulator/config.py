@@ -1,0 +1,52 @@
+"""Emulator settings: limits, webhook behaviour and preset people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PresetUser:
+    """A user that exists from the start (e.g. a staff account given on the command line)."""
+
+    user_id: int
+    first_name: str
+    username: str | None = None
+    language_code: str = "ru"
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    tokens: tuple[str, ...]
+    # Telegram's documented limits; burst 1 makes the per-chat limit strict.
+    global_rate: float = 30.0
+    chat_rate: float = 1.0
+    chat_burst: int = 1
+    group_per_minute: int = 20
+    # Telegram does not document edits and callback answers as sends; off by default.
+    count_edits_in_chat_limit: bool = False
+    webhook_ca_file: str | None = None
+    webhook_timeout: float = 10.0
+    webhook_backoff_initial: float = 1.0
+    webhook_backoff_factor: float = 2.0
+    webhook_backoff_max: float = 60.0
+    # Telegram keeps retrying for a long time; a bound keeps a dead endpoint from looping forever.
+    webhook_max_attempts: int = 100
+    allow_http_webhooks: bool = False
+    callback_answer_timeout: float = 15.0
+    duplicate_window: float = 3.0
+    max_upload_bytes: int = 50 * 1024 * 1024
+    preset_users: tuple[PresetUser, ...] = field(default_factory=tuple)
+    state_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.tokens:
+            raise ValueError("at least one bot token is required")
+        for token in self.tokens:
+            bot_id, _, secret = token.partition(":")
+            if not bot_id.isdigit() or not secret:
+                raise ValueError("a bot token looks like '<digits>:<secret>'")
+        if self.chat_rate <= 0 or self.global_rate <= 0 or self.group_per_minute <= 0:
+            raise ValueError("rates must be positive")
+        if self.chat_burst < 1:
+            raise ValueError("chat_burst must be at least 1")
