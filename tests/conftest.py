@@ -19,6 +19,24 @@ from devcluster.redis import RedisClusterServer, StandaloneRedisServer
 from devcluster.secantus import SecantusServer
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fail-on-skip",
+        action="store_true",
+        help="fail the run when any test was skipped (make test: a skip is not a pass)",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not session.config.getoption("--fail-on-skip") or exitstatus != pytest.ExitCode.OK:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"--fail-on-skip: {len(skipped)} test(s) skipped", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture(scope="session")
 def devcluster_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the session's servers keep their configs, data and logs (shown on failures)."""

@@ -1,0 +1,57 @@
+# Developer loop. `make test` is the gate a change must pass; `make demo` runs the local cluster.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+INSTALL_STAMP := var/.install.stamp
+# pytest exits 5 when it collected nothing: that, like any failure, fails `make test`.
+# --fail-on-skip (tests/conftest.py) makes a skipped test fail the run instead of passing quietly.
+PYTEST_FLAGS ?= --fail-on-skip --durations=15
+
+.PHONY: help install check fmt test demo demo-status demo-down
+
+help:
+	@echo "make demo   - install, then start the whole local cluster (python -m devcluster up)"
+	@echo "make test   - install, static checks, config gates, then every test under tests/"
+	@echo "make check  - ruff check, ruff format --check, mypy --strict, lint-imports"
+	@echo "make fmt    - format and auto-fix with ruff"
+	@echo "make install - system packages and .venv (quick when nothing changed)"
+
+# Re-run the installer when its inputs change or the venv has gone.
+install:
+	@if [ ! -x $(PYTHON) ]; then rm -f $(INSTALL_STAMP); fi
+	@$(MAKE) --no-print-directory $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): scripts/install.sh pyproject.toml uv.lock
+	scripts/install.sh
+	@mkdir -p $(dir $@)
+	@touch $@
+
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/mypy -p devcluster
+	$(BIN)/lint-imports --no-cache
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: install
+	$(MAKE) --no-print-directory check
+	@if [ -f scripts/check-configs.sh ]; then bash scripts/check-configs.sh; \
+	else echo "scripts/check-configs.sh not present: no config gates yet"; fi
+	$(BIN)/pytest tests $(PYTEST_FLAGS)
+
+demo: install
+	$(PYTHON) -m devcluster up
+
+demo-status: install
+	$(PYTHON) -m devcluster status
+
+demo-down: install
+	$(PYTHON) -m devcluster down
