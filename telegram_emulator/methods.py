@@ -21,7 +21,7 @@ from telegram_emulator.markup import validate_reply_markup
 from telegram_emulator.media import image_size, resolve_input_file
 from telegram_emulator.model import ChatMessage
 from telegram_emulator.params import Params
-from telegram_emulator.rate_limits import BucketSpec
+from telegram_emulator.rate_limits import BucketSpec, WindowSpec
 from telegram_emulator.world import World
 
 MAX_TEXT_LENGTH = 4096
@@ -100,10 +100,10 @@ class BotApi:
             BucketSpec("global", config.global_rate, max(1.0, config.global_rate)),
             BucketSpec(f"chat:{chat_id}", config.chat_rate, float(config.chat_burst)),
         ]
+        windows = []
         if chat["type"] != "private":
-            per_minute = float(config.group_per_minute)
-            specs.append(BucketSpec(f"group:{chat_id}", per_minute / 60.0, per_minute))
-        retry_after = bot.limiter.admit(specs)
+            windows.append(WindowSpec(f"group:{chat_id}", config.group_per_minute, 60.0))
+        retry_after = bot.limiter.admit(specs, windows)
         if retry_after is not None:
             raise too_many_requests(retry_after)
 

@@ -1,8 +1,13 @@
-"""Token buckets for Telegram's flood limits (per chat, per group, per bot overall)."""
+"""Telegram's flood limits: token buckets (per chat, per bot) and a sliding window (per group).
+
+Groups use a window because "20 messages per minute" must hold for every minute; a refilling
+bucket of 20 would let almost 40 through in the first one.
+"""
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 from telegram_emulator.clock import Clock
@@ -31,12 +36,20 @@ class BucketSpec:
     capacity: float
 
 
+@dataclass(frozen=True)
+class WindowSpec:
+    key: str
+    limit: int
+    seconds: float
+
+
 class FloodLimiter:
-    """All-or-nothing admission over several buckets: a refused send consumes nothing."""
+    """All-or-nothing admission over several limits: a refused send consumes nothing."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._buckets: dict[str, _Bucket] = {}
+        self._windows: dict[str, deque[float]] = {}
 
     def _bucket(self, spec: BucketSpec, now: float) -> _Bucket:
         bucket = self._buckets.get(spec.key)
@@ -46,16 +59,30 @@ class FloodLimiter:
         bucket.refill(now)
         return bucket
 
-    def admit(self, specs: list[BucketSpec]) -> int | None:
-        """Take one token from every bucket, or none; return `retry_after` seconds if refused."""
+    def _window(self, spec: WindowSpec, now: float) -> tuple[deque[float], float]:
+        sent = self._windows.setdefault(spec.key, deque())
+        while sent and sent[0] <= now - spec.seconds:
+            sent.popleft()
+        wait = sent[0] + spec.seconds - now if len(sent) >= spec.limit else 0.0
+        return sent, wait
+
+    def admit(self, specs: list[BucketSpec], windows: list[WindowSpec] | None = None) -> int | None:
+        """Count one send against every limit, or none; return `retry_after` if refused."""
         now = self._clock.now()
         buckets = [self._bucket(spec, now) for spec in specs]
-        wait = max((bucket.wait_seconds() for bucket in buckets), default=0.0)
+        logs = [self._window(spec, now) for spec in windows or []]
+        wait = max(
+            [bucket.wait_seconds() for bucket in buckets] + [pause for _, pause in logs],
+            default=0.0,
+        )
         if wait > 0:
             return max(1, math.ceil(wait))
         for bucket in buckets:
             bucket.tokens -= 1.0
+        for sent, _ in logs:
+            sent.append(now)
         return None
 
     def clear(self) -> None:
         self._buckets.clear()
+        self._windows.clear()

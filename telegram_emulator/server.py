@@ -54,8 +54,11 @@ class EmulatorServer:
         return f"{self.base_url}/file/bot"
 
     async def __aenter__(self) -> EmulatorServer:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto must be IPPROTO_TCP: asyncio enables TCP_NODELAY on accepted connections only then;
+        # without it every keep-alive request waits ~40 ms on delayed ACKs.
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         listener.bind((self._host, 0))
         self.port = listener.getsockname()[1]
         self._server = uvicorn.Server(uvicorn_config(self.emulator))
