@@ -1,0 +1,283 @@
+"""The cluster-wide outbound send limiter (design §4 rule 5).
+
+Every bot instance and Celery worker calls :meth:`RedisOutboundLimiter.acquire` right before a Bot
+API send, so Telegram sees one well-behaved sender instead of several independent ones:
+
+* per chat: at most one message per ``chat_interval_s`` (1 s); per group chat one per
+  ``group_interval_s`` (3 s, which is what "20 messages per minute" allows without a burst: any
+  burst would put more than 20 into some sliding minute);
+* globally: at most ``global_rate_per_s`` (25/s, below Telegram's ~30/s) with a burst of
+  ``global_burst``;
+* after a 429 anywhere, :meth:`pause_all` stores a pause key with the ``retry_after`` TTL and every
+  process holds its sends until it expires.
+
+Both budgets are *reservations* (GCRA whose theoretical arrival time may lie in the future): a
+sender gets the next free slot and sleeps until then, so waiting senders queue first come, first
+served and never poll each other (no thundering herd, three Redis calls per send at most in the
+common cases). The two budgets live in different hash slots (per-chat keys under ``{chat:<id>}``,
+the global keys under ``{out}``), so no script may touch both (design §4 rule 8). They are combined
+like this, so that both limits hold at the moment a request leaves:
+
+1. Reserve the chat's next slot and sleep until it.
+2. Reserve a global slot. If it is due within ``inline_wait_s`` of the chat slot, sleep and send.
+3. Otherwise (a global backlog, or a pause that has just ended) move the chat reservation to the
+   global slot: if nobody queued behind us in that chat, our old slot is given back and the new one
+   starts exactly at the global slot, so sleep and send. If the chat is busy until later, give the
+   global slot back if still possible, sleep until the new chat slot, and go to step 2.
+
+Each send therefore happens at a global slot and at most ``inline_wait_s`` after one of its chat's
+slots; chat slots are ``interval + safety_margin_s`` apart, and ``inline_wait_s`` is half the margin,
+leaving the other half for event-loop and network jitter.
+
+Trade-offs (fairness): per chat the order is FIFO; globally it is FIFO among senders that reserve,
+except that a sender coming back from a pause reserves in whatever order it wakes (jittered). A
+global slot can go unused when its chat turns out to be busy (the budget is then under-used, never
+exceeded). Concurrent messages to one chat may leave in a different order than they asked when
+one of them had to move its slot; sequential sends (awaiting one before the next) keep their order.
+A sender never waits longer than ``max_wait_s``: it gets :class:`OutboundWaitTooLong` at once
+(nothing stays reserved) and its caller (a Celery task with its own retry policy, or a handler that
+can tell the user) decides. The global keys are one hot slot; at ≤ 30 sends/s that costs nothing.
+Time is the Redis server's; waits cross nodes only as relative durations, never as absolute times,
+so clock differences between cluster nodes do not matter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+from redis.asyncio.cluster import RedisCluster
+
+from bot.infra.redis import keys
+from bot.infra.redis.lua import NOW_MS
+from bot.services.ports.ephemeral import OutboundWaitTooLong
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundLimits:
+    chat_interval_s: float = 1.0
+    group_interval_s: float = 3.0
+    global_rate_per_s: float = 25.0
+    global_burst: int = 1
+    # Added to every per-chat interval; half of it lets a short global wait be slept inline, the
+    # other half absorbs jitter between the Redis decision and the request reaching Telegram.
+    safety_margin_s: float = 0.1
+    max_wait_s: float = 30.0
+    # Spread of the wake-up after a cluster-wide pause, so waiting senders do not all call at once.
+    pause_jitter_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if min(self.chat_interval_s, self.group_interval_s, self.global_rate_per_s) <= 0:
+            raise ValueError("outbound intervals and rates must be positive")
+        if self.global_burst < 1 or self.safety_margin_s < 0 or self.max_wait_s <= 0:
+            raise ValueError("invalid outbound limiter bounds")
+        if self.pause_jitter_s < 0:
+            raise ValueError("pause jitter must not be negative")
+
+    @property
+    def inline_wait_s(self) -> float:
+        return self.safety_margin_s / 2
+
+
+# KEYS[1] chat budget (its value: the end of the last reserved slot, server ms).
+# ARGV[1] interval ms, ARGV[2] longest acceptable wait ms, ARGV[3] earliest slot, ms from now,
+# ARGV[4] end of the caller's previous reservation to give back if nobody reserved after it (0: none).
+# Returns {reserved 0|1, wait ms, end of the new reservation, 1 if the slot starts exactly at
+# "earliest"}. A refusal reserves nothing (but still gives the previous reservation back).
+_RESERVE_CHAT_SLOT = (
+    NOW_MS
+    + """
+local interval = tonumber(ARGV[1])
+local max_wait = tonumber(ARGV[2])
+local not_before = now + tonumber(ARGV[3])
+local previous_end = tonumber(ARGV[4])
+local stored = tonumber(redis.call('GET', KEYS[1]) or 0)
+local base = stored
+local released = false
+if previous_end > 0 and stored == previous_end then
+  base = previous_end - interval
+  released = true
+end
+local tat = base
+if tat < now then tat = now end
+local slot = tat
+local aligned = 0
+if not_before >= slot then
+  slot = not_before
+  aligned = 1
+end
+if slot - now > max_wait then
+  if released and base > now then
+    redis.call('SET', KEYS[1], string.format('%d', base), 'PX', base - now + 1)
+  elseif released then
+    redis.call('DEL', KEYS[1])
+  end
+  return {0, slot - now, 0, 0}
+end
+local slot_end = slot + interval
+redis.call('SET', KEYS[1], string.format('%d', slot_end), 'PX', slot_end - now + 1)
+return {1, slot - now, slot_end, aligned}
+"""
+)
+
+# KEYS[1] global budget, KEYS[2] global pause (same hash tag).
+# ARGV[1] interval ms, ARGV[2] burst tolerance ms, ARGV[3] longest acceptable wait ms.
+# Returns {0, pause ms left, 0} while paused, {1, wait ms, end of reservation} when reserved,
+# {2, wait ms, 0} when the wait would be too long (nothing reserved).
+_RESERVE_GLOBAL_SLOT = (
+    """
+local paused_ms = redis.call('PTTL', KEYS[2])
+if paused_ms > 0 then
+  return {0, paused_ms, 0}
+end
+"""
+    + NOW_MS
+    + """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local slot = tat - tolerance
+if slot < now then slot = now end
+if slot - now > max_wait then
+  return {2, slot - now, 0}
+end
+local slot_end = tat + interval
+redis.call('SET', KEYS[1], string.format('%d', slot_end), 'PX', slot_end - now + 1)
+return {1, slot - now, slot_end}
+"""
+)
+
+# KEYS[1] a budget key; ARGV[1] end of a reservation, ARGV[2] interval ms. Gives the slot back when
+# nobody reserved after it (the stored end is still ours); 1 when given back.
+_RELEASE_SLOT = """
+if tonumber(redis.call('GET', KEYS[1]) or 0) == tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) - tonumber(ARGV[2])), 'KEEPTTL')
+  return 1
+end
+return 0
+"""
+
+# KEYS[1] pause key; ARGV[1] pause ms. Only ever lengthens a pause already in place.
+_PAUSE = """
+local remaining = redis.call('PTTL', KEYS[1])
+local wanted = tonumber(ARGV[1])
+if remaining < wanted then
+  redis.call('SET', KEYS[1], '1', 'PX', wanted)
+  return wanted
+end
+return remaining
+"""
+
+_PAUSED, _RESERVED = 0, 1
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+class RedisOutboundLimiter:
+    def __init__(self, redis: RedisCluster, limits: OutboundLimits | None = None) -> None:
+        self._redis = redis
+        self._limits = limits or OutboundLimits()
+        margin_s = self._limits.safety_margin_s
+        self._chat_interval_ms = _ms(self._limits.chat_interval_s + margin_s)
+        self._group_interval_ms = _ms(self._limits.group_interval_s + margin_s)
+        self._global_interval_ms = _ms(1 / self._limits.global_rate_per_s)
+        self._global_tolerance_ms = self._global_interval_ms * (self._limits.global_burst - 1)
+        self._global_keys = [keys.global_outbound_budget(), keys.global_outbound_pause()]
+        self._reserve_chat_slot = redis.register_script(_RESERVE_CHAT_SLOT)
+        self._reserve_global_slot = redis.register_script(_RESERVE_GLOBAL_SLOT)
+        self._release_slot = redis.register_script(_RELEASE_SLOT)
+        self._pause = redis.register_script(_PAUSE)
+
+    @property
+    def limits(self) -> OutboundLimits:
+        return self._limits
+
+    async def acquire(self, chat_id: int | str, is_group: bool) -> float:
+        started = time.monotonic()
+        deadline = started + self._limits.max_wait_s
+        chat_key = keys.chat_outbound(chat_id)
+        chat_interval_ms = self._group_interval_ms if is_group else self._chat_interval_ms
+        chat_end = 0  # the end of our current chat reservation (server ms); 0 while none
+
+        def remaining_ms() -> int:
+            return max(0, int((deadline - time.monotonic()) * 1000))
+
+        def too_long(wait_ms: int) -> OutboundWaitTooLong:
+            return OutboundWaitTooLong(chat_id, time.monotonic() - started + wait_ms / 1000)
+
+        try:
+            reserved, wait_ms, chat_end, _ = await self._reserve_chat_slot(
+                keys=[chat_key], args=[chat_interval_ms, remaining_ms(), 0, 0]
+            )
+            if not int(reserved):
+                raise too_long(int(wait_ms))
+            chat_slot_at = time.monotonic() + int(wait_ms) / 1000
+            await _sleep_until(chat_slot_at)
+
+            while True:
+                state, global_wait_ms, global_end = await self._reserve_global_slot(
+                    keys=self._global_keys,
+                    args=[self._global_interval_ms, self._global_tolerance_ms, remaining_ms()],
+                )
+                if int(state) == _PAUSED:
+                    resume_at = time.monotonic() + int(global_wait_ms) / 1000
+                    resume_at += random.uniform(0, self._limits.pause_jitter_s)  # noqa: S311
+                    if resume_at > deadline:
+                        raise too_long(int(global_wait_ms))
+                    await _sleep_until(resume_at)
+                    continue
+                if int(state) != _RESERVED:
+                    raise too_long(int(global_wait_ms))
+
+                send_at = time.monotonic() + int(global_wait_ms) / 1000
+                if send_at - chat_slot_at <= self._limits.inline_wait_s:
+                    chat_end = 0  # used: nothing to give back any more
+                    await _sleep_until(send_at)
+                    return time.monotonic() - started
+
+                # The global slot is too far from our chat slot: move the chat slot onto it.
+                reserved, wait_ms, new_chat_end, aligned = await self._reserve_chat_slot(
+                    keys=[chat_key],
+                    args=[chat_interval_ms, remaining_ms(), int(global_wait_ms), chat_end],
+                )
+                chat_end = int(new_chat_end)  # the script gave our previous slot back if it could
+                if not int(reserved) or not int(aligned):
+                    await self._release_slot(
+                        keys=[keys.global_outbound_budget()],
+                        args=[int(global_end), self._global_interval_ms],
+                    )
+                if not int(reserved):
+                    raise too_long(int(wait_ms))
+                chat_slot_at = time.monotonic() + int(wait_ms) / 1000
+                await _sleep_until(chat_slot_at)
+                if int(aligned):
+                    chat_end = 0
+                    return time.monotonic() - started
+        except BaseException:
+            if chat_end:
+                # Best effort: an abandoned slot (too long a wait, cancelled caller) is given back
+                # so the chat's next sender need not wait for a message that never went out.
+                await self._release_slot(keys=[chat_key], args=[chat_end, chat_interval_ms])
+            raise
+
+    async def pause_all(self, retry_after_s: float) -> None:
+        if retry_after_s <= 0:
+            return
+        await self._pause(keys=[keys.global_outbound_pause()], args=[_ms(retry_after_s)])
+
+    async def paused_for_s(self) -> float:
+        """Seconds left of the cluster-wide pause (0 when none); for health pages and tests."""
+        remaining_ms = await self._redis.pttl(keys.global_outbound_pause())
+        return max(0, int(remaining_ms)) / 1000
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        await asyncio.sleep(delay)
