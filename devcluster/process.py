@@ -75,6 +75,7 @@ class ManagedProcess:
         self._die_with_parent = die_with_parent
         self.stop_grace_seconds = stop_grace_seconds
         self._popen: subprocess.Popen[bytes] | None = None
+        self.start_ticks: int | None = None
         self._log_file: IO[bytes] | None = None
 
     @property
@@ -103,6 +104,7 @@ class ManagedProcess:
             start_new_session=True,
             preexec_fn=_ask_kernel_for_parent_death_signal if self._die_with_parent else None,
         )
+        self.start_ticks = process_start_ticks(self._popen.pid)
         if self._die_with_parent:
             _live_children.add(self)
         return self
@@ -216,38 +218,46 @@ def pid_is_alive(pid: int) -> bool:
     return state not in {"Z", "X"}
 
 
-def pid_command_line(pid: int) -> list[str]:
+def process_start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks after boot): with the pid, a unique identity.
+
+    A command line is no identity: redis-server rewrites its own, and a pid can be reused.
+    """
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+        return None
+    # Field 22 overall; counted after the parenthesised command name it is index 19.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def is_same_process(pid: int, start_ticks: int) -> bool:
+    return pid_is_alive(pid) and process_start_ticks(pid) == start_ticks
 
 
 def stop_detached_group(
     pid: int,
     *,
-    expected_argv: Sequence[str],
+    start_ticks: int,
     grace_seconds: float = _DEFAULT_STOP_GRACE_SECONDS,
 ) -> bool:
     """Stop a process group started by an earlier `devcluster up` (not our child any more).
 
-    The pid is only signalled while its command line still matches what we started, so a pid
-    reused by an unrelated process after a reboot is never touched. Returns True when it is gone.
+    Only a process that is still the one we started is signalled, so a pid reused by an
+    unrelated process is never touched. Returns True when it is gone.
     """
-    if not pid_is_alive(pid):
+    if not is_same_process(pid, start_ticks):
         return True
-    if pid_command_line(pid) != list(expected_argv):
-        return not pid_is_alive(pid)
     _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
-    while pid_is_alive(pid) and time.monotonic() < deadline:
+    while is_same_process(pid, start_ticks) and time.monotonic() < deadline:
         time.sleep(0.1)
-    _signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 5.0
-    while pid_is_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not pid_is_alive(pid)
+    if is_same_process(pid, start_ticks):
+        _signal_group(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while is_same_process(pid, start_ticks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return not is_same_process(pid, start_ticks)
 
 
 class _LiveChildren:

@@ -202,6 +202,9 @@ class StandaloneRedisServer:
     def stop(self) -> None:
         self.node.stop()
 
+    def processes(self) -> list[ManagedProcess]:
+        return [self.node.process]
+
     def __enter__(self) -> StandaloneRedisServer:
         return self.start()
 
@@ -407,6 +410,9 @@ class RedisClusterServer:
     def stop(self) -> None:
         for node in self.nodes:
             node.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [node.process for node in self.nodes]
 
     def __enter__(self) -> RedisClusterServer:
         return self.start()

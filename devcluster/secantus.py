@@ -79,6 +79,9 @@ class SecantusServer:
     def stop(self) -> None:
         self.process.stop()
 
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]
+
     def __enter__(self) -> SecantusServer:
         return self.start()
 
