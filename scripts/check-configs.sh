@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Config gates: validate every shipped HAProxy, Prometheus and Alertmanager config with the real
+# tools, the way they will be loaded. Runs every check, prints each result, exits 1 if any failed.
+#
+#   scripts/check-configs.sh
+#
+# Needs haproxy, promtool, amtool, openssl and python3 (for string.Template rendering).
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+python=${PYTHON:-python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+failures=0
+checks=0
+
+# run LABEL COMMAND...: run one gate, show its output only when it fails.
+run() {
+    local label=$1
+    shift
+    checks=$((checks + 1))
+    if output=$("$@" 2>&1); then
+        echo "ok    $label"
+    else
+        failures=$((failures + 1))
+        echo "FAIL  $label"
+        printf '%s\n' "$output" | sed 's/^/      /'
+    fi
+}
+
+# render TEMPLATE OUTPUT NAME=VALUE...: string.Template substitution; a missing name is an error.
+render() {
+    local template=$1 output=$2
+    shift 2
+    "$python" - "$template" "$output" "$@" <<'PY'
+import string
+import sys
+
+template, output, *pairs = sys.argv[1:]
+values = dict(pair.split("=", 1) for pair in pairs)
+with open(template, encoding="utf-8") as source:
+    text = string.Template(source.read()).substitute(values)
+with open(output, "w", encoding="utf-8") as target:
+    target.write(text)
+PY
+}
+
+require() {
+    if ! command -v "$1" >/dev/null 2>&1; then
+        echo "FAIL  $1 is not installed"
+        exit 1
+    fi
+}
+for tool in haproxy promtool amtool openssl "$python"; do require "$tool"; done
+
+# --- HAProxy ------------------------------------------------------------------------------------
+"$root/scripts/make-selfsigned-cert.sh" "$work/tls" localhost >/dev/null
+haproxy_check() {
+    env -i PATH="$PATH" \
+        BOT1_ADDR=127.0.0.1:8001 BOT2_ADDR=127.0.0.1:8002 BOT3_ADDR=127.0.0.1:8003 \
+        TLS_CERT_PEM="$work/tls/haproxy.pem" WEBHOOK_PATH=/telegram/webhook \
+        WEBHOOK_SECRET_TOKEN=check-configs-secret STATS_PASSWORD=check-configs-password \
+        "$@" haproxy -dW -c -f "$root/haproxy/haproxy.cfg"
+}
+run "haproxy -c haproxy/haproxy.cfg (defaults, zero warnings)" haproxy_check
+run "haproxy -c haproxy/haproxy.cfg (TELEGRAM_SOURCE_CHECK=on, runtime socket)" \
+    haproxy_check TELEGRAM_SOURCE_CHECK=on HAPROXY_RUNTIME_SOCKET="$work/haproxy.sock"
+
+# --- Prometheus ---------------------------------------------------------------------------------
+prom=$root/monitoring/prometheus
+run "promtool check config monitoring/prometheus/prometheus.yml" \
+    promtool check config "$prom/prometheus.yml"
+render_local_prometheus() {
+    render "$prom/prometheus.local.yml.tmpl" "$work/prometheus.local.yml" \
+        RULES_DIR="$prom/rules" ALERTMANAGER_ADDR=127.0.0.1:9093 PROMETHEUS_ADDR=127.0.0.1:9090 \
+        BOT1_ADDR=127.0.0.1:8001 BOT2_ADDR=127.0.0.1:8002 BOT3_ADDR=127.0.0.1:8003 \
+        WORKER_METRICS_ADDR=127.0.0.1:8011 HAPROXY_METRICS_ADDR=127.0.0.1:8405 &&
+        promtool check config "$work/prometheus.local.yml"
+}
+run "promtool check config monitoring/prometheus/prometheus.local.yml.tmpl (rendered)" \
+    render_local_prometheus
+run "promtool check rules monitoring/prometheus/rules/*.yml" \
+    promtool check rules "$prom"/rules/*.yml
+run "promtool test rules monitoring/prometheus/tests/*.yml" \
+    promtool test rules "$prom"/tests/*.yml
+
+# --- Alertmanager -------------------------------------------------------------------------------
+am=$root/monitoring/alertmanager
+# check_routes CONFIG PREFIX: each severity reaches its receiver, the rest the default one.
+check_routes() {
+    local config=$1 prefix=$2
+    amtool config routes test --config.file="$config" --verify.receivers="$prefix-urgent" \
+        severity=critical alertname=X >/dev/null &&
+        amtool config routes test --config.file="$config" --verify.receivers="$prefix" \
+            severity=warning alertname=X >/dev/null &&
+        amtool config routes test --config.file="$config" --verify.receivers="$prefix-silent" \
+            severity=info alertname=X >/dev/null &&
+        amtool config routes test --config.file="$config" --verify.receivers="$prefix" \
+            alertname=X >/dev/null
+}
+check_production_alertmanager() {
+    printf '123456789:THROWAWAY_token-for-check\n' >"$work/telegram-token"
+    TELEGRAM_BOT_TOKEN_FILE="$work/telegram-token" TELEGRAM_CHAT_ID=-1001234567890 \
+        TEMPLATES_DIR="$am/templates" \
+        "$am/render-config.sh" "$am/alertmanager.yml.tmpl" "$work/alertmanager.yml" >/dev/null &&
+        amtool check-config "$work/alertmanager.yml" &&
+        check_routes "$work/alertmanager.yml" telegram-admins
+}
+run "amtool check-config monitoring/alertmanager/alertmanager.yml.tmpl (rendered) + routes" \
+    check_production_alertmanager
+check_local_alertmanager() {
+    render "$am/alertmanager.local.yml.tmpl" "$work/alertmanager.local.yml" \
+        WEBHOOK_URL=http://127.0.0.1:9999/alerts TEMPLATES_DIR="$am/templates" &&
+        amtool check-config "$work/alertmanager.local.yml" &&
+        check_routes "$work/alertmanager.local.yml" admins
+}
+run "amtool check-config monitoring/alertmanager/alertmanager.local.yml.tmpl (rendered) + routes" \
+    check_local_alertmanager
+check_message_template() {
+    local rendered
+    rendered=$(amtool template render --template.glob="$am/templates/*.tmpl" \
+        --template.text='{{ template "fok.telegram.message" . }}') || return 1
+    [[ -n ${rendered//[[:space:]]/} ]] || {
+        echo "fok.telegram.message rendered empty"
+        return 1
+    }
+}
+run "amtool template render monitoring/alertmanager/templates/*.tmpl" check_message_template
+
+echo "$((checks - failures))/$checks config checks passed"
+[[ $failures -eq 0 ]]
