@@ -188,3 +188,59 @@ async def webhook_receiver(tls_files: TlsFiles) -> AsyncIterator[WebhookReceiver
     async with serve_https(app, tls_files) as port:
         receiver.url = f"https://127.0.0.1:{port}/hook"
         yield receiver
+
+
+@contextlib.asynccontextmanager
+async def running_ptb_bot(emulator_base_url: str) -> AsyncIterator[None]:
+    """A tiny python-telegram-bot Application polling the emulator: /start gets an inline
+    button; pressing it answers the query and edits the message. Stopped on exit."""
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+    from telegram.ext import (
+        ApplicationBuilder,
+        CallbackQueryHandler,
+        CommandHandler,
+        ContextTypes,
+        MessageHandler,
+        filters,
+    )
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None and update.effective_user is not None
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton("Записаться", callback_data="book:1")]]
+        )
+        await update.effective_message.reply_text(
+            f"Здравствуйте, <b>{update.effective_user.first_name}</b>!",
+            parse_mode="HTML",
+            reply_markup=keyboard,
+        )
+
+    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer("Вы записаны")
+        await query.edit_message_text(f"Запись подтверждена ({query.data})")
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
+        await update.effective_message.reply_text(f"Эхо: {update.effective_message.text}")
+
+    application = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(f"{emulator_base_url}/bot")
+        .base_file_url(f"{emulator_base_url}/file/bot")
+        .build()
+    )
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CallbackQueryHandler(pressed))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, echo))
+    async with application:
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await application.start()
+        try:
+            yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
