@@ -205,7 +205,8 @@ async def running_ptb_bot(emulator_base_url: str) -> AsyncIterator[None]:
     )
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_message is not None and update.effective_user is not None
+        assert update.effective_message is not None
+        assert update.effective_user is not None
         keyboard = InlineKeyboardMarkup(
             [[InlineKeyboardButton("Записаться", callback_data="book:1")]]
         )
@@ -244,3 +245,13 @@ async def running_ptb_bot(emulator_base_url: str) -> AsyncIterator[None]:
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+@contextlib.asynccontextmanager
+async def connected(server: EmulatorServer) -> AsyncIterator[tuple[EmulatorClient, BotApiCaller]]:
+    """The client API and raw Bot API of one running emulator (for the default bot)."""
+    async with (
+        EmulatorClient(server.base_url, TOKEN) as client,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        yield client, BotApiCaller(http, server.base_url)

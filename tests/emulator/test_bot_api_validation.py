@@ -6,7 +6,7 @@ import httpx
 
 from telegram_emulator import EmulatorServer, ManualClock
 from telegram_emulator.client import EmulatorClient
-from tests.emulator.conftest import TOKEN, BotApiCaller, EmulatorFactory
+from tests.emulator.conftest import TOKEN, BotApiCaller, EmulatorFactory, connected
 
 
 async def started_user(client: EmulatorClient, name: str = "Ира") -> int:
@@ -23,7 +23,9 @@ async def test_get_me_and_unknown_method_and_bad_token(
     emulator: EmulatorServer, bot_api: BotApiCaller
 ) -> None:
     me = await bot_api("getMe")
-    assert me["ok"] and me["result"]["is_bot"] and me["result"]["id"] == 123456
+    assert me["ok"]
+    assert me["result"]["is_bot"]
+    assert me["result"]["id"] == 123456
     missing = await bot_api("sendSticker", chat_id=1)
     assert missing == {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
     async with httpx.AsyncClient() as http:
@@ -40,25 +42,23 @@ async def test_text_length_rules(client: EmulatorClient, bot_api: BotApiCaller) 
     too_long = await bot_api("sendMessage", chat_id=chat_id, text="я" * 4097)
     assert too_long["description"] == "Bad Request: message is too long"
     limit = await bot_api("sendMessage", chat_id=chat_id, text="я" * 4096)
-    assert limit["ok"] and len(limit["result"]["text"]) == 4096
+    assert limit["ok"]
+    assert len(limit["result"]["text"]) == 4096
 
 
 async def test_length_is_counted_after_html_parsing(
     make_emulator: EmulatorFactory,
 ) -> None:
     clock = ManualClock()
-    async with make_emulator(clock=clock) as server:
-        async with EmulatorClient(server.base_url, TOKEN) as client, httpx.AsyncClient() as http:
-            bot_api = BotApiCaller(http, server.base_url)
-            chat_id = await started_user(client)
-            tagged = "<b>" + "x" * 4000 + "</b>" + "&lt;" * 96
-            ok = await bot_api("sendMessage", chat_id=chat_id, text=tagged, parse_mode="HTML")
-            assert ok["ok"] and len(ok["result"]["text"]) == 4096
-            clock.advance(2)
-            over = await bot_api(
-                "sendMessage", chat_id=chat_id, text=tagged + "!", parse_mode="HTML"
-            )
-            assert over["description"] == "Bad Request: message is too long"
+    async with make_emulator(clock=clock) as server, connected(server) as (client, bot_api):
+        chat_id = await started_user(client)
+        tagged = "<b>" + "x" * 4000 + "</b>" + "&lt;" * 96
+        ok = await bot_api("sendMessage", chat_id=chat_id, text=tagged, parse_mode="HTML")
+        assert ok["ok"]
+        assert len(ok["result"]["text"]) == 4096
+        clock.advance(2)
+        over = await bot_api("sendMessage", chat_id=chat_id, text=tagged + "!", parse_mode="HTML")
+        assert over["description"] == "Bad Request: message is too long"
 
 
 async def test_html_parse_errors_reach_the_bot(
@@ -90,7 +90,8 @@ async def test_caption_limit(
         )
     assert ok.status_code == 200
     document = ok.json()["result"]["document"]
-    assert document["file_name"] == "отчёт.csv" and document["file_size"] == 8
+    assert document["file_name"] == "отчёт.csv"
+    assert document["file_size"] == 8
     messages = await client.bot_messages(chat_id)
     assert await client.download(messages[-1]) == b"a;b\n1;2\n"
 
@@ -170,9 +171,12 @@ async def test_edit_rules(client: EmulatorClient, bot_api: BotApiCaller) -> None
     foreign = await bot_api("editMessageText", chat_id=chat_id, message_id=user_message, text="y")
     assert foreign["description"] == "Bad Request: message can't be edited"
     edited = await bot_api("editMessageText", chat_id=chat_id, message_id=message_id, text="Ответ")
-    assert edited["ok"] and "reply_markup" not in edited["result"]
+    assert edited["ok"]
+    assert "reply_markup" not in edited["result"]
     view = (await client.bot_messages(chat_id))[-1]
-    assert view["text"] == "Ответ" and view["edited"] and view["reply_markup"] is None
+    assert view["text"] == "Ответ"
+    assert view["edited"]
+    assert view["reply_markup"] is None
 
 
 async def test_delete_removes_from_the_chat(client: EmulatorClient, bot_api: BotApiCaller) -> None:
@@ -187,41 +191,41 @@ async def test_delete_removes_from_the_chat(client: EmulatorClient, bot_api: Bot
 
 async def test_callback_query_answered_twice_or_too_late(make_emulator: EmulatorFactory) -> None:
     clock = ManualClock()
-    async with make_emulator(clock=clock, callback_answer_timeout=15.0) as server:
-        async with EmulatorClient(server.base_url, TOKEN) as client, httpx.AsyncClient() as http:
-            bot_api = BotApiCaller(http, server.base_url)
-            chat_id = await started_user(client)
-            sent = await bot_api(
-                "sendMessage",
-                chat_id=chat_id,
-                text="?",
-                reply_markup=keyboard([{"text": "go", "callback_data": "go"}]),
-            )
-            message_id = sent["result"]["message_id"]
-            first = await client.press_button(chat_id, message_id, "go")
-            assert (await bot_api("answerCallbackQuery", callback_query_id=first, text="Готово"))[
-                "ok"
-            ]
-            assert (await client.last_callback_answer(chat_id) or {})["text"] == "Готово"
-            twice = await bot_api("answerCallbackQuery", callback_query_id=first)
-            invalid = (
-                "Bad Request: query is too old and response timeout expired or query ID is invalid"
-            )
-            assert twice["description"] == invalid
-            late = await client.press_button(chat_id, message_id, "go")
-            clock.advance(15.5)
-            assert (await bot_api("answerCallbackQuery", callback_query_id=late))[
-                "description"
-            ] == invalid
-            unknown = await bot_api("answerCallbackQuery", callback_query_id="42")
-            assert unknown["error_code"] == 400
+    async with (
+        make_emulator(clock=clock, callback_answer_timeout=15.0) as server,
+        connected(server) as (client, bot_api),
+    ):
+        chat_id = await started_user(client)
+        sent = await bot_api(
+            "sendMessage",
+            chat_id=chat_id,
+            text="?",
+            reply_markup=keyboard([{"text": "go", "callback_data": "go"}]),
+        )
+        message_id = sent["result"]["message_id"]
+        first = await client.press_button(chat_id, message_id, "go")
+        assert (await bot_api("answerCallbackQuery", callback_query_id=first, text="Готово"))["ok"]
+        assert (await client.last_callback_answer(chat_id) or {})["text"] == "Готово"
+        twice = await bot_api("answerCallbackQuery", callback_query_id=first)
+        invalid = (
+            "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        )
+        assert twice["description"] == invalid
+        late = await client.press_button(chat_id, message_id, "go")
+        clock.advance(15.5)
+        assert (await bot_api("answerCallbackQuery", callback_query_id=late))[
+            "description"
+        ] == invalid
+        unknown = await bot_api("answerCallbackQuery", callback_query_id="42")
+        assert unknown["error_code"] == 400
 
 
 async def test_unknown_chat_blocked_user_and_unstarted_user(
     client: EmulatorClient, bot_api: BotApiCaller
 ) -> None:
     unknown = await bot_api("sendMessage", chat_id=5, text="hi")
-    assert unknown["error_code"] == 400 and unknown["description"] == "Bad Request: chat not found"
+    assert unknown["error_code"] == 400
+    assert unknown["description"] == "Bad Request: chat not found"
     stranger = await client.create_user("Stranger")
     never_started = await bot_api("sendMessage", chat_id=stranger["id"], text="hi")
     assert never_started["error_code"] == 403
@@ -237,19 +241,20 @@ async def test_unknown_chat_blocked_user_and_unstarted_user(
     await client.unblock_bot(chat_id)
     assert (await bot_api("sendMessage", chat_id=chat_id, text="hi"))["ok"]
     counters = await client.counters()
-    assert counters["rejected_403"] == 2 and counters["rejected_400"] == 1
+    assert counters["rejected_403"] == 2
+    assert counters["rejected_400"] == 1
 
 
 async def test_other_methods_answer_like_telegram(make_emulator: EmulatorFactory) -> None:
-    async with make_emulator(chat_burst=10) as server:
-        async with EmulatorClient(server.base_url, TOKEN) as client, httpx.AsyncClient() as http:
-            await check_other_methods(client, BotApiCaller(http, server.base_url))
+    async with make_emulator(chat_burst=10) as server, connected(server) as (client, bot_api):
+        await check_other_methods(client, bot_api)
 
 
 async def check_other_methods(client: EmulatorClient, bot_api: BotApiCaller) -> None:
     chat_id = await started_user(client)
     chat = await bot_api("getChat", chat_id=chat_id)
-    assert chat["result"]["type"] == "private" and chat["result"]["first_name"] == "Ира"
+    assert chat["result"]["type"] == "private"
+    assert chat["result"]["first_name"] == "Ира"
     location = await bot_api("sendLocation", chat_id=chat_id, latitude=55.75, longitude=37.61)
     assert location["result"]["location"] == {"latitude": 55.75, "longitude": 37.61}
     venue = await bot_api(

@@ -6,20 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
-
 from telegram_emulator import ManualClock
 from telegram_emulator.client import EmulatorClient
-from tests.emulator.conftest import TOKEN, BotApiCaller, EmulatorFactory
+from tests.emulator.conftest import BotApiCaller, EmulatorFactory, connected
 
 
 @asynccontextmanager
 async def limited(
     make_emulator: EmulatorFactory, clock: ManualClock, **config: Any
 ) -> AsyncIterator[tuple[EmulatorClient, BotApiCaller]]:
-    async with make_emulator(clock=clock, **config) as server:
-        async with EmulatorClient(server.base_url, TOKEN) as client, httpx.AsyncClient() as http:
-            yield client, BotApiCaller(http, server.base_url)
+    async with make_emulator(clock=clock, **config) as server, connected(server) as pair:
+        yield pair
 
 
 async def started(client: EmulatorClient, name: str = "User") -> int:
@@ -47,7 +44,8 @@ async def test_one_message_per_second_per_chat(make_emulator: EmulatorFactory) -
         clock.advance(0.5)
         assert (await bot_api("sendMessage", chat_id=chat_id, text="2"))["ok"]
         counters = await client.counters()
-        assert counters["sent"] == 3 and counters["rejected_429"] == 2
+        assert counters["sent"] == 3
+        assert counters["rejected_429"] == 2
         assert [m["text"] for m in await client.bot_messages(chat_id)] == ["1", "2"]
 
 
@@ -104,7 +102,8 @@ async def test_twenty_messages_per_minute_per_group(make_emulator: EmulatorFacto
             clock.advance(1.0)
         refused = await bot_api("sendMessage", chat_id=group["id"], text="m20")
         # The first of the 20 went out at t=0, so the window frees a slot at t=60.
-        assert refused["error_code"] == 429 and refused["parameters"]["retry_after"] == 40
+        assert refused["error_code"] == 429
+        assert refused["parameters"]["retry_after"] == 40
         clock.advance(39)
         assert (await bot_api("sendMessage", chat_id=group["id"], text="m20"))["error_code"] == 429
         clock.advance(1)
@@ -117,7 +116,8 @@ async def test_global_rate_per_bot(make_emulator: EmulatorFactory) -> None:
         chats = [await started(client, f"U{number}") for number in range(7)]
         results = [await bot_api("sendMessage", chat_id=chat, text="hi") for chat in chats]
         assert [result["ok"] for result in results] == [True] * 5 + [False] * 2
-        assert results[5]["error_code"] == 429 and results[5]["parameters"]["retry_after"] == 1
+        assert results[5]["error_code"] == 429
+        assert results[5]["parameters"]["retry_after"] == 1
         clock.advance(0.2)
         assert (await bot_api("sendMessage", chat_id=chats[5], text="hi"))["ok"]
         assert (await bot_api("sendMessage", chat_id=chats[6], text="hi"))["error_code"] == 429

@@ -44,12 +44,15 @@ async def test_ptb_sends_edits_answers_and_gets_telegrams_exceptions(
             query_id = await client.press_button(user["id"], message.message_id, "book:42")
             assert await bot.answer_callback_query(query_id, text="Готово", show_alert=True)
             answer = await client.last_callback_answer(user["id"])
-            assert answer is not None and answer["text"] == "Готово" and answer["show_alert"]
+            assert answer is not None
+            assert answer["text"] == "Готово"
+            assert answer["show_alert"]
 
             edited = await bot.edit_message_text(
                 "Вы записаны", chat_id=user["id"], message_id=message.message_id
             )
-            assert not isinstance(edited, bool) and edited.edit_date is not None
+            assert not isinstance(edited, bool)
+            assert edited.edit_date is not None
             with pytest.raises(BadRequest, match="Message is not modified"):
                 await bot.edit_message_text(
                     "Вы записаны", chat_id=user["id"], message_id=message.message_id
@@ -70,12 +73,13 @@ async def test_ptb_sends_edits_answers_and_gets_telegrams_exceptions(
                 filename="complexes.csv",
                 caption="Экспорт",
             )
-            assert document.document is not None and document.document.file_name == "complexes.csv"
+            assert document.document is not None
+            assert document.document.file_name == "complexes.csv"
             telegram_file = await bot.get_file(document.document.file_id)
             assert bytes(await telegram_file.download_as_bytearray()) == b"id;name\n1;Olymp\n"
 
             clock.advance(1)
-            with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+            with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
                 await bot.send_message(user["id"], "1 < 2", parse_mode="HTML")
 
             await client.block_bot(user["id"])
@@ -88,7 +92,8 @@ async def test_ptb_sends_edits_answers_and_gets_telegrams_exceptions(
             (True, "Вы записаны"),
             (True, "Экспорт"),
         ]
-        assert seen[1]["edited"] and seen[2]["document"]["file_name"] == "complexes.csv"
+        assert seen[1]["edited"]
+        assert seen[2]["document"]["file_name"] == "complexes.csv"
 
 
 async def test_ptb_application_polls_and_answers(make_emulator: EmulatorFactory) -> None:
@@ -103,11 +108,13 @@ async def test_ptb_application_polls_and_answers(make_emulator: EmulatorFactory)
             edited = await client.wait_for(
                 user["id"], lambda m: m["text"].startswith("Запись подтверждена"), timeout=10
             )
-            assert edited["edited"] and edited["reply_markup"] is None
+            assert edited["edited"]
+            assert edited["reply_markup"] is None
             assert (await client.last_callback_answer(user["id"]) or {})["text"] == "Вы записаны"
             await client.wait_idle(10)
         counters = await client.counters()
-        assert (
-            counters["sent"] == 1 and counters["edits"] == 1 and counters["callback_answers"] == 1
-        )
-        assert counters["polled_updates"] == 2 and counters["pending"] == 0
+        assert counters["sent"] == 1
+        assert counters["edits"] == 1
+        assert counters["callback_answers"] == 1
+        assert counters["polled_updates"] == 2
+        assert counters["pending"] == 0

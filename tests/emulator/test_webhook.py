@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from starlette.responses import JSONResponse, Response
 
 from telegram_emulator.client import EmulatorClient
 from tests.emulator.conftest import (
-    TOKEN,
     BotApiCaller,
     EmulatorFactory,
     TlsFiles,
     WebhookReceiver,
+    connected,
     free_port,
 )
 
@@ -33,9 +33,8 @@ async def emulator_with_ca(
     make_emulator: EmulatorFactory, tls: TlsFiles, **config: Any
 ) -> AsyncIterator[tuple[EmulatorClient, BotApiCaller]]:
     settings = {**FAST_RETRIES, "webhook_ca_file": tls.ca_file, **config}
-    async with make_emulator(**settings) as server:
-        async with EmulatorClient(server.base_url, TOKEN) as client, httpx.AsyncClient() as http:
-            yield client, BotApiCaller(http, server.base_url)
+    async with make_emulator(**settings) as server, connected(server) as pair:
+        yield pair
 
 
 async def test_secret_header_sent_and_update_ids_increase(
@@ -80,7 +79,8 @@ async def test_updates_are_held_while_no_webhook_is_set(
             await client.send_text(user["id"], text)
         await asyncio.sleep(0.2)
         info = (await bot_api("getWebhookInfo"))["result"]
-        assert info["url"] == "" and info["pending_update_count"] == 3
+        assert info["url"] == ""
+        assert info["pending_update_count"] == 3
         assert webhook_receiver.received == []
         await bot_api("setWebhook", url=webhook_receiver.url)
         await client.wait_idle(5)
@@ -109,7 +109,8 @@ async def test_retry_after_500_with_error_recorded(
         assert [a["status_code"] for a in attempts] == [500, 500, 200]
         first_gap = attempts[1]["started_at"] - attempts[0]["finished_at"]
         second_gap = attempts[2]["started_at"] - attempts[1]["finished_at"]
-        assert first_gap >= 0.04 and second_gap >= 0.09  # backoff grows: 0.05 s, then 0.1 s
+        assert first_gap >= 0.04
+        assert second_gap >= 0.09
         info = (await bot_api("getWebhookInfo"))["result"]
         assert (
             info["last_error_message"]
@@ -117,8 +118,10 @@ async def test_retry_after_500_with_error_recorded(
         )
         assert isinstance(info["last_error_date"], int)
         counters = await client.counters()
-        assert counters["webhook_retries"] == 2 and counters["webhook_failures"] == 2
-        assert counters["webhook_delivered"] == 1 and counters["pending"] == 0
+        assert counters["webhook_retries"] == 2
+        assert counters["webhook_failures"] == 2
+        assert counters["webhook_delivered"] == 1
+        assert counters["pending"] == 0
     assert webhook_receiver.attempts[sent["update_id"]] == 3
 
 
@@ -191,7 +194,7 @@ async def test_one_update_in_flight_per_chat_in_order(
         assert [r.update["message"]["text"] for r in records] == [
             f"{user['id']}:{n}" for n in range(6)
         ]
-        for earlier, later in zip(records, records[1:], strict=False):
+        for earlier, later in itertools.pairwise(records):
             assert later.started_at >= earlier.finished_at  # never two at once for one chat
     assert webhook_receiver.max_in_flight > 1  # chats did run in parallel
 
@@ -237,7 +240,8 @@ async def test_method_in_webhook_response_is_executed(
         await client.send_text(user["id"], "/start")
         await client.wait_idle(5)
         reply = await client.wait_for(user["id"], 1, timeout=5)
-        assert reply["text"] == "Привет!" and reply["html"] == "<b>Привет!</b>"
+        assert reply["text"] == "Привет!"
+        assert reply["html"] == "<b>Привет!</b>"
         assert (await client.counters())["webhook_reply_methods"] == 1
 
 
