@@ -17,7 +17,7 @@ from bot.domain.applications import Application
 from bot.domain.bookings import Booking
 from bot.domain.sessions import Session
 from bot.infra.mongo.client import Document
-from bot.services.ports.system import Clock
+from bot.services.ports.system import Clock, Notice
 
 
 class MongoOutboxNotifier:
@@ -42,9 +42,9 @@ class MongoOutboxNotifier:
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def claim(self, lease: timedelta, limit: int) -> list[Document]:
+    async def claim(self, lease: timedelta, limit: int) -> list[Notice]:
         now = self._clock.now()
-        claimed: list[Document] = []
+        claimed: list[Notice] = []
         while len(claimed) < limit:
             doc = await self._outbox.find_one_and_update(
                 {
@@ -59,7 +59,15 @@ class MongoOutboxNotifier:
             )
             if doc is None:
                 break
-            claimed.append(doc)
+            claimed.append(
+                Notice(
+                    key=doc["_id"],
+                    kind=doc["kind"],
+                    user_id=int(doc["user_id"]),
+                    payload={k: str(v) for k, v in doc.get("payload", {}).items()},
+                    attempts=int(doc.get("attempts", 0)),
+                )
+            )
         return claimed
 
     async def done(self, key: str) -> None:
@@ -72,9 +80,6 @@ class MongoOutboxNotifier:
             {"_id": key},
             {"$set": {"status": "failed" if final else "pending"}, "$inc": {"attempts": 1}},
         )
-
-    async def pending(self) -> list[Document]:
-        return [d async for d in self._outbox.find({"status": "pending"}).sort("created_at", 1)]
 
     async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> None:
         now: datetime = self._clock.now()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from bot.domain.applications import Application
 from bot.domain.bookings import Booking
 from bot.domain.catalog import Complex
+from bot.domain.reminders import Reminder
 from bot.domain.sessions import Session
+from bot.domain.users import User
 
 
 class Clock(Protocol):
@@ -33,3 +38,36 @@ class Notifier(Protocol):
 
 class CalendarRenderer(Protocol):
     def render_booking(self, session: Session, complex_: Complex, language: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to a user recorded in the outbox: what happened, not how it is worded."""
+
+    key: str
+    kind: str
+    user_id: int
+    payload: Mapping[str, str]
+    attempts: int = 0
+
+
+class DeliveryResult(StrEnum):
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # the user blocked the bot: do not retry
+    RETRY = "retry"  # a transient failure (429, network): try again later
+
+
+class NoticeOutbox(Protocol):
+    async def claim(self, lease: timedelta, limit: int) -> list[Notice]: ...
+
+    async def done(self, key: str) -> None: ...
+
+    async def failed(self, key: str, *, final: bool) -> None: ...
+
+
+class NoticeSender(Protocol):
+    """Words and sends notices and reminders in the user's language (the Telegram layer)."""
+
+    async def send_notice(self, notice: Notice, user: User) -> DeliveryResult: ...
+
+    async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult: ...
