@@ -1,0 +1,111 @@
+"""The chat page in headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from telegram_emulator import EmulatorServer
+from tests.emulator.conftest import EmulatorFactory, connected, running_ptb_bot
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+
+
+def require_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    require_chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_as_new_user(browser: Browser, server: EmulatorServer, name: str) -> Page:
+    page = await browser.new_page()
+    await page.goto(f"{server.base_url}/")
+    await page.fill("#new-user-name", name)
+    await page.click("#create-user")
+    await expect(page.locator("#user-select option:checked")).to_contain_text(name)
+    return page
+
+
+async def test_start_and_button_press_are_answered(
+    browser: Browser, make_emulator: EmulatorFactory
+) -> None:
+    async with make_emulator() as server, running_ptb_bot(server.base_url):
+        page = await open_as_new_user(browser, server, "Мария")
+        await page.fill("#message-input", "/start")
+        await page.press("#message-input", "Enter")
+        bot_text = page.locator(".message.bot .message-text")
+        await expect(bot_text).to_have_text("Здравствуйте, Мария!")
+        await expect(page.locator(".message.bot b")).to_have_text("Мария")  # HTML rendered
+        await page.click(".inline-button:has-text('Записаться')")
+        await expect(bot_text).to_have_text("Запись подтверждена (book:1)")
+        await expect(page.locator(".message.bot .meta")).to_contain_text("edited")
+        await expect(page.locator(".inline-button")).to_have_count(0)
+        await expect(page.locator("#toast")).to_have_text("Вы записаны")
+
+
+async def test_page_escapes_text_and_shares_contact_and_downloads(
+    browser: Browser, make_emulator: EmulatorFactory
+) -> None:
+    hostile = '<img src=x onerror="window.pwned=1">'
+    async with (
+        make_emulator(chat_burst=5) as server,
+        connected(server) as (client, bot_api),
+        running_ptb_bot(server.base_url),
+    ):
+        page = await open_as_new_user(browser, server, hostile)
+        await page.fill("#message-input", hostile)
+        await page.click("#send-button")
+        await expect(page.locator(".message.bot .message-text")).to_have_text(f"Эхо: {hostile}")
+        await expect(page.locator("#user-select option:checked")).to_contain_text(hostile)
+        assert await page.locator("#messages img").count() == 0
+        assert await page.evaluate("window.pwned === undefined")
+
+        user_id = int(await page.locator("#user-select").input_value())
+        await bot_api(
+            "sendMessage",
+            chat_id=user_id,
+            text="Нужен ваш номер",
+            reply_markup={"keyboard": [[{"text": "Отправить номер", "request_contact": True}]]},
+        )
+        await page.click(".reply-button:has-text('Отправить номер')")
+        await expect(page.locator(".message.user").last).to_contain_text("👤")
+        shared = await client.chat(user_id)
+        assert shared[-1]["contact"]["user_id"] == user_id
+
+        upload = await bot_api.http.post(
+            f"{server.base_url}/bot{bot_api.token}/sendDocument",
+            data={"chat_id": str(user_id)},
+            files={"document": ("расписание.csv", b"day;time\nMon;10:00\n", "text/csv")},
+        )
+        assert upload.status_code == 200
+        link = page.locator("a.download")
+        await expect(link).to_contain_text("расписание.csv")
+        async with page.expect_download() as download_info:
+            await link.click()
+        download = await download_info.value
+        saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+        assert saved == b"day;time\nMon;10:00\n"
