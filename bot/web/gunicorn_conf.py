@@ -1,0 +1,49 @@
+"""gunicorn settings for one bot instance, all from the environment.
+
+    WEB_BIND              host:port to listen on (default 0.0.0.0:8080)
+    WEB_WORKERS           worker processes (default 2)
+    WEB_DRAIN_SECONDS     in-flight updates get this long after SIGTERM (default 20)
+    PROMETHEUS_MULTIPROC_DIR  where workers write metrics; wiped when the master starts
+
+Workers are ``uvicorn_worker.UvicornWorker`` (``uvicorn.workers`` is deprecated). The app is not
+preloaded: each worker imports it after fork and builds its own clients (design §4 rule 7).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_DRAIN_SECONDS = float(os.environ.get("WEB_DRAIN_SECONDS", "20"))
+# A master started without the variable still gets multiprocess metrics, in a private directory.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="fok-bot-metrics-"))
+
+bind = [os.environ.get("WEB_BIND", "0.0.0.0:8080")]
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+worker_class = "uvicorn_worker.UvicornWorker"
+preload_app = False
+# SIGTERM: stop accepting, let in-flight updates finish, close clients; then SIGKILL.
+graceful_timeout = int(_DRAIN_SECONDS) + 10
+timeout = 60
+keepalive = 75  # longer than HAProxy's http-keep-alive so the proxy closes idle connections first
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("APP_LOG_LEVEL", "info").lower()
+proc_name = f"fok-bot-{os.environ.get('WEB_INSTANCE_ID', 'instance')}"
+
+
+def on_starting(server: Any) -> None:
+    """Wipe the metrics directory: files of a previous run would be summed into this one."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from bot.infra.metrics import mark_worker_dead
+
+    mark_worker_dead(worker.pid)

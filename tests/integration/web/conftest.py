@@ -1,0 +1,274 @@
+"""The web tier served in-process by uvicorn against real SecantusDB, Redis Cluster, broker and
+the Telegram emulator, with a small probe PTB application instead of the product's handlers.
+
+The probe application lets each test drive a handler into a known behaviour (reply, block until
+released, fail transiently), so status codes, de-duplication and the in-flight bound can be
+checked exactly. The product's own handlers are covered by ``tests/e2e``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import redis.exceptions
+import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
+from telegram import Bot, Update
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot.runtime import Runtime, start_runtime
+from bot.settings import (
+    AppSettings,
+    CelerySettings,
+    LimitSettings,
+    MongoSettings,
+    RedisSettings,
+    Settings,
+    TelegramSettings,
+    WebSettings,
+)
+from bot.telegram.deps import BotDeps
+from bot.telegram.errors import is_transient, record_transient
+from bot.web.app import create_app
+from devcluster.redis import RedisClusterServer, StandaloneRedisServer
+from telegram_emulator.client import EmulatorClient
+from telegram_emulator.config import EmulatorConfig
+from telegram_emulator.server import EmulatorServer
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+@dataclass
+class ProbeControls:
+    """Shared between a test and the probe handlers (same process, same event loop)."""
+
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    entered: int = 0
+    transient_failures_left: int = 0
+    handled_update_ids: list[int] = field(default_factory=list)
+
+
+def probe_application_factory(controls: ProbeControls) -> Any:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None and update.effective_message is not None
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(
+            update.effective_chat.id, f"echo: {update.effective_message.text}"
+        )
+
+    async def slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        controls.entered += 1
+        await controls.gate.wait()
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(update.effective_chat.id, "slow done")
+
+    async def flaky(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        if controls.transient_failures_left > 0:
+            controls.transient_failures_left -= 1
+            raise redis.exceptions.ConnectionError("simulated Redis outage")
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(update.effective_chat.id, "flaky done")
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # What the product's error handler does: hand transient faults to the web tier.
+        if context.error is not None and is_transient(context.error):
+            record_transient(context.error)
+
+    def build(deps: BotDeps, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
+        application = Application.builder().bot(bot).updater(None).build()
+        application.add_handler(CommandHandler("slow", slow))
+        application.add_handler(CommandHandler("flaky", flaky))
+        application.add_handler(MessageHandler(filters.TEXT, echo))
+        application.add_error_handler(on_error)
+        return application
+
+    return build
+
+
+@dataclass
+class WebHarness:
+    base_url: str
+    webhook_url: str
+    secret: str
+    settings: Settings
+    emulator: EmulatorServer
+    client: EmulatorClient
+    controls: ProbeControls
+    http: httpx.AsyncClient
+    runtime_ref: list[Runtime]
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.runtime_ref[0]
+
+    async def post(
+        self, body: bytes | dict[str, Any], *, secret: str | None = "", **headers: str
+    ) -> httpx.Response:
+        content = json.dumps(body).encode() if isinstance(body, dict) else body
+        sent_headers = {"Content-Type": "application/json", **headers}
+        if secret is not None:
+            sent_headers[SECRET_HEADER] = secret or self.secret
+        return await self.http.post(self.webhook_url, content=content, headers=sent_headers)
+
+    async def bot_texts(self, chat_id: int) -> list[str]:
+        return [m.get("text", "") for m in await self.client.bot_messages(chat_id)]
+
+    async def metrics_text(self) -> str:
+        response = await self.http.get(f"{self.base_url}/metrics")
+        response.raise_for_status()
+        return response.text
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """Sum of the samples of ``name`` carrying ``labels`` (0 when none).
+
+        In-process metrics are global to the test run, so tests compare before and after.
+        """
+        wanted = set(labels.items())
+        total = 0.0
+        for family in text_string_to_metric_families(await self.metrics_text()):
+            for sample in family.samples:
+                if sample.name == name and wanted <= set(sample.labels.items()):
+                    total += sample.value
+        return total
+
+
+def make_settings(
+    *,
+    token: str,
+    secret: str,
+    api_base_url: str,
+    mongo_url: str,
+    mongo_db: str,
+    redis_nodes: list[tuple[str, int]],
+    broker_url: str,
+    max_inflight: int = 48,
+    max_body_bytes: int = 64 * 1024,
+) -> Settings:
+    return Settings(
+        telegram=TelegramSettings(
+            bot_token=token,  # type: ignore[arg-type]
+            webhook_secret=secret,  # type: ignore[arg-type]
+            api_base_url=api_base_url,  # type: ignore[arg-type]
+            webhook_path=WEBHOOK_PATH,
+        ),
+        mongo=MongoSettings(url=mongo_url, database=mongo_db),  # type: ignore[arg-type]
+        redis=RedisSettings(cluster_nodes=redis_nodes),
+        celery=CelerySettings(broker_url=broker_url),  # type: ignore[arg-type]
+        limits=LimitSettings(max_inflight_updates=max_inflight),
+        web=WebSettings(instance_id="web-test", max_body_bytes=max_body_bytes, drain_seconds=5),
+        app=AppSettings(log_json=False),
+    )
+
+
+def new_token() -> str:
+    return f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
+
+
+def private_message_update(update_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
+    entities = (
+        [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if text.startswith("/")
+        else []
+    )
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+            "from": {"id": user["id"], "is_bot": False, "first_name": user["first_name"]},
+            "text": text,
+            "entities": entities,
+        },
+    }
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(app: Any) -> AsyncIterator[str]:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False)
+    )
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        async with asyncio.timeout(30):
+            while not server.started:
+                if task.done():
+                    await task
+                    raise RuntimeError("the web app stopped during start-up")
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+@pytest.fixture
+async def web(
+    mongo_url: str,
+    mongo_db_name: str,
+    clean_redis_cluster: RedisClusterServer,
+    broker_redis: StandaloneRedisServer,
+) -> AsyncIterator[WebHarness]:
+    token = new_token()
+    secret = secrets.token_urlsafe(24)
+    controls = ProbeControls()
+    runtime_ref: list[Runtime] = []
+    config = EmulatorConfig(
+        tokens=(token,),
+        allow_http_webhooks=True,
+        webhook_backoff_initial=0.1,
+        webhook_backoff_max=0.5,
+    )
+    async with EmulatorServer(config) as emulator:
+        settings = make_settings(
+            token=token,
+            secret=secret,
+            api_base_url=emulator.base_url,
+            mongo_url=mongo_url,
+            mongo_db=mongo_db_name,
+            redis_nodes=clean_redis_cluster.startup_nodes,
+            broker_url=broker_redis.url,
+        )
+
+        async def runtime_factory(settings: Settings) -> Runtime:
+            runtime = await start_runtime(
+                settings, application_factory=probe_application_factory(controls)
+            )
+            runtime_ref.append(runtime)
+            return runtime
+
+        app = create_app(lambda: settings, runtime_factory=runtime_factory)
+        async with (
+            serve_in_process(app) as base_url,
+            EmulatorClient(emulator.base_url, token) as client,
+            httpx.AsyncClient(timeout=30.0) as http,
+        ):
+            yield WebHarness(
+                base_url=base_url,
+                webhook_url=f"{base_url}{WEBHOOK_PATH}",
+                secret=secret,
+                settings=settings,
+                emulator=emulator,
+                client=client,
+                controls=controls,
+                http=http,
+                runtime_ref=runtime_ref,
+            )
+            controls.gate.set()  # never leave a handler blocked at teardown
