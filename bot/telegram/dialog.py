@@ -1,0 +1,70 @@
+"""Dialog (FSM) state in Redis Cluster per (chat, user): read on every update, never cached.
+
+Writes carry the version that was read; when another instance wrote in between, the change is
+re-applied to the fresh state (a few times) instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.services.ports.ephemeral import DialogState, DialogStateConflict, DialogStateStore
+
+IDLE = ""
+REG_NAME = "reg.name"
+REG_PHONE = "reg.phone"
+REG_CONSENT = "reg.consent"
+APPLY_PHONE = "apply.phone"
+APPLY_COMMENT = "apply.comment"
+PROFILE_NAME = "profile.name"
+PROFILE_PHONE = "profile.phone"
+NEAREST_LOCATION = "nearest.location"
+
+WRITE_ATTEMPTS = 4
+
+Data = dict[str, Any]
+Change = Callable[[DialogState], tuple[str, Data]]
+
+
+async def load(store: DialogStateStore, chat_id: int, user_id: int) -> DialogState:
+    found = await store.get(chat_id, user_id)
+    return found if found is not None else DialogState(step=IDLE, data={}, version=0)
+
+
+async def change(store: DialogStateStore, chat_id: int, user_id: int, apply: Change) -> DialogState:
+    """Apply ``apply`` to the current state and write it, retrying on a version conflict."""
+    state = await load(store, chat_id, user_id)
+    for attempt in range(WRITE_ATTEMPTS):
+        step, data = apply(state)
+        try:
+            return await store.set_if_version(chat_id, user_id, step, data, state.version)
+        except DialogStateConflict:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            state = await load(store, chat_id, user_id)
+    raise AssertionError("unreachable")
+
+
+async def enter(
+    store: DialogStateStore, chat_id: int, user_id: int, step: str, data: Data | None = None
+) -> DialogState:
+    """Move the dialog to ``step`` whatever it was, keeping unrelated keys (e.g. search picks)."""
+
+    def to_step(state: DialogState) -> tuple[str, Data]:
+        merged = {k: v for k, v in state.data.items() if k in PERSISTENT_KEYS}
+        merged.update(data or {})
+        return step, merged
+
+    return await change(store, chat_id, user_id, to_step)
+
+
+async def leave(store: DialogStateStore, chat_id: int, user_id: int) -> DialogState:
+    """Back to idle (no pending input), keeping persistent keys."""
+    return await enter(store, chat_id, user_id, IDLE)
+
+
+# Keys that survive step changes: the sports picked for a search, the flood-notice mark.
+SEARCH_SPORTS = "search_sports"
+FLOOD_NOTICE_UNTIL = "flood_notice_until"
+PERSISTENT_KEYS = frozenset({SEARCH_SPORTS, FLOOD_NOTICE_UNTIL})

@@ -1,0 +1,176 @@
+"""Profile: name, phone, language, notification preferences, deleting my data."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from telegram import Update
+
+from bot.domain.errors import ValidationFailed
+from bot.domain.users import NotificationPreferences, User
+from bot.services.guards import require_active_resident
+from bot.telegram import dialog, keyboards
+from bot.telegram.callbacks import Callback, OutdatedButton
+from bot.telegram.context import FokContext
+from bot.telegram.keyboards import button, inline, menu_row
+from bot.telegram.screens import ButtonHandler, Screen, chat_id, error_text, send, show, user_id
+from bot.telegram.texts import t
+
+_TOGGLES = {"r": "reminders", "a": "application_updates", "b": "broadcasts"}
+
+
+def _mark(enabled: bool) -> str:
+    return "✅" if enabled else "⬜"
+
+
+def profile_screen(user: User) -> Screen:
+    language = user.language
+    prefs = user.notifications
+    text = t(
+        language,
+        "profile.card",
+        name=user.name or "—",
+        phone=user.phone or t(language, "profile.no_phone"),
+        lang_name=t(language, "profile.language_name"),
+        reminders=_mark(prefs.reminders),
+        updates=_mark(prefs.application_updates),
+        broadcasts=_mark(prefs.broadcasts),
+    )
+    other = "en" if language == "ru" else "ru"
+    rows = [
+        [
+            button(t(language, "profile.edit_name"), "pf", "n"),
+            button(t(language, "profile.edit_phone"), "pf", "p"),
+        ],
+        [button(t(language, "profile.language"), "pf", "l", other)],
+        [
+            button(
+                t(language, "profile.toggle_reminders", mark=_mark(prefs.reminders)), "pf", "t", "r"
+            ),
+            button(
+                t(language, "profile.toggle_updates", mark=_mark(prefs.application_updates)),
+                "pf",
+                "t",
+                "a",
+            ),
+        ],
+        [
+            button(
+                t(language, "profile.toggle_broadcasts", mark=_mark(prefs.broadcasts)),
+                "pf",
+                "t",
+                "b",
+            )
+        ],
+        [button(t(language, "profile.delete"), "pf", "d")],
+        menu_row(language),
+    ]
+    return Screen(text, inline(rows))
+
+
+async def view(update: Update, context: FokContext, _: Callback) -> None:
+    user = require_active_resident(context.resident)
+    await show(update, context, profile_screen(user))
+
+
+async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
+    require_active_resident(context.resident)
+    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.PROFILE_NAME)
+    back = inline([[button(t(context.language, "nav.back"), "pf", "v")]])
+    await show(update, context, Screen(t(context.language, "profile.ask_name"), back))
+
+
+async def on_name(update: Update, context: FokContext, text: str) -> None:
+    language = context.language
+    try:
+        user = await context.deps.users.set_name(user_id(update), text)
+    except ValidationFailed as error:
+        await send(update, context, Screen(error_text(language, error)))
+        return
+    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    screen = profile_screen(user)
+    note = t(language, "profile.name_saved", name=user.name or "")
+    await send(update, context, Screen(note + "\n\n" + screen.text, screen.markup))
+
+
+async def ask_phone(update: Update, context: FokContext, _: Callback) -> None:
+    require_active_resident(context.resident)
+    language = context.language
+    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.PROFILE_PHONE)
+    await send(
+        update,
+        context,
+        Screen(
+            t(language, "profile.ask_phone"), keyboards.phone_request(language, skippable=False)
+        ),
+    )
+
+
+async def on_contact(update: Update, context: FokContext) -> None:
+    message = update.effective_message
+    if message is None or message.contact is None:
+        return
+    language = context.language
+    try:
+        user = await context.deps.users.set_phone_from_contact(
+            user_id(update), message.contact.user_id, message.contact.phone_number
+        )
+    except ValidationFailed as error:
+        await send(
+            update,
+            context,
+            Screen(error_text(language, error), keyboards.phone_request(language, skippable=False)),
+        )
+        return
+    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    screen = profile_screen(user)
+    note = t(language, "phone.saved", phone=user.phone or "")
+    await send(update, context, Screen(note + "\n\n" + screen.text, screen.markup))
+
+
+async def set_language(update: Update, context: FokContext, data: Callback) -> None:
+    require_active_resident(context.resident)
+    user = await context.deps.users.set_language(user_id(update), data.arg(0))
+    context.resident = user
+    await show(update, context, profile_screen(user))
+
+
+async def toggle_notification(update: Update, context: FokContext, data: Callback) -> None:
+    user = require_active_resident(context.resident)
+    field = _TOGGLES.get(data.arg(0))
+    if field is None:
+        raise OutdatedButton("unknown notification kind")
+    current: bool = getattr(user.notifications, field)
+    preferences: NotificationPreferences = replace(user.notifications, **{field: not current})
+    updated = await context.deps.users.set_notifications(user_id(update), preferences)
+    await show(update, context, profile_screen(updated))
+
+
+async def ask_delete(update: Update, context: FokContext, _: Callback) -> None:
+    require_active_resident(context.resident)
+    language = context.language
+    rows = [
+        [
+            button(t(language, "profile.yes_delete"), "pf", "dy"),
+            button(t(language, "profile.no_keep"), "pf", "v"),
+        ]
+    ]
+    await show(update, context, Screen(t(language, "profile.confirm_delete"), inline(rows)))
+
+
+async def confirm_delete(update: Update, context: FokContext, _: Callback) -> None:
+    require_active_resident(context.resident)
+    await context.deps.users.delete_my_data(user_id(update))
+    await context.deps.dialogs.clear(chat_id(update), user_id(update))
+    await show(update, context, Screen(t(context.language, "profile.deleted")))
+
+
+ROUTES: dict[str, ButtonHandler] = {
+    "v": view,
+    "n": ask_name,
+    "p": ask_phone,
+    "l": set_language,
+    "t": toggle_notification,
+    "d": ask_delete,
+    "dy": confirm_delete,
+}

@@ -1,0 +1,116 @@
+"""/start: registration (name, own phone or skip, consent) and, for registered users, the menu."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.domain.errors import ValidationFailed
+from bot.telegram import dialog, keyboards
+from bot.telegram.callbacks import Callback
+from bot.telegram.context import FokContext
+from bot.telegram.keyboards import button, inline
+from bot.telegram.menu import main_menu_screen
+from bot.telegram.screens import Screen, chat_id, error_text, guarded, send, show, user_id
+from bot.telegram.texts import is_button_text, t
+
+
+async def _start(update: Update, context: FokContext) -> None:
+    user = context.resident
+    store = context.deps.dialogs
+    if user.is_registered and user.name:
+        await dialog.leave(store, chat_id(update), user_id(update))
+        await send(update, context, main_menu_screen(context, user))
+        return
+    await dialog.enter(store, chat_id(update), user_id(update), dialog.REG_NAME)
+    await send(
+        update,
+        context,
+        Screen(t(user.language, "start.greeting"), keyboards.remove_reply_keyboard()),
+    )
+
+
+start_command = guarded(_start)
+
+
+async def on_name(update: Update, context: FokContext, text: str) -> None:
+    language = context.language
+    try:
+        user = await context.deps.users.set_name(user_id(update), text)
+    except ValidationFailed as error:
+        await send(update, context, Screen(error_text(language, error)))
+        return
+    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.REG_PHONE)
+    await send(
+        update,
+        context,
+        Screen(
+            t(language, "start.ask_phone", name=user.name or ""),
+            keyboards.phone_request(language, skippable=True),
+        ),
+    )
+
+
+def consent_screen(language: str) -> Screen:
+    return Screen(
+        t(language, "start.ask_consent"),
+        inline(
+            [
+                [
+                    button(t(language, "start.agree"), "rg", "y"),
+                    button(t(language, "start.disagree"), "rg", "n"),
+                ]
+            ]
+        ),
+    )
+
+
+async def on_phone_text(update: Update, context: FokContext, text: str) -> None:
+    """In the phone step only «Пропустить» is typed text we accept."""
+    language = context.language
+    if is_button_text(text, "button.skip"):
+        await _ask_consent(update, context, t(language, "start.phone_skipped"))
+        return
+    await send(
+        update,
+        context,
+        Screen(t(language, "start.use_buttons"), keyboards.phone_request(language, skippable=True)),
+    )
+
+
+async def on_contact(update: Update, context: FokContext) -> None:
+    message = update.effective_message
+    if message is None or message.contact is None:
+        return
+    language = context.language
+    try:
+        user = await context.deps.users.set_phone_from_contact(
+            user_id(update), message.contact.user_id, message.contact.phone_number
+        )
+    except ValidationFailed as error:
+        await send(
+            update,
+            context,
+            Screen(error_text(language, error), keyboards.phone_request(language, skippable=True)),
+        )
+        return
+    await _ask_consent(update, context, t(language, "phone.saved", phone=user.phone or ""))
+
+
+async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
+    language = context.language
+    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.REG_CONSENT)
+    await send(update, context, Screen(note, keyboards.remove_reply_keyboard()))
+    await send(update, context, consent_screen(language))
+
+
+async def consent_given(update: Update, context: FokContext, _: Callback) -> None:
+    user = await context.deps.users.complete_registration(user_id(update), consent=True)
+    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    done = "start.done" if user.phone else "start.done_no_phone"
+    await show(update, context, Screen(t(user.language, done)))
+    await send(update, context, main_menu_screen(context, user))
+
+
+async def consent_refused(update: Update, context: FokContext, _: Callback) -> None:
+    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await show(update, context, Screen(t(context.language, "start.consent_declined")))

@@ -1,0 +1,647 @@
+"""Every user-facing string, in Russian and English, as Telegram HTML.
+
+Templates use ``str.format`` fields. :func:`t` escapes every interpolated value with
+``html.escape`` unless it is :class:`Markup` (a fragment this module already rendered), so a name
+like ``<b`` or ``&`` can never break a message ("can't parse entities").
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.domain.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, pick_language
+
+MAX_MESSAGE_LENGTH = 4096
+
+
+class Markup(str):
+    """Text that is already valid Telegram HTML and must not be escaped again."""
+
+    __slots__ = ()
+
+
+TEXTS: dict[str, dict[str, str]] = {
+    # --- registration -------------------------------------------------------------------
+    "start.greeting": {
+        "ru": "👋 Добро пожаловать в бот физкультурно-оздоровительных комплексов (ФОК)!\n\n"
+        "Здесь можно найти ФОК, подать заявку в секцию и записаться на занятие.\n\n"
+        "Для начала скажите, как к вам обращаться?",
+        "en": "👋 Welcome to the municipal sports complexes bot!\n\n"
+        "Find a sports complex, apply to a section and book a session.\n\n"
+        "First, what should we call you?",
+    },
+    "start.name_invalid": {
+        "ru": "❌ Введите имя от 2 до 64 символов обычным текстом.",
+        "en": "❌ Please type a name of 2 to 64 characters as plain text.",
+    },
+    "start.ask_phone": {
+        "ru": "Приятно познакомиться, <b>{name}</b>! 😊\n\n"
+        "Поделитесь номером телефона кнопкой ниже — он нужен, чтобы подавать заявки. "
+        "Можно пропустить и добавить номер позже в профиле.",
+        "en": "Nice to meet you, <b>{name}</b>! 😊\n\n"
+        "Share your phone number with the button below: applications need it. "
+        "You can skip this and add it later in your profile.",
+    },
+    "start.use_buttons": {
+        "ru": "Пожалуйста, воспользуйтесь кнопками ниже: «Поделиться номером» или «Пропустить».",
+        "en": "Please use the buttons below: “Share my number” or “Skip”.",
+    },
+    "start.ask_consent": {
+        "ru": "📄 Последний шаг. Мы храним ваше имя и номер телефона, чтобы передавать заявки в ФОК "
+        "и напоминать о занятиях. Данные можно удалить в любой момент в профиле.\n\n"
+        "Вы согласны на обработку персональных данных?",
+        "en": "📄 One last step. We keep your name and phone number to pass applications to the "
+        "complexes and to remind you of sessions. You can delete them at any time in your profile.\n\n"
+        "Do you consent to the processing of your personal data?",
+    },
+    "start.agree": {"ru": "✅ Согласен", "en": "✅ I agree"},
+    "start.disagree": {"ru": "Не согласен", "en": "I do not agree"},
+    "start.phone_skipped": {
+        "ru": "Хорошо, номер можно добавить позже в профиле.",
+        "en": "OK, you can add your number later in the profile.",
+    },
+    "start.consent_declined": {
+        "ru": "Без согласия на обработку данных регистрация невозможна. "
+        "Каталог ФОК доступен и так: /menu. Чтобы зарегистрироваться позже, отправьте /start.",
+        "en": "Registration needs your consent to data processing. "
+        "You can still browse the catalog: /menu. Send /start to register later.",
+    },
+    "start.done": {
+        "ru": "✅ Регистрация завершена!",
+        "en": "✅ Registration complete!",
+    },
+    "start.done_no_phone": {
+        "ru": "✅ Регистрация завершена. Чтобы подавать заявки, добавьте номер телефона в профиле.",
+        "en": "✅ Registration complete. Add your phone number in the profile to submit applications.",
+    },
+    "phone.saved": {
+        "ru": "✅ Номер сохранён: {phone}",
+        "en": "✅ Number saved: {phone}",
+    },
+    "phone.not_own": {
+        "ru": "❌ Можно отправить только свой номер — нажмите кнопку «📱 Поделиться номером».",
+        "en": "❌ Only your own number is accepted: press “📱 Share my number”.",
+    },
+    "phone.invalid": {
+        "ru": "❌ Не удалось распознать номер телефона. Попробуйте ещё раз кнопкой ниже.",
+        "en": "❌ That phone number is not valid. Please try again with the button below.",
+    },
+    # --- reply-keyboard buttons ---------------------------------------------------------
+    "button.share_phone": {"ru": "📱 Поделиться номером", "en": "📱 Share my number"},
+    "button.skip": {"ru": "Пропустить", "en": "Skip"},
+    "button.cancel_input": {"ru": "Отмена", "en": "Cancel"},
+    "button.share_location": {"ru": "📍 Отправить геопозицию", "en": "📍 Send my location"},
+    # --- main menu ----------------------------------------------------------------------
+    "menu.title": {
+        "ru": "🏢 <b>Каталог ФОК</b>\n\n{greeting}, {name}! 👋\nВыберите раздел:",
+        "en": "🏢 <b>Sports complexes</b>\n\n{greeting}, {name}! 👋\nChoose a section:",
+    },
+    "menu.title_guest": {
+        "ru": "🏢 <b>Каталог ФОК</b>\n\nВыберите раздел. Чтобы подавать заявки и записываться "
+        "на занятия, зарегистрируйтесь: /start",
+        "en": "🏢 <b>Sports complexes</b>\n\nChoose a section. To apply and book sessions, "
+        "register first: /start",
+    },
+    "greeting.morning": {"ru": "Доброе утро", "en": "Good morning"},
+    "greeting.day": {"ru": "Добрый день", "en": "Good afternoon"},
+    "greeting.evening": {"ru": "Добрый вечер", "en": "Good evening"},
+    "greeting.night": {"ru": "Доброй ночи", "en": "Good night"},
+    "menu.catalog": {"ru": "🏢 Каталог ФОК", "en": "🏢 Complexes"},
+    "menu.search": {"ru": "🔍 По видам спорта", "en": "🔍 By sport"},
+    "menu.nearest": {"ru": "📍 Рядом со мной", "en": "📍 Near me"},
+    "menu.applications": {"ru": "📋 Мои заявки", "en": "📋 My applications"},
+    "menu.bookings": {"ru": "🗓 Мои записи", "en": "🗓 My bookings"},
+    "menu.profile": {"ru": "👤 Профиль", "en": "👤 Profile"},
+    "menu.help": {"ru": "ℹ️ Помощь", "en": "ℹ️ Help"},
+    "nav.menu": {"ru": "🏠 Главное меню", "en": "🏠 Main menu"},
+    "nav.back": {"ru": "🔙 Назад", "en": "🔙 Back"},
+    "nav.previous": {"ru": "⬅️", "en": "⬅️"},
+    "nav.next": {"ru": "➡️", "en": "➡️"},
+    "nav.page": {"ru": "Стр. {page} из {pages}", "en": "Page {page} of {pages}"},
+    # --- catalog ------------------------------------------------------------------------
+    "catalog.districts": {
+        "ru": "🏢 <b>Районы</b>\n\nВыберите район:",
+        "en": "🏢 <b>Districts</b>\n\nChoose a district:",
+    },
+    "catalog.no_districts": {
+        "ru": "Районы пока не добавлены.",
+        "en": "No districts yet.",
+    },
+    "catalog.district": {
+        "ru": "🏢 <b>ФОК района: {district}</b>\nНайдено: {total}",
+        "en": "🏢 <b>Complexes in {district}</b>\nFound: {total}",
+    },
+    "catalog.district_empty": {
+        "ru": "🏢 <b>{district}</b>\n\nВ этом районе пока нет ФОК.",
+        "en": "🏢 <b>{district}</b>\n\nNo complexes in this district yet.",
+    },
+    "catalog.card": {
+        "ru": "🏢 <b>{name}</b>\n\n📍 Район: {district}\n🏠 Адрес: {address}\n"
+        "📞 Телефон: {phone}\n🕐 Режим работы: {hours}\n⚽ Виды спорта: {sports}"
+        "{description}",
+        "en": "🏢 <b>{name}</b>\n\n📍 District: {district}\n🏠 Address: {address}\n"
+        "📞 Phone: {phone}\n🕐 Opening hours: {hours}\n⚽ Sports: {sports}"
+        "{description}",
+    },
+    "catalog.card_description": {"ru": "\n\n📝 {text}", "en": "\n\n📝 {text}"},
+    "catalog.not_specified": {"ru": "не указано", "en": "not specified"},
+    "catalog.apply": {"ru": "📝 Подать заявку", "en": "📝 Apply"},
+    "catalog.schedule": {"ru": "📅 Расписание", "en": "📅 Schedule"},
+    "catalog.map": {"ru": "🗺 На карте", "en": "🗺 On the map"},
+    "catalog.to_district": {"ru": "🔙 К ФОК района", "en": "🔙 Back to the district"},
+    "catalog.to_districts": {"ru": "🔙 К районам", "en": "🔙 Back to districts"},
+    "catalog.no_location": {
+        "ru": "Для этого ФОК координаты не указаны.",
+        "en": "This complex has no location on file.",
+    },
+    "search.choose": {
+        "ru": "🔍 <b>Поиск по видам спорта</b>\n\nОтметьте один или несколько видов спорта и "
+        "нажмите «Найти».",
+        "en": "🔍 <b>Search by sport</b>\n\nTick one or more sports and press “Find”.",
+    },
+    "search.find": {"ru": "🔍 Найти", "en": "🔍 Find"},
+    "search.clear": {"ru": "🗑 Очистить", "en": "🗑 Clear"},
+    "search.results": {
+        "ru": "🔍 <b>Результаты поиска</b>\nВиды спорта: {sports}\nНайдено ФОК: {total}",
+        "en": "🔍 <b>Search results</b>\nSports: {sports}\nComplexes found: {total}",
+    },
+    "search.nothing": {
+        "ru": "🔍 По выбранным видам спорта ({sports}) ФОК не найдены.",
+        "en": "🔍 No complexes offer the chosen sports ({sports}).",
+    },
+    "search.empty_selection": {
+        "ru": "Сначала отметьте хотя бы один вид спорта.",
+        "en": "Tick at least one sport first.",
+    },
+    "search.to_search": {"ru": "🔙 К поиску", "en": "🔙 Back to search"},
+    "nearest.ask": {
+        "ru": "📍 Отправьте геопозицию кнопкой ниже (или через 📎 → Геопозиция), и я покажу "
+        "ближайшие ФОК.",
+        "en": "📍 Send your location with the button below (or 📎 → Location) and I will show "
+        "the nearest complexes.",
+    },
+    "nearest.results": {
+        "ru": "📍 <b>Ближайшие ФОК</b>\n\n{lines}",
+        "en": "📍 <b>Nearest complexes</b>\n\n{lines}",
+    },
+    "nearest.line": {
+        "ru": "{index}. {name} — {distance} км",
+        "en": "{index}. {name} — {distance} km",
+    },
+    "nearest.none": {
+        "ru": "Рядом не нашлось ФОК с указанными координатами.",
+        "en": "No complexes with a known location were found.",
+    },
+    # --- applications -------------------------------------------------------------------
+    "apply.choose_sport": {
+        "ru": "📝 <b>Заявка в {complex}</b>\n\nВыберите вид спорта:",
+        "en": "📝 <b>Application to {complex}</b>\n\nChoose a sport:",
+    },
+    "apply.need_phone": {
+        "ru": "📱 Для подачи заявки нужен номер телефона. Поделитесь им кнопкой ниже — "
+        "и заявка продолжится.",
+        "en": "📱 Applications need your phone number. Share it with the button below and the "
+        "application will continue.",
+    },
+    "apply.ask_comment": {
+        "ru": "📝 <b>{complex}</b>, {sport}\n\nНапишите комментарий к заявке (например, удобное "
+        "время или возраст ребёнка) или нажмите «Без комментария».",
+        "en": "📝 <b>{complex}</b>, {sport}\n\nWrite a comment for the staff (for example, a "
+        "convenient time) or press “No comment”.",
+    },
+    "apply.no_comment": {"ru": "➡️ Без комментария", "en": "➡️ No comment"},
+    "apply.comment_too_long": {
+        "ru": "❌ Комментарий слишком длинный (до 500 символов). Сократите его.",
+        "en": "❌ The comment is too long (500 characters at most). Please shorten it.",
+    },
+    "apply.submitted": {
+        "ru": "✅ Заявка подана: <b>{complex}</b>, {sport}.\nМы сообщим, когда её рассмотрят.",
+        "en": "✅ Application submitted: <b>{complex}</b>, {sport}.\nWe will let you know once "
+        "it is reviewed.",
+    },
+    "apply.already": {
+        "ru": "ℹ️ У вас уже есть активная заявка: <b>{complex}</b>, {sport} — {status}.",
+        "en": "ℹ️ You already have an active application: <b>{complex}</b>, {sport} — {status}.",
+    },
+    "apply.input_cancelled": {"ru": "Ввод отменён.", "en": "Cancelled."},
+    "apps.title": {
+        "ru": "📋 <b>Мои заявки</b>\nВсего: {total}",
+        "en": "📋 <b>My applications</b>\nTotal: {total}",
+    },
+    "apps.empty": {
+        "ru": "📋 У вас пока нет заявок. Найдите ФОК в каталоге и подайте первую!",
+        "en": "📋 You have no applications yet. Find a complex in the catalog and apply!",
+    },
+    "apps.first": {"ru": "📝 Подать первую заявку", "en": "📝 Submit the first one"},
+    "apps.item": {"ru": "{emoji} {complex} — {sport}", "en": "{emoji} {complex} — {sport}"},
+    "apps.card": {
+        "ru": "📋 <b>Заявка №{number}</b>\n\n🏢 {complex}\n⚽ {sport}\n"
+        "Статус: {emoji} <b>{status}</b>\n📅 Подана: {created}{comment}\n\n<b>История</b>\n{history}",
+        "en": "📋 <b>Application #{number}</b>\n\n🏢 {complex}\n⚽ {sport}\n"
+        "Status: {emoji} <b>{status}</b>\n📅 Submitted: {created}{comment}\n\n<b>History</b>\n{history}",
+    },
+    "apps.comment": {"ru": "\n💬 {text}", "en": "\n💬 {text}"},
+    "apps.history_comment": {"ru": " — «{text}»", "en": " — “{text}”"},
+    "apps.history_line": {"ru": "• {at}: {status}{comment}", "en": "• {at}: {status}{comment}"},
+    "apps.cancel": {"ru": "❌ Отменить заявку", "en": "❌ Cancel the application"},
+    "apps.to_list": {"ru": "🔙 К моим заявкам", "en": "🔙 Back to my applications"},
+    "apps.confirm_cancel": {
+        "ru": "❓ Отменить заявку №{number} ({complex}, {sport})?\n\n⚠️ Это действие нельзя отменить.",
+        "en": "❓ Cancel application #{number} ({complex}, {sport})?\n\n⚠️ This cannot be undone.",
+    },
+    "apps.yes_cancel": {"ru": "✅ Да, отменить", "en": "✅ Yes, cancel"},
+    "apps.no_keep": {"ru": "❌ Нет, оставить", "en": "❌ No, keep it"},
+    "apps.cancelled": {
+        "ru": "✅ Заявка №{number} отменена.",
+        "en": "✅ Application #{number} cancelled.",
+    },
+    "status.pending": {"ru": "На рассмотрении", "en": "Pending"},
+    "status.accepted": {"ru": "Принята", "en": "Accepted"},
+    "status.transferred": {"ru": "Передана в ФОК", "en": "Passed to the complex"},
+    "status.completed": {"ru": "Выполнена", "en": "Completed"},
+    "status.cancelled": {"ru": "Отменена", "en": "Cancelled"},
+    "status.rejected": {"ru": "Отклонена", "en": "Rejected"},
+    # --- notifications ------------------------------------------------------------------
+    "notify.application": {
+        "ru": "📋 <b>Заявка №{number} обновлена</b>\n\n{line}\n\n🏢 {complex}\n⚽ {sport}{comment}",
+        "en": "📋 <b>Application #{number} updated</b>\n\n{line}\n\n🏢 {complex}\n⚽ {sport}{comment}",
+    },
+    "notify.accepted": {
+        "ru": "✅ Ваша заявка принята к рассмотрению!",
+        "en": "✅ Your application has been accepted!",
+    },
+    "notify.transferred": {
+        "ru": "📤 Ваша заявка передана в ФОК для оформления.",
+        "en": "📤 Your application has been passed to the complex.",
+    },
+    "notify.completed": {
+        "ru": "🎉 Заявка выполнена — вы можете посещать занятия!",
+        "en": "🎉 Your application is complete: you can attend!",
+    },
+    "notify.rejected": {
+        "ru": "🚫 К сожалению, ваша заявка отклонена.",
+        "en": "🚫 Unfortunately, your application was rejected.",
+    },
+    "notify.cancelled": {"ru": "Заявка отменена.", "en": "The application was cancelled."},
+    "notify.pending": {"ru": "Заявка на рассмотрении.", "en": "The application is pending."},
+    "notify.open_application": {"ru": "📋 Открыть заявку", "en": "📋 Open the application"},
+    "offer.text": {
+        "ru": "🎉 <b>Освободилось место!</b>\n\n{session}\n\nМесто держится за вами до {until}. "
+        "Берёте?",
+        "en": "🎉 <b>A seat is free!</b>\n\n{session}\n\nIt is held for you until {until}. "
+        "Will you take it?",
+    },
+    "offer.take": {"ru": "✅ Беру", "en": "✅ Take it"},
+    "offer.decline": {"ru": "❌ Отказаться", "en": "❌ Decline"},
+    "offer.taken": {
+        "ru": "✅ Место ваше! Вы записаны:\n\n{session}",
+        "en": "✅ The seat is yours! You are booked:\n\n{session}",
+    },
+    "offer.declined": {
+        "ru": "Вы отказались от места. Оно передано следующему в очереди.",
+        "en": "You declined the seat. It went to the next person in line.",
+    },
+    "reminder.day_before": {
+        "ru": "⏰ <b>Напоминание:</b> завтра занятие\n\n{session}\n\nПридёте?",
+        "en": "⏰ <b>Reminder:</b> your session is tomorrow\n\n{session}\n\nWill you come?",
+    },
+    "reminder.hours_before": {
+        "ru": "⏰ <b>Напоминание:</b> скоро занятие\n\n{session}\n\nПридёте?",
+        "en": "⏰ <b>Reminder:</b> your session starts soon\n\n{session}\n\nWill you come?",
+    },
+    "reminder.coming": {"ru": "✅ Приду", "en": "✅ I'll come"},
+    "reminder.cancel": {"ru": "❌ Отменить", "en": "❌ Cancel"},
+    "reminder.confirmed": {
+        "ru": "✅ Отлично, ждём вас!\n\n{session}",
+        "en": "✅ Great, see you there!\n\n{session}",
+    },
+    # --- sessions and bookings ----------------------------------------------------------
+    "schedule.day": {
+        "ru": "📅 <b>{complex}</b>\n{day}{sport}\n\n{lines}",
+        "en": "📅 <b>{complex}</b>\n{day}{sport}\n\n{lines}",
+    },
+    "schedule.sport_filter": {"ru": " · {sport}", "en": " · {sport}"},
+    "schedule.empty": {"ru": "В этот день занятий нет.", "en": "No sessions on this day."},
+    "schedule.line": {
+        "ru": "{time} {sport}{title} — {seats}",
+        "en": "{time} {sport}{title} — {seats}",
+    },
+    "schedule.seats": {"ru": "мест: {left} из {capacity}", "en": "{left} of {capacity} seats"},
+    "schedule.full": {"ru": "мест нет", "en": "full"},
+    "schedule.past": {"ru": "прошло", "en": "over"},
+    "schedule.all_sports": {"ru": "Все виды", "en": "All sports"},
+    "schedule.to_complex": {"ru": "🔙 К ФОК", "en": "🔙 Back to the complex"},
+    "session.card": {"ru": "🗓 {session}\n\n{seats}", "en": "🗓 {session}\n\n{seats}"},
+    "session.block": {"ru": "<b>{title}</b>\n{details}", "en": "<b>{title}</b>\n{details}"},
+    "session.details": {
+        "ru": "🏢 {complex}\n🏠 {address}\n⚽ {sport}\n🕐 {when} ({timezone})",
+        "en": "🏢 {complex}\n🏠 {address}\n⚽ {sport}\n🕐 {when} ({timezone})",
+    },
+    "session.seats_left": {
+        "ru": "Свободно мест: {left} из {capacity}",
+        "en": "Seats left: {left} of {capacity}",
+    },
+    "session.full": {
+        "ru": "Мест нет — можно встать в лист ожидания.",
+        "en": "Full: you can join the waitlist.",
+    },
+    "session.unavailable": {
+        "ru": "Запись на это занятие закрыта.",
+        "en": "This session is closed for booking.",
+    },
+    "session.book": {"ru": "✅ Записаться", "en": "✅ Book"},
+    "session.join_waitlist": {"ru": "⏳ В лист ожидания", "en": "⏳ Join the waitlist"},
+    "session.to_day": {"ru": "🔙 К расписанию", "en": "🔙 Back to the schedule"},
+    "booking.booked": {
+        "ru": "✅ Вы записаны!\n\n{session}\n\nОтменить запись можно не позднее чем за {window} ч "
+        "до начала.",
+        "en": "✅ You are booked!\n\n{session}\n\nYou can cancel up to {window} h before the start.",
+    },
+    "booking.waitlisted": {
+        "ru": "⏳ Мест нет — вы в листе ожидания, ваша позиция: <b>{position}</b>.\n\n{session}\n\n"
+        "Если место освободится, я пришлю предложение.",
+        "en": "⏳ The session is full: you are on the waitlist, position <b>{position}</b>.\n\n"
+        "{session}\n\nIf a seat frees up, I will send you an offer.",
+    },
+    "booking.card": {
+        "ru": "🗓 <b>Запись</b> — {status}\n\n{session}{extra}",
+        "en": "🗓 <b>Booking</b> — {status}\n\n{session}{extra}",
+    },
+    "booking.position": {
+        "ru": "\n\nВаша позиция в очереди: <b>{position}</b>",
+        "en": "\n\nYour place in the queue: <b>{position}</b>",
+    },
+    "booking.offer_until": {
+        "ru": "\n\nМесто держится за вами до {until}.",
+        "en": "\n\nThe seat is held for you until {until}.",
+    },
+    "booking.confirmed_mark": {
+        "ru": "\n\n✅ Вы подтвердили, что придёте.",
+        "en": "\n\n✅ You confirmed you will come.",
+    },
+    "booking.status.reserving": {"ru": "оформляется", "en": "being booked"},
+    "booking.status.active": {"ru": "✅ вы записаны", "en": "✅ booked"},
+    "booking.status.waitlisted": {"ru": "⏳ лист ожидания", "en": "⏳ waitlist"},
+    "booking.status.offered": {"ru": "🎉 предложено место", "en": "🎉 seat offered"},
+    "booking.status.cancelled": {"ru": "отменена", "en": "cancelled"},
+    "booking.status.declined": {"ru": "отказ от места", "en": "declined"},
+    "booking.status.expired": {"ru": "предложение истекло", "en": "offer expired"},
+    "booking.cancel": {"ru": "❌ Отменить запись", "en": "❌ Cancel booking"},
+    "booking.leave_waitlist": {"ru": "❌ Выйти из очереди", "en": "❌ Leave the waitlist"},
+    "booking.ics": {"ru": "📆 В календарь (.ics)", "en": "📆 Add to calendar (.ics)"},
+    "booking.confirm_cancel": {
+        "ru": "❓ Отменить запись?\n\n{session}",
+        "en": "❓ Cancel this booking?\n\n{session}",
+    },
+    "booking.yes_cancel": {"ru": "✅ Да, отменить", "en": "✅ Yes, cancel"},
+    "booking.no_keep": {"ru": "❌ Нет, оставить", "en": "❌ No, keep it"},
+    "booking.cancelled": {
+        "ru": "✅ Запись отменена.\n\n{session}",
+        "en": "✅ Booking cancelled.\n\n{session}",
+    },
+    "booking.left_waitlist": {
+        "ru": "✅ Вы вышли из листа ожидания.\n\n{session}",
+        "en": "✅ You left the waitlist.\n\n{session}",
+    },
+    "booking.ics_caption": {"ru": "📆 {title}", "en": "📆 {title}"},
+    "bookings.title": {
+        "ru": "🗓 <b>Мои записи</b>\nВсего: {total}",
+        "en": "🗓 <b>My bookings</b>\nTotal: {total}",
+    },
+    "bookings.empty": {
+        "ru": "🗓 У вас нет предстоящих записей. Откройте ФОК в каталоге и выберите «Расписание».",
+        "en": "🗓 You have no upcoming bookings. Open a complex in the catalog and press “Schedule”.",
+    },
+    "bookings.item": {"ru": "{when} · {complex}", "en": "{when} · {complex}"},
+    "bookings.to_list": {"ru": "🔙 К моим записям", "en": "🔙 Back to my bookings"},
+    # --- profile ------------------------------------------------------------------------
+    "profile.card": {
+        "ru": "👤 <b>Профиль</b>\n\nИмя: {name}\nТелефон: {phone}\nЯзык: {lang_name}\n\n"
+        "<b>Уведомления</b>\n{reminders} Напоминания о занятиях\n{updates} Статусы заявок\n"
+        "{broadcasts} Новости ФОК",
+        "en": "👤 <b>Profile</b>\n\nName: {name}\nPhone: {phone}\nLanguage: {lang_name}\n\n"
+        "<b>Notifications</b>\n{reminders} Session reminders\n{updates} Application updates\n"
+        "{broadcasts} Complex news",
+    },
+    "profile.no_phone": {"ru": "не указан", "en": "not set"},
+    "profile.edit_name": {"ru": "✏️ Изменить имя", "en": "✏️ Change name"},
+    "profile.edit_phone": {"ru": "📱 Изменить телефон", "en": "📱 Change phone"},
+    "profile.language": {"ru": "🌐 English", "en": "🌐 Русский"},
+    "profile.toggle_reminders": {"ru": "{mark} Напоминания", "en": "{mark} Reminders"},
+    "profile.toggle_updates": {"ru": "{mark} Статусы заявок", "en": "{mark} Application updates"},
+    "profile.toggle_broadcasts": {"ru": "{mark} Новости", "en": "{mark} News"},
+    "profile.delete": {"ru": "🗑 Удалить мои данные", "en": "🗑 Delete my data"},
+    "profile.ask_name": {
+        "ru": "✏️ Введите новое имя (от 2 до 64 символов):",
+        "en": "✏️ Type your new name (2 to 64 characters):",
+    },
+    "profile.ask_phone": {
+        "ru": "📱 Поделитесь номером кнопкой ниже:",
+        "en": "📱 Share your number with the button below:",
+    },
+    "profile.name_saved": {"ru": "✅ Имя изменено: {name}", "en": "✅ Name changed: {name}"},
+    "profile.language_name": {"ru": "русский", "en": "English"},
+    "profile.confirm_delete": {
+        "ru": "⚠️ <b>Удалить ваши данные?</b>\n\nИмя и телефон будут стёрты, история заявок "
+        "обезличена. Это нельзя отменить.",
+        "en": "⚠️ <b>Delete your data?</b>\n\nYour name and phone will be erased and your "
+        "application history anonymised. This cannot be undone.",
+    },
+    "profile.yes_delete": {"ru": "🗑 Да, удалить", "en": "🗑 Yes, delete"},
+    "profile.no_keep": {"ru": "Нет, оставить", "en": "No, keep them"},
+    "profile.deleted": {
+        "ru": "✅ Ваши данные удалены. Чтобы снова пользоваться ботом, отправьте /start.",
+        "en": "✅ Your data has been deleted. Send /start to use the bot again.",
+    },
+    # --- help, fallback, refusals -------------------------------------------------------
+    "help.text": {
+        "ru": "ℹ️ <b>Помощь</b>\n\n"
+        "🏢 <b>Каталог ФОК</b> — районы, карточки комплексов, расписание.\n"
+        "🔍 <b>По видам спорта</b> — ФОК, где есть выбранные виды спорта.\n"
+        "📍 <b>Рядом со мной</b> — ближайшие ФОК по геопозиции.\n"
+        "📋 <b>Мои заявки</b> — статусы заявок в секции и их отмена.\n"
+        "🗓 <b>Мои записи</b> — занятия, лист ожидания, файл для календаря.\n"
+        "👤 <b>Профиль</b> — имя, телефон, язык, уведомления, удаление данных.\n\n"
+        "Для заявок нужен номер телефона. Статусы заявок: на рассмотрении → принята → "
+        "передана в ФОК → выполнена (или отклонена / отменена).\n\n"
+        "Команды: /start, /menu, /help",
+        "en": "ℹ️ <b>Help</b>\n\n"
+        "🏢 <b>Complexes</b>: districts, complex cards, schedules.\n"
+        "🔍 <b>By sport</b>: complexes offering the sports you pick.\n"
+        "📍 <b>Near me</b>: the nearest complexes to your location.\n"
+        "📋 <b>My applications</b>: statuses of your section applications, cancelling.\n"
+        "🗓 <b>My bookings</b>: sessions, waitlist, calendar files.\n"
+        "👤 <b>Profile</b>: name, phone, language, notifications, deleting your data.\n\n"
+        "Applications need a phone number. Statuses: pending → accepted → passed to the "
+        "complex → completed (or rejected / cancelled).\n\n"
+        "Commands: /start, /menu, /help",
+    },
+    "fallback.unknown": {
+        "ru": "🤔 Я не понял сообщение. Воспользуйтесь кнопками меню или командами /menu и /help.",
+        "en": "🤔 I did not understand that. Use the menu buttons or the /menu and /help commands.",
+    },
+    "fallback.outdated": {
+        "ru": "Эта кнопка устарела. Откройте раздел заново.",
+        "en": "This button is outdated. Please open the section again.",
+    },
+    "refuse.blocked": {
+        "ru": "⛔ Доступ к боту ограничен администрацией. Если это ошибка, обратитесь в ФОК.",
+        "en": "⛔ Your access to the bot has been restricted. If this is a mistake, contact the "
+        "complex.",
+    },
+    "refuse.flood": {
+        "ru": "⚠️ Слишком много запросов. Пожалуйста, подождите немного.",
+        "en": "⚠️ Too many requests. Please wait a moment.",
+    },
+    "refuse.internal": {
+        "ru": "😔 Что-то пошло не так. Попробуйте ещё раз чуть позже.",
+        "en": "😔 Something went wrong. Please try again a bit later.",
+    },
+    # --- domain errors by code ----------------------------------------------------------
+    "error.not_found": {
+        "ru": "Не найдено — возможно, это уже удалено или вам недоступно.",
+        "en": "Not found: it may have been removed or is not yours.",
+    },
+    "error.permission_denied": {
+        "ru": "Недостаточно прав.",
+        "en": "You are not allowed to do that.",
+    },
+    "error.validation_failed": {
+        "ru": "Проверьте введённые данные.",
+        "en": "Please check what you entered.",
+    },
+    "error.invalid_transition": {
+        "ru": "Это действие для заявки в текущем статусе недоступно.",
+        "en": "This action is not available in the application's current status.",
+    },
+    "error.duplicate_application": {
+        "ru": "У вас уже есть активная заявка в этот ФОК на этот вид спорта.",
+        "en": "You already have an active application for this sport at this complex.",
+    },
+    "error.phone_required": {
+        "ru": "Для этого нужен номер телефона — добавьте его в профиле.",
+        "en": "This needs a phone number: add it in your profile.",
+    },
+    "error.consent_required": {
+        "ru": "Сначала завершите регистрацию: отправьте /start.",
+        "en": "Please complete registration first: send /start.",
+    },
+    "error.user_blocked": {
+        "ru": "⛔ Доступ к боту ограничен администрацией.",
+        "en": "⛔ Your access to the bot has been restricted.",
+    },
+    "error.cancellation_window_closed": {
+        "ru": "❌ Отменить запись уже нельзя: отмена возможна не позднее чем за {hours} ч до начала "
+        "занятия.",
+        "en": "❌ It is too late to cancel: bookings can be cancelled up to {hours} h before the "
+        "start.",
+    },
+    "error.session_unavailable": {
+        "ru": "Запись на это занятие закрыта (оно отменено или уже началось).",
+        "en": "This session is closed for booking (cancelled or already started).",
+    },
+    "error.offer_unavailable": {
+        "ru": "Предложение больше не действует: время вышло или место уже занято.",
+        "en": "The offer is no longer valid: it expired or the seat was taken.",
+    },
+    "error.stale_action": {
+        "ru": "Состояние уже изменилось — обновите экран.",
+        "en": "Things have changed since: please refresh the screen.",
+    },
+    "error.domain_error": {
+        "ru": "Действие не выполнено.",
+        "en": "The action was not completed.",
+    },
+    # --- calendar -----------------------------------------------------------------------
+    "weekday.0": {"ru": "пн", "en": "Mon"},
+    "weekday.1": {"ru": "вт", "en": "Tue"},
+    "weekday.2": {"ru": "ср", "en": "Wed"},
+    "weekday.3": {"ru": "чт", "en": "Thu"},
+    "weekday.4": {"ru": "пт", "en": "Fri"},
+    "weekday.5": {"ru": "сб", "en": "Sat"},
+    "weekday.6": {"ru": "вс", "en": "Sun"},
+    # --- commands (setMyCommands) -------------------------------------------------------
+    "command.start": {"ru": "🏠 Начать работу с ботом", "en": "🏠 Start"},
+    "command.menu": {"ru": "📋 Главное меню", "en": "📋 Main menu"},
+    "command.help": {"ru": "❓ Помощь", "en": "❓ Help"},
+}
+
+
+def pick_text_language(telegram_language_code: str | None) -> str:
+    """The language for someone whose record we have not loaded (Telegram's own setting)."""
+    return pick_language(telegram_language_code)
+
+
+def language_of(language: str | None) -> str:
+    return language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(language: str, key: str, **values: object) -> str:
+    """The template ``key`` in ``language`` with every value escaped (Markup passes through)."""
+    template = TEXTS[key][language_of(language)]
+    if not values:
+        return template
+    safe = {
+        name: value if isinstance(value, Markup) else html.escape(str(value), quote=False)
+        for name, value in values.items()
+    }
+    return template.format(**safe)
+
+
+def m(language: str, key: str, **values: object) -> Markup:
+    """Like :func:`t`, marked as rendered HTML so it can be nested into another template."""
+    return Markup(t(language, key, **values))
+
+
+def join(parts: Sequence[str], separator: str = "\n") -> Markup:
+    """Join already-rendered fragments (each produced by :func:`t` or :func:`m`)."""
+    return Markup(separator.join(parts))
+
+
+def is_button_text(text: str, key: str) -> bool:
+    """Whether typed text is the reply-keyboard button ``key`` in any language."""
+    typed = text.strip().casefold()
+    return any(typed == TEXTS[key][language].casefold() for language in SUPPORTED_LANGUAGES)
+
+
+def greeting_key(local_hour: int) -> str:
+    if 5 <= local_hour < 12:
+        return "greeting.morning"
+    if 12 <= local_hour < 18:
+        return "greeting.day"
+    if 18 <= local_hour < 23:
+        return "greeting.evening"
+    return "greeting.night"
+
+
+def format_when(moment: datetime, timezone: str, language: str) -> str:
+    """``пн, 24.11 07:00`` in the complex's zone (times are stored in UTC)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    weekday = t(language, f"weekday.{local.weekday()}")
+    return f"{weekday}, {local:%d.%m %H:%M}"
+
+
+def format_date(day: date, language: str) -> str:
+    return f"{t(language, f'weekday.{day.weekday()}')}, {day:%d.%m.%Y}"
+
+
+def format_time(moment: datetime, timezone: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(timezone)):%H:%M}"
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_LENGTH) -> str:
+    """Bound a rendered message to Telegram's limit without cutting inside a tag or entity.
+
+    Only lists grow without bound and they are paginated, so this is a last line of defence: the
+    cut falls on a line break outside any tag.
+    """
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit - 2)
+    head = text[: cut if cut > 0 else limit - 2]
+    # A line break between complete lines never splits a tag: every template closes its tags on
+    # the line that opens them.
+    return head + "\n…"
