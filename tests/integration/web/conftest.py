@@ -219,13 +219,21 @@ async def serve_in_process(app: Any) -> AsyncIterator[str]:
         listener.close()
 
 
+@dataclass(frozen=True)
+class WebOptions:
+    max_inflight: int = 48
+    broker_url: str | None = None  # None: the session's broker
+
+
 @pytest.fixture
 async def web(
+    request: pytest.FixtureRequest,
     mongo_url: str,
     mongo_db_name: str,
     clean_redis_cluster: RedisClusterServer,
     broker_redis: StandaloneRedisServer,
 ) -> AsyncIterator[WebHarness]:
+    options = getattr(request, "param", None) or WebOptions()
     token = new_token()
     secret = secrets.token_urlsafe(24)
     controls = ProbeControls()
@@ -244,7 +252,8 @@ async def web(
             mongo_url=mongo_url,
             mongo_db=mongo_db_name,
             redis_nodes=clean_redis_cluster.startup_nodes,
-            broker_url=broker_redis.url,
+            broker_url=options.broker_url or broker_redis.url,
+            max_inflight=options.max_inflight,
         )
 
         async def runtime_factory(settings: Settings) -> Runtime:
