@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from edge_harness import (
+from tests.haproxy.edge_harness import (
     BACKEND_NAMES,
     HAPROXY_CFG,
     SECRET_TOKEN,
