@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import socket
 import sys
+from types import FrameType
 
 import uvicorn
 
@@ -13,6 +16,24 @@ from telegram_emulator.emulator import Emulator
 from telegram_emulator.server import uvicorn_config
 
 TOKENS_ENV = "TELEGRAM_EMULATOR_TOKENS"
+
+
+class _EmulatorUvicornServer(uvicorn.Server):
+    """Ends the emulator's long polls as soon as a stop signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, emulator: Emulator) -> None:
+        super().__init__(config)
+        self._emulator = emulator
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._emulator.world.begin_shutdown)
+        super().handle_exit(sig, frame)
 
 
 def _preset_user(value: str) -> PresetUser:
@@ -107,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     bot_ids = ", ".join(token.split(":", 1)[0] for token in config.tokens)
     # Tokens are secrets: only the bot ids are printed.
     print(f"telegram_emulator: http://{args.host}:{args.port}/ bots {bot_ids}", flush=True)
-    uvicorn.Server(uvicorn_config(emulator, host=args.host, port=args.port)).run()
+    server = _EmulatorUvicornServer(
+        uvicorn_config(emulator, host=args.host, port=args.port), emulator
+    )
+    server.run()
     return 0
 
 

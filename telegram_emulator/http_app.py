@@ -20,6 +20,8 @@ from telegram_emulator.errors import ApiError, bad_request, unauthorized
 from telegram_emulator.params import parse_body
 
 MAX_LONG_POLL_SECONDS = 60.0
+# Long polls wake at least this often to notice a client that went away.
+DISCONNECT_CHECK_SECONDS = 1.0
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -190,9 +192,9 @@ def build_app(emulator: Emulator) -> Starlette:
         deadline = time.monotonic() + _timeout(request)
         while since is not None and bot.chat_log(chat_id).version <= since:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or world.closing or await request.is_disconnected():
                 break
-            await bot.chat_signal.wait(remaining)
+            await bot.chat_signal.wait(min(remaining, DISCONNECT_CHECK_SECONDS))
         log = bot.chat_log(chat_id)
         return {
             "chat_id": chat_id,
@@ -244,9 +246,9 @@ def build_app(emulator: Emulator) -> Starlette:
         deadline = time.monotonic() + _timeout(request)
         while not bot.is_idle():
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or world.closing or await request.is_disconnected():
                 break
-            await bot.queue_signal.wait(remaining)
+            await bot.queue_signal.wait(min(remaining, DISCONNECT_CHECK_SECONDS))
         return {"idle": bot.is_idle(), "pending": len(bot.pending)}
 
     user_base = "/_emulator/bots/{bot_id}/users/{user_id}"

@@ -273,7 +273,7 @@ class BotApi:
                 if not allowed_now or update.kind in allowed_now
             ][:limit]
             remaining = loop_deadline - time.monotonic()
-            if batch or remaining <= 0 or bot.webhook is not None:
+            if batch or remaining <= 0 or bot.webhook is not None or self.world.closing:
                 return batch
             await bot.queue_signal.wait(remaining)
 

@@ -78,5 +78,6 @@ class EmulatorServer:
         traceback: TracebackType | None,
     ) -> None:
         if self._server is not None and self._task is not None:
+            self.emulator.world.begin_shutdown()
             self._server.should_exit = True
             await self._task

@@ -29,6 +29,7 @@ class World:
         self._next_user_id = FIRST_USER_ID
         self._next_group_id = FIRST_GROUP_ID
         self._next_file_number = 1
+        self.closing = False
         for token in config.tokens:
             bot = BotState(token, self.clock)
             self.bots[bot.bot_id] = bot
@@ -40,6 +41,13 @@ class World:
                 language_code=preset.language_code,
                 user_id=preset.user_id,
             )
+
+    def begin_shutdown(self) -> None:
+        """End every long poll now, so a stopping server does not wait out their timeouts."""
+        self.closing = True
+        for bot in self.bots.values():
+            bot.chat_signal.notify()
+            bot.queue_signal.notify()
 
     # --- people and chats -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -41,20 +42,31 @@ async def browser() -> AsyncIterator[Browser]:
             await launched.close()
 
 
-async def open_as_new_user(browser: Browser, server: EmulatorServer, name: str) -> Page:
+@contextlib.asynccontextmanager
+async def open_as_new_user(
+    browser: Browser, server: EmulatorServer, name: str
+) -> AsyncIterator[Page]:
+    """A page chatting as a fresh user; closed before the server stops, so the page's long
+    poll does not hold the server's graceful shutdown."""
     page = await browser.new_page()
-    await page.goto(f"{server.base_url}/")
-    await page.fill("#new-user-name", name)
-    await page.click("#create-user")
-    await expect(page.locator("#user-select option:checked")).to_contain_text(name)
-    return page
+    try:
+        await page.goto(f"{server.base_url}/")
+        await page.fill("#new-user-name", name)
+        await page.click("#create-user")
+        await expect(page.locator("#user-select option:checked")).to_contain_text(name)
+        yield page
+    finally:
+        await page.close()
 
 
 async def test_start_and_button_press_are_answered(
     browser: Browser, make_emulator: EmulatorFactory
 ) -> None:
-    async with make_emulator() as server, running_ptb_bot(server.base_url):
-        page = await open_as_new_user(browser, server, "Мария")
+    async with (
+        make_emulator() as server,
+        running_ptb_bot(server.base_url),
+        open_as_new_user(browser, server, "Мария") as page,
+    ):
         await page.fill("#message-input", "/start")
         await page.press("#message-input", "Enter")
         bot_text = page.locator(".message.bot .message-text")
@@ -75,8 +87,8 @@ async def test_page_escapes_text_and_shares_contact_and_downloads(
         make_emulator(chat_burst=5) as server,
         connected(server) as (client, bot_api),
         running_ptb_bot(server.base_url),
+        open_as_new_user(browser, server, hostile) as page,
     ):
-        page = await open_as_new_user(browser, server, hostile)
         await page.fill("#message-input", hostile)
         await page.click("#send-button")
         await expect(page.locator(".message.bot .message-text")).to_have_text(f"Эхо: {hostile}")
