@@ -12,7 +12,7 @@ from datetime import timedelta
 from bot.domain.bookings import BookingStatus
 from bot.domain.users import User
 from bot.services.ports.repositories import BookingRepository, UserRepository
-from bot.services.ports.system import DeliveryResult, Notice, NoticeOutbox, NoticeSender
+from bot.services.ports.system import DeliveryResult, OutboxEntry, Outbox, NoticeSender
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class DeliveryReport:
 class DeliveryService:
     def __init__(
         self,
-        outbox: NoticeOutbox,
+        outbox: Outbox,
         reminders: ReminderService,
         users: UserRepository,
         bookings: BookingRepository,
@@ -101,7 +101,7 @@ class DeliveryService:
             counts[DeliveryResult.UNREACHABLE],
         )
 
-    def _wants(self, user: User, notice: Notice) -> bool:
+    def _wants(self, user: User, notice: OutboxEntry) -> bool:
         if not self._reachable(user):
             return False
         if notice.kind == "application_status":

@@ -17,7 +17,7 @@ from bot.domain.applications import Application
 from bot.domain.bookings import Booking
 from bot.domain.sessions import Session
 from bot.infra.mongo.client import Document
-from bot.services.ports.system import Clock, Notice
+from bot.services.ports.system import Clock, OutboxEntry
 
 
 class MongoOutboxNotifier:
@@ -42,9 +42,9 @@ class MongoOutboxNotifier:
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def claim(self, lease: timedelta, limit: int) -> list[Notice]:
+    async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]:
         now = self._clock.now()
-        claimed: list[Notice] = []
+        claimed: list[OutboxEntry] = []
         while len(claimed) < limit:
             doc = await self._outbox.find_one_and_update(
                 {
@@ -60,7 +60,7 @@ class MongoOutboxNotifier:
             if doc is None:
                 break
             claimed.append(
-                Notice(
+                OutboxEntry(
                     key=doc["_id"],
                     kind=doc["kind"],
                     user_id=int(doc["user_id"]),

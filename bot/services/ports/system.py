@@ -41,7 +41,7 @@ class CalendarRenderer(Protocol):
 
 
 @dataclass(frozen=True)
-class Notice:
+class OutboxEntry:
     """A message to a user recorded in the outbox: what happened, not how it is worded."""
 
     key: str
@@ -55,10 +55,11 @@ class DeliveryResult(StrEnum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # the user blocked the bot: do not retry
     RETRY = "retry"  # a transient failure (429, network): try again later
+    SKIPPED = "skipped"  # no longer applies (offer gone, opted out) or refused for good
 
 
-class NoticeOutbox(Protocol):
-    async def claim(self, lease: timedelta, limit: int) -> list[Notice]: ...
+class Outbox(Protocol):
+    async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]: ...
 
     async def done(self, key: str) -> None: ...
 
@@ -68,6 +69,6 @@ class NoticeOutbox(Protocol):
 class NoticeSender(Protocol):
     """Words and sends notices and reminders in the user's language (the Telegram layer)."""
 
-    async def send_notice(self, notice: Notice, user: User) -> DeliveryResult: ...
+    async def send_notice(self, notice: OutboxEntry, user: User) -> DeliveryResult: ...
 
     async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult: ...

@@ -13,7 +13,7 @@ from bot.domain.applications import ApplicationStatus
 from bot.domain.reminders import Reminder
 from bot.domain.users import NotificationPreferences, Role, User
 from bot.services.delivery import MAX_NOTICE_ATTEMPTS, DeliveryService
-from bot.services.ports.system import DeliveryResult, Notice
+from bot.services.ports.system import DeliveryResult, OutboxEntry
 from tests.fakes.clock import FakeClock
 from tests.integration.mongo.seed import add_catalog, add_resident, add_session, add_staff
 
@@ -28,7 +28,7 @@ class RecordingSender:
         self.notices: list[tuple[str, int]] = []
         self.reminders: list[str] = []
 
-    async def send_notice(self, notice: Notice, user: User) -> DeliveryResult:
+    async def send_notice(self, notice: OutboxEntry, user: User) -> DeliveryResult:
         await asyncio.sleep(0)
         self.notices.append((notice.key, user.telegram_id))
         return self.answer
