@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from redis.asyncio.cluster import RedisCluster
@@ -27,7 +27,7 @@ async def _limiters(
 
 
 async def _send_times(
-    limiters: list[RedisOutboundLimiter], chats: list[int | str], *, is_group: bool = False
+    limiters: list[RedisOutboundLimiter], chats: Sequence[int | str], *, is_group: bool = False
 ) -> list[tuple[int | str, float]]:
     """Acquire once per chat entry, round-robin over the limiters; (chat, time it was let go)."""
 
@@ -158,7 +158,7 @@ async def test_both_limits_hold_when_a_busy_chat_meets_a_global_backlog(
 ) -> None:
     limits = OutboundLimits(chat_interval_s=0.3, global_rate_per_s=20)
     limiters = await _limiters(make_client, 3, limits)
-    chats: list[int | str] = [5] * 6 + list(range(600, 640))  # one busy chat among 40 others
+    chats = [5] * 6 + list(range(600, 640))  # one busy chat among 40 others
     events = await _send_times(limiters, chats)
 
     assert _min_gap_per_chat(events) >= 0.3
