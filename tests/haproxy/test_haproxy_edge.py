@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from devcluster.ports import free_ports
 from tests.haproxy.edge_harness import (
     BACKEND_NAMES,
     HAPROXY_CFG,
@@ -24,8 +26,6 @@ from tests.haproxy.edge_harness import (
     update_for_chat,
     webhook_headers,
 )
-
-from devcluster.ports import free_ports
 
 
 def _backend_of(response: httpx.Response) -> str:
@@ -126,6 +126,19 @@ def test_oversize_body_is_refused_with_413(edge: Edge, backends: list[EchoBacken
     assert too_big.status_code == 413
     assert at_limit.status_code == 200
     assert [len(hit.body) for b in backends for hit in b.webhook_hits()] == [limit]
+
+
+def test_chunked_body_without_length_is_refused_with_411(
+    edge: Edge, backends: list[EchoBackend]
+) -> None:
+    body = json.dumps(update_for_chat(42)).encode()
+    with edge.client() as client:
+        response = client.post(
+            edge.webhook_url, content=iter([body[:10], body[10:]]), headers=webhook_headers()
+        )
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 411
+    assert all(b.webhook_hits() == [] for b in backends)
 
 
 @pytest.mark.parametrize(
