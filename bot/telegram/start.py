@@ -99,16 +99,17 @@ async def on_contact(update: Update, context: FokContext) -> None:
 async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
     language = context.language
     await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.REG_CONSENT)
-    await send(update, context, Screen(note, keyboards.remove_reply_keyboard()))
-    await send(update, context, consent_screen(language))
+    consent = consent_screen(language)
+    # One message, not two: the per-chat send budget is one message a second.
+    await send(update, context, Screen(note + "\n\n" + consent.text, consent.markup))
 
 
 async def consent_given(update: Update, context: FokContext, _: Callback) -> None:
     user = await context.deps.users.complete_registration(user_id(update), consent=True)
     await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
     done = "start.done" if user.phone else "start.done_no_phone"
-    await show(update, context, Screen(t(user.language, done)))
-    await send(update, context, main_menu_screen(context, user))
+    menu = main_menu_screen(context, user)
+    await show(update, context, Screen(t(user.language, done) + "\n\n" + menu.text, menu.markup))
 
 
 async def consent_refused(update: Update, context: FokContext, _: Callback) -> None:

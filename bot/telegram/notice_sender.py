@@ -1,0 +1,50 @@
+"""The NoticeSender port over python-telegram-bot: word a notice as the bot would, then send it.
+
+Failures are sorted for the delivery service: a blocked bot is final (the user is unreachable),
+throttling and network faults are retried later, anything else Telegram refuses is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.domain.reminders import Reminder
+from bot.domain.users import User
+from bot.services.ports.system import DeliveryResult, OutboxEntry
+from bot.telegram.deps import BotDeps
+from bot.telegram.notifications import Notice, deliver, outbox_notice, reminder_notice
+
+log = logging.getLogger(__name__)
+
+
+class TelegramNoticeSender:
+    def __init__(self, deps: BotDeps, bot: Bot) -> None:
+        self._deps = deps
+        self._bot = bot
+
+    async def send_notice(self, entry: OutboxEntry, user: User) -> DeliveryResult:
+        notice = await outbox_notice(self._deps, entry.kind, entry.user_id, entry.payload)
+        return await self._send(notice, entry.kind)
+
+    async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult:
+        return await self._send(await reminder_notice(self._deps, reminder), "reminder")
+
+    async def _send(self, notice: Notice | None, kind: str) -> DeliveryResult:
+        if notice is None:
+            return DeliveryResult.SKIPPED
+        try:
+            await deliver(self._bot, notice)
+        except Forbidden:
+            return DeliveryResult.UNREACHABLE
+        except (RetryAfter, TimedOut):
+            return DeliveryResult.RETRY
+        except BadRequest as error:
+            # Our own message was refused: retrying cannot help; it must be seen and fixed.
+            log.error("telegram refused a %s notice: %s", kind, error.message)
+            return DeliveryResult.SKIPPED
+        except NetworkError:
+            return DeliveryResult.RETRY
+        return DeliveryResult.SENT
