@@ -290,3 +290,20 @@ async def test_edits_and_callback_answers_do_not_wait_for_the_send_budget(
         )
     assert time.monotonic() - started < 0.5  # edits are not sends: no 1 s spacing
     assert [method for method, _ in instance.observer.waits] == ["sendMessage"]
+
+
+async def test_a_failing_unreachable_hook_does_not_hide_forbidden(
+    strict_emulator: EmulatorServer, started_users: UsersFactory, emulator_client: EmulatorClient
+) -> None:
+    (user,) = await started_users(1)
+    await emulator_client.block_bot(user)
+
+    async def broken_hook(chat_id: int | str) -> None:
+        raise RuntimeError("database unavailable")
+
+    observer = RecordingObserver()
+    request = LimitedRequest(limiter=None, on_unreachable=broken_hook, observer=observer)
+    async with Bot(TOKEN, base_url=strict_emulator.bot_api_base, request=request) as bot:
+        with pytest.raises(Forbidden):
+            await bot.send_message(user, "Напоминание")
+    assert observer.outcomes("sendMessage") == [TelegramCallOutcome.FORBIDDEN]
