@@ -37,8 +37,7 @@ class WebhookSink:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/alerts"
+        return f"http://{LOOPBACK}:{self.server.server_port}/alerts"
 
     def delivered(self) -> list[tuple[str, str, str]]:
         """(receiver, alertname, instance) of every firing alert delivered so far."""

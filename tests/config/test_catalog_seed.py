@@ -187,12 +187,14 @@ def catalog_errors(catalog: dict[str, Any], schema: dict[str, Any]) -> list[str]
 
 @pytest.fixture(scope="module")
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture(scope="module")
 def seed() -> dict[str, Any]:
-    return json.loads(SEED_PATH.read_text(encoding="utf-8"))
+    loaded: dict[str, Any] = json.loads(SEED_PATH.read_text(encoding="utf-8"))
+    return loaded
 
 
 def test_seed_catalog_is_valid(seed: dict[str, Any], schema: dict[str, Any]) -> None:

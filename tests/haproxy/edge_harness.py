@@ -54,8 +54,7 @@ class EchoBackend:
 
     @property
     def address(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{LOOPBACK}:{self.server.server_port}"
 
     def webhook_hits(self) -> list[ReceivedRequest]:
         with self.lock:
@@ -85,6 +84,7 @@ def _handler_for(backend_ref: list[EchoBackend]) -> type[BaseHTTPRequestHandler]
                         body,
                     )
                 )
+            payload: dict[str, object]
             if self.path == "/ready":
                 status = 200 if backend.ready else 503
                 payload = {"ready": backend.ready}
@@ -251,7 +251,16 @@ def start_edge(
             stop_grace_seconds=5,
         )
         running.append(process.start())
-        edge = Edge(process, *ports, runtime_socket=socket_path, ca_file=cert_dir / "ca.pem")
+        https_port, http_port, stats_port, metrics_port = ports
+        edge = Edge(
+            process,
+            https_port,
+            http_port,
+            stats_port,
+            metrics_port,
+            runtime_socket=socket_path,
+            ca_file=cert_dir / "ca.pem",
+        )
         process.wait_ready(port=edge.https_port, check=lambda: socket_path.exists())
         process.wait_ready(port=edge.metrics_port)
         edge.wait_for_states(dict.fromkeys(BACKEND_NAMES, "UP"))
