@@ -10,10 +10,26 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from telegram import Bot
+
+from bot.bootstrap import build_services, build_storage
+from bot.domain.users import Role
+from bot.infra.redis.client import close_redis_cluster, create_redis_cluster
+from bot.infra.redis.dialog_state import RedisDialogStateStore
+from bot.infra.redis.flood import RedisFloodLimiter
+from bot.services.delivery import DeliveryService
+from bot.services.ports.system import Clock
+from bot.telegram.deps import BotDeps
+from bot.telegram.notice_sender import TelegramNoticeSender
 from telegram_emulator.client import EmulatorClient, Message
+from telegram_emulator.methods import new_callback_query_id
+from telegram_emulator.model import CallbackQuery
+from tests.e2e.conftest import BotStack
 
 OWN_PHONE = "+79161234567"
 
@@ -141,3 +157,123 @@ def number_of(text: str) -> str:
     found = re.search(r"№(\w{6})|#(\w{6})", text)
     assert found, text
     return found.group(1) or found.group(2)
+
+
+# --- the back office, as the staff side and the workers would act --------------------------
+
+
+class BackOffice:
+    """Services over the stack's database plus a worker-like deliverer (test-side wiring).
+
+    Staff actions (status changes) and worker jobs (delivering the outbox, reminders, expiring
+    offers) are not resident journeys; tests trigger them here, through the same services and
+    the same Telegram rendering (``TelegramNoticeSender``) the workers use.
+    """
+
+    def __init__(self, stack: BotStack, redis_nodes: list[tuple[str, int]]) -> None:
+        self._stack = stack
+        self.storage = build_storage(stack.mongo_url, stack.db_name, app_name="e2e-backoffice")
+        self.services = build_services(self.storage)
+        self.redis = create_redis_cluster(redis_nodes, max_connections=8)
+        self.deps = BotDeps(
+            users=self.services.users,
+            catalog=self.services.catalog,
+            applications=self.services.applications,
+            schedule=self.services.schedule,
+            bookings=self.services.bookings,
+            calendar=self.services.calendar,
+            dialogs=RedisDialogStateStore(self.redis),
+            flood=RedisFloodLimiter(self.redis),
+            clock=self.services.clock,
+        )
+        self.bot = Bot(stack.token, base_url=f"{stack.emulator.base_url}/bot")
+
+    async def __aenter__(self) -> BackOffice:
+        await self.bot.initialize()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.bot.shutdown()
+        await close_redis_cluster(self.redis)
+        await self.storage.close()
+
+    def delivery(self, clock: Clock | None = None) -> DeliveryService:
+        services = build_services(self.storage, clock) if clock else self.services
+        return DeliveryService(
+            self.storage.outbox,
+            services.reminders,
+            self.storage.users,
+            self.storage.bookings,
+            TelegramNoticeSender(self.deps, self.bot),
+        )
+
+    async def deliver_notices(self, expected: int = 1) -> None:
+        """Send pending outbox notices, retrying while Telegram's per-chat limit says 429."""
+        sent = 0
+        for _ in range(20):
+            report = await self.delivery().deliver_notices()
+            sent += report.sent
+            if sent >= expected:
+                return
+            await asyncio.sleep(1.1)
+        raise AssertionError(f"only {sent} of {expected} notices were sent")
+
+    async def deliver_reminders(self, expected: int = 1) -> None:
+        sent = 0
+        for _ in range(20):
+            report = await self.delivery().deliver_reminders()
+            sent += report.sent
+            if sent >= expected:
+                return
+            await asyncio.sleep(1.1)
+        raise AssertionError(f"only {sent} of {expected} reminders were sent")
+
+    async def make_staff(self, telegram_id: int) -> None:
+        await self.services.users.set_role(None, telegram_id, Role.ADMIN)
+
+
+class ShiftedClock:
+    """The system clock moved by ``offset`` (for worker jobs that act "later", e.g. expiry)."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self._offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
+@pytest.fixture
+async def back_office(
+    bot_stack: BotStack, redis_cluster_nodes: list[tuple[str, int]]
+) -> AsyncIterator[BackOffice]:
+    async with BackOffice(bot_stack, redis_cluster_nodes) as office:
+        yield office
+
+
+def forge_press(stack: BotStack, user_id: int, message_id: int, data: str) -> int:
+    """Deliver a callback query with arbitrary data, as a modified client could send it.
+
+    The emulator's client API only presses buttons a message shows (as Telegram's apps do), so
+    this goes through the emulator's own update queue with the check left out.
+    """
+    world = stack.emulator.emulator.world
+    bot = world.bot_by_id(int(stack.token.split(":", 1)[0]))
+    user = world.user(user_id)
+    message = bot.chat_log(user_id).messages[message_id]
+    query = CallbackQuery(
+        id=new_callback_query_id(),
+        user_id=user.id,
+        chat_id=user_id,
+        message_id=message_id,
+        data=data,
+        created_at=world.clock.now(),
+    )
+    bot.callback_queries[query.id] = query
+    body = {
+        "id": query.id,
+        "from": user.to_api(),
+        "message": message.to_api(),
+        "chat_instance": "1",
+        "data": data,
+    }
+    return world.enqueue_update(bot, "callback_query", body, user_id)
