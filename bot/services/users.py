@@ -108,6 +108,11 @@ class UserService:
     async def mark_unreachable(self, telegram_id: int) -> None:
         await self._users.set_unreachable(telegram_id, True)
 
+    async def mark_unreachable_chat(self, chat_id: int | str) -> None:
+        """A 403 from Telegram for a chat: only private chats are users (their ids coincide)."""
+        if isinstance(chat_id, int) and chat_id > 0:
+            await self._users.set_unreachable(chat_id, True)
+
     async def mark_reachable(self, telegram_id: int) -> None:
         await self._users.set_unreachable(telegram_id, False)
 
