@@ -8,7 +8,9 @@
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-python=${PYTHON:-python3}
+# string.Template rendering needs only the standard library; prefer the project venv when present.
+if [[ -x $root/.venv/bin/python ]]; then default_python=$root/.venv/bin/python; else default_python=python3; fi
+python=${PYTHON:-$default_python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
@@ -49,12 +50,20 @@ class EchoBackend:
     name: str
     server: ThreadingHTTPServer
     ready: bool = True
+    # crashed: webhook calls get the connection dropped without an answer (a process dying
+    # mid-request), and the listening socket is closed for new connections
+    crashed: bool = False
     received: list[ReceivedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.server.server_port}"
+
+    def crash(self) -> None:
+        """Stop answering: drop the connections in use, refuse new ones."""
+        self.crashed = True
+        self.server.socket.close()
 
     def webhook_hits(self) -> list[ReceivedRequest]:
         with self.lock:
@@ -73,6 +82,10 @@ def _handler_for(backend_ref: list[EchoBackend]) -> type[BaseHTTPRequestHandler]
 
         def _record_and_answer(self) -> None:
             backend = backend_ref[0]
+            if backend.crashed:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             with backend.lock:
@@ -169,8 +182,6 @@ class Edge:
         return httpx.Client(verify=context, timeout=10.0)
 
     def runtime_command(self, command: str) -> str:
-        import socket
-
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(5)
             sock.connect(str(self.runtime_socket))

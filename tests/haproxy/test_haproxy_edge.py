@@ -233,6 +233,25 @@ def test_unready_backend_is_taken_out_and_its_chats_move(
     assert back == before
 
 
+def test_requests_to_a_crashed_backend_are_retried_on_another(
+    start_edge: Callable[..., Edge], backends: list[EchoBackend]
+) -> None:
+    # Health checks far apart, so HAProxy still believes the crashed backend is up and only the
+    # retry (retry-on conn-failure empty-response, option redispatch) can save the request.
+    edge = start_edge(CHECK_INTERVAL="60s")
+    chats = range(3_000_001, 3_000_061)
+    with edge.client() as client:
+        before = {c: _backend_of(post_update(client, edge, update_for_chat(c))) for c in chats}
+        victim = backends[0]
+        victim_chats = [c for c in chats if before[c] == victim.name]
+        assert victim_chats, "no chat hashed to the victim; widen the range"
+        victim.crash()
+        for chat_id in victim_chats:
+            answered_by = _backend_of(post_update(client, edge, update_for_chat(chat_id)))
+            assert answered_by != victim.name
+    assert edge.server_states()[victim.name].startswith("UP"), "the retry, not a check, saved it"
+
+
 def test_stats_page_requires_the_password(edge: Edge) -> None:
     url = f"http://127.0.0.1:{edge.stats_port}/;csv"
     assert httpx.get(url).status_code == 401
