@@ -33,12 +33,16 @@ openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days "$days" \
 openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/CN=$common_name" \
     -keyout "$out_dir/server.key" -out "$work/server.csr" 2>/dev/null
 
-if [[ $common_name =~ ^[0-9.]+$ ]]; then
-    san="IP:$common_name,DNS:localhost,IP:127.0.0.1,IP:::1"
+# The CN itself, then the loopback names local clients use, each once.
+if [[ $common_name =~ ^[0-9.]+$ || $common_name == *:* ]]; then
+    names=("IP:$common_name")
 else
-    san="DNS:$common_name,IP:127.0.0.1,IP:::1"
-    [[ $common_name == localhost ]] || san="$san,DNS:localhost"
+    names=("DNS:$common_name")
 fi
+for default_name in DNS:localhost IP:127.0.0.1 IP:::1; do
+    [[ " ${names[*]} " == *" $default_name "* ]] || names+=("$default_name")
+done
+san=$(IFS=,; echo "${names[*]}")
 cat >"$work/server.ext" <<EXT
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
