@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,9 @@ class BotState:
         self.callback_queries: dict[str, CallbackQuery] = {}
         self.last_callback_answers: dict[int, dict[str, Any]] = {}
         self.pending: dict[int, PendingUpdate] = {}
+        # Per-chat delivery queues so the webhook dispatcher looks at chat heads only; entries
+        # removed from `pending` elsewhere (polling, drops, reset) are skipped lazily.
+        self.chat_queues: dict[str, deque[PendingUpdate]] = {}
         self.deliveries: list[DeliveryAttempt] = []
         self.counters = Counters()
         self.last_error_date: int | None = None
@@ -86,6 +90,11 @@ class BotState:
     def touch_chat(self, chat_id: int) -> None:
         self.chat_log(chat_id).version += 1
         self.chat_signal.notify()
+
+    def add_pending(self, update: PendingUpdate) -> None:
+        self.pending[update.update_id] = update
+        self.chat_queues.setdefault(update.order_key, deque()).append(update)
+        self.queue_signal.notify()
 
     def in_flight_count(self) -> int:
         return sum(1 for update in self.pending.values() if update.in_flight)

@@ -197,6 +197,11 @@ class PendingUpdate:
     next_attempt_at: float = 0.0
     in_flight: bool = False
 
+    @property
+    def order_key(self) -> str:
+        """Updates sharing this key are delivered one at a time, in update_id order."""
+        return f"chat:{self.chat_id}" if self.chat_id is not None else f"update:{self.update_id}"
+
 
 @dataclass
 class DeliveryAttempt:

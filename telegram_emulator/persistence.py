@@ -108,8 +108,8 @@ def load_state(world: World, state_dir: str) -> None:
         bot.started = set(data["started"])
         bot.blocked = set(data["blocked"])
         for item in data["pending"]:
-            bot.pending[item["update_id"]] = PendingUpdate(
-                item["update_id"], item["payload"], item["kind"], item["chat_id"]
+            bot.add_pending(
+                PendingUpdate(item["update_id"], item["payload"], item["kind"], item["chat_id"])
             )
         for chat_key, chat in data["chats"].items():
             log = ChatLog(

@@ -34,6 +34,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"webhook-{self._bot.bot_id}")
@@ -73,26 +74,33 @@ class WebhookDispatcher:
             return None
         now = asyncio.get_running_loop().time()
         pending = self._bot.pending
-        in_flight = sum(1 for update in pending.values() if update.in_flight)
-        busy_chats = {_chat_key(update) for update in pending.values() if update.in_flight}
         next_due: float | None = None
-        for update in list(pending.values()):
-            if in_flight >= settings.max_connections:
+        for key, queue in list(self._bot.chat_queues.items()):
+            while queue and pending.get(queue[0].update_id) is not queue[0]:
+                queue.popleft()  # confirmed, dropped or reset elsewhere
+            if not queue:
+                del self._bot.chat_queues[key]
+                continue
+            head = queue[0]
+            if settings.allowed_updates and head.kind not in settings.allowed_updates:
+                if not head.in_flight:
+                    del pending[head.update_id]
+                    queue.popleft()
+                continue
+            if head.in_flight:
+                continue  # later updates of this chat wait for its answer
+            if head.next_attempt_at > now:
+                next_due = (
+                    head.next_attempt_at
+                    if next_due is None
+                    else min(next_due, head.next_attempt_at)
+                )
+                continue
+            if self._in_flight >= settings.max_connections:
                 break
-            if settings.allowed_updates and update.kind not in settings.allowed_updates:
-                if not update.in_flight:
-                    del pending[update.update_id]
-                continue
-            key = _chat_key(update)
-            if update.in_flight or key in busy_chats:
-                continue
-            busy_chats.add(key)  # later updates of this chat wait behind this one
-            if update.next_attempt_at > now:
-                next_due = min(next_due or update.next_attempt_at, update.next_attempt_at)
-                continue
-            update.in_flight = True
-            in_flight += 1
-            task = asyncio.create_task(self._deliver(update, settings))
+            head.in_flight = True
+            self._in_flight += 1
+            task = asyncio.create_task(self._deliver(head, settings))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
         return None if next_due is None else max(next_due - now, 0.0)
@@ -144,6 +152,7 @@ class WebhookDispatcher:
                 del bot.pending[update.update_id]
         finally:
             update.in_flight = False
+            self._in_flight -= 1
             bot.queue_signal.notify()
 
     def _fail(
@@ -193,7 +202,3 @@ class WebhookDispatcher:
             self._bot.webhook_reply_errors.append(
                 {"method": method, "error_code": error.error_code, "description": error.description}
             )
-
-
-def _chat_key(update: PendingUpdate) -> str:
-    return f"chat:{update.chat_id}" if update.chat_id is not None else f"update:{update.update_id}"

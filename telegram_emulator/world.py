@@ -194,7 +194,6 @@ class World:
         update_id = bot.next_update_id
         bot.next_update_id += 1
         payload = {"update_id": update_id, kind: body}
-        bot.pending[update_id] = PendingUpdate(update_id, payload, kind, chat_id)
         bot.counters.updates_created += 1
-        bot.queue_signal.notify()
+        bot.add_pending(PendingUpdate(update_id, payload, kind, chat_id))
         return update_id
