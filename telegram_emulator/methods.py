@@ -52,6 +52,7 @@ class BotApi:
             "sendmessage": self.send_message,
             "editmessagetext": self.edit_message_text,
             "editmessagereplymarkup": self.edit_message_reply_markup,
+            "editmessagecaption": self.edit_message_caption,
             "answercallbackquery": self.answer_callback_query,
             "senddocument": self.send_document,
             "sendphoto": self.send_photo,
@@ -388,6 +389,28 @@ class BotApi:
         if markup == _inline_markup(message):
             raise bad_request(NOT_MODIFIED)
         self._admit(bot, chat, is_send=False)
+        message.reply_markup = markup
+        return self._apply_edit(bot, chat, message)
+
+    async def edit_message_caption(self, bot: BotState, params: Params) -> Any:
+        chat, message = self._message_for_change(bot, params, "message to edit not found")
+        if not message.from_bot:
+            raise bad_request("message can't be edited")
+        if message.document is None and message.photo is None:
+            raise bad_request("there is no caption in the message to edit")
+        parsed, html = self._caption(params)
+        markup = self._markup(params, inline_only=True)
+        if (
+            (parsed.text or None) == message.caption
+            and parsed.entities == message.caption_entities
+            and markup == _inline_markup(message)
+        ):
+            raise bad_request(NOT_MODIFIED)
+        self._admit(bot, chat, is_send=False)
+        message.caption = parsed.text or None
+        message.caption_entities = parsed.entities
+        message.caption_html = html
+        message.parse_mode = params.optional_str("parse_mode") or None
         message.reply_markup = markup
         return self._apply_edit(bot, chat, message)
 

@@ -274,3 +274,37 @@ async def check_other_methods(client: EmulatorClient, bot_api: BotApiCaller) -> 
     bad = await bot_api("setMyCommands", commands=[{"command": "Start!", "description": "x"}])
     assert bad["description"] == "Bad Request: BOT_COMMAND_INVALID"
     assert (await client.commands())["default::"] == commands
+
+
+async def test_edit_caption_of_a_document(client: EmulatorClient, emulator: EmulatorServer) -> None:
+    chat_id = await started_user(client)
+    async with httpx.AsyncClient() as http:
+        bot_api = BotApiCaller(http, emulator.base_url)
+        sent = await http.post(
+            f"{emulator.base_url}/bot{TOKEN}/sendDocument",
+            data={"chat_id": str(chat_id), "caption": "черновик"},
+            files={"document": ("a.txt", b"a", "text/plain")},
+        )
+        message_id = sent.json()["result"]["message_id"]
+        same = await bot_api(
+            "editMessageCaption", chat_id=chat_id, message_id=message_id, caption="черновик"
+        )
+        assert same["description"].startswith("Bad Request: message is not modified")
+        edited = await bot_api(
+            "editMessageCaption",
+            chat_id=chat_id,
+            message_id=message_id,
+            caption="<b>итог</b>",
+            parse_mode="HTML",
+        )
+        assert edited["result"]["caption"] == "итог"
+        assert edited["result"]["document"]["file_name"] == "a.txt"
+        text_only = (await client.chat(chat_id))[0]["message_id"]
+        refused = await bot_api(
+            "editMessageCaption", chat_id=chat_id, message_id=text_only, caption="x"
+        )
+        assert refused["description"] == "Bad Request: message can't be edited"
+    view = (await client.bot_messages(chat_id))[-1]
+    assert view["text"] == "итог"
+    assert view["html"] == "<b>итог</b>"
+    assert view["edited"]
