@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from devcluster.alert_sink import AlertSinkServer
 from devcluster.credentials import Credentials
 from devcluster.emulator import EmulatorServer
 from devcluster.haproxy import HAProxyPorts, HAProxyServer
+from devcluster.monitoring import AlertmanagerServer, PrometheusServer
 from devcluster.ports import LOOPBACK, free_ports
 from devcluster.process import ManagedProcess
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
@@ -177,6 +179,50 @@ def _haproxy(cluster: LocalCluster) -> Built:
     )
 
 
+def _alert_sink(cluster: LocalCluster) -> Built:
+    server = AlertSinkServer(
+        cluster.run_dir / "logs",
+        port=cluster.ports["alert-sink"],
+        output=cluster.run_dir / "alerts.jsonl",
+        die_with_parent=False,
+    )
+    return Built(
+        server,
+        endpoints=[Endpoint("Alerts received (Alertmanager webhook)", server.output.as_uri())],
+    )
+
+
+def _alertmanager(cluster: LocalCluster) -> Built:
+    sink = cluster.component("alert-sink")
+    assert isinstance(sink, AlertSinkServer)
+    server = AlertmanagerServer(
+        cluster.run_dir,
+        port=cluster.ports["alertmanager"],
+        webhook_url=sink.webhook_url,
+        die_with_parent=False,
+    )
+    return Built(server, endpoints=[Endpoint("Alertmanager", server.url)])
+
+
+def _prometheus(cluster: LocalCluster) -> Built:
+    server = PrometheusServer(
+        cluster.run_dir,
+        port=cluster.ports["prometheus"],
+        bot_addresses=[cluster.address(name) for name in _BOT_PORTS],
+        worker_metrics_address=cluster.address("worker-metrics"),
+        haproxy_metrics_address=cluster.address("haproxy-metrics"),
+        alertmanager_address=cluster.address("alertmanager"),
+        die_with_parent=False,
+    )
+    return Built(
+        server,
+        endpoints=[
+            Endpoint("Prometheus", server.url),
+            Endpoint("Prometheus targets", f"{server.url}targets"),
+        ],
+    )
+
+
 COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec("secantus", ("mongo",), _secantus),
     ComponentSpec("redis-cluster", _REDIS_NODE_PORTS + _REDIS_BUS_PORTS, _redis_cluster),
@@ -188,6 +234,10 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         ("haproxy-https", "haproxy-http", "haproxy-stats", "haproxy-metrics", *_BOT_PORTS),
         _haproxy,
     ),
+    ComponentSpec("alert-sink", ("alert-sink",), _alert_sink),
+    ComponentSpec("alertmanager", ("alertmanager",), _alertmanager),
+    # worker-metrics is reserved for the Celery worker's exporter, already scraped by Prometheus.
+    ComponentSpec("prometheus", ("prometheus", "worker-metrics"), _prometheus),
 )
 
 

@@ -8,7 +8,8 @@ import signal
 import ssl
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -104,6 +105,54 @@ def test_up_starts_real_servers_that_answer(
         assert https.get(webhook.replace("/telegram/webhook", "/metrics")).status_code == 404
 
 
+def _wait_for(condition: Callable[[], bool], timeout: float = 40.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_prometheus_scrapes_haproxy_and_alerts_reach_the_sink(
+    shared_cluster: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    run_dir, _ = shared_cluster
+    state = ClusterState.load(run_dir)
+    assert state is not None
+    prometheus = f"http://127.0.0.1:{state.ports['prometheus']}"
+
+    def haproxy_scraped() -> bool:
+        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
+        health = {t["labels"]["job"]: t["health"] for t in targets["activeTargets"]}
+        return health.get("haproxy") == "up" and health.get("alertmanager") == "up"
+
+    assert _wait_for(haproxy_scraped), "Prometheus never scraped HAProxy's exporter"
+    rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
+    assert rules, "the rules from monitoring/prometheus/rules were not loaded"
+
+    alertmanager = f"http://127.0.0.1:{state.ports['alertmanager']}"
+    probe_alert = {
+        "labels": {"alertname": "DevclusterProbe", "severity": "critical"},
+        "annotations": {"summary": "probe from the devcluster test"},
+    }
+    assert httpx.post(f"{alertmanager}/api/v2/alerts", json=[probe_alert], timeout=5).is_success
+
+    sink_file = run_dir / "alerts.jsonl"
+
+    def probe_delivered() -> bool:
+        if not sink_file.exists():
+            return False
+        notifications = [json.loads(line) for line in sink_file.read_text().splitlines()]
+        return any(
+            alert["labels"].get("alertname") == "DevclusterProbe"
+            for notification in notifications
+            for alert in notification["alerts"]
+        )
+
+    assert _wait_for(probe_delivered), "Alertmanager did not deliver to the local webhook"
+
+
 def test_secrets_stay_in_private_files(
     shared_cluster: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
@@ -130,11 +179,12 @@ def test_status_and_down_from_another_process(run_dir: Path) -> None:
     state = ClusterState.load(run_dir)
     assert state is not None
     pids = [process.pid for process in state.all_processes()]
-    assert len(pids) == 10  # secantus, 6 cluster nodes, broker, emulator, haproxy
+    # secantus, 6 cluster nodes, broker, emulator, haproxy, alert sink, alertmanager, prometheus
+    assert len(pids) == 13
 
     status = devcluster(run_dir, "status")
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("running") == 10
+    assert status.stdout.count("running") == 13
 
     again = devcluster(run_dir, "up")
     assert again.returncode == 1

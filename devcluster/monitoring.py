@@ -1,0 +1,168 @@
+"""Prometheus and Alertmanager with the local variants of the configs in monitoring/.
+
+The templates are rendered with the chosen ports into the run directory and checked with
+promtool / amtool before the server starts, so a broken config fails `up` with the checker's
+message instead of a dead process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+from pathlib import Path
+from string import Template
+
+from devcluster.executables import find_executable
+from devcluster.paths import REPO_ROOT
+from devcluster.ports import LOOPBACK
+from devcluster.process import ManagedProcess, ProcessStartError
+
+MONITORING_DIR = REPO_ROOT / "monitoring"
+PROMETHEUS_TEMPLATE = MONITORING_DIR / "prometheus" / "prometheus.local.yml.tmpl"
+RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
+ALERTMANAGER_TEMPLATE = MONITORING_DIR / "alertmanager" / "alertmanager.local.yml.tmpl"
+ALERT_TEMPLATES_DIR = MONITORING_DIR / "alertmanager" / "templates"
+
+
+def render_template(template: Path, destination: Path, values: dict[str, str]) -> Path:
+    """Substitute every placeholder (a missing one is an error, not an empty string)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination.write_text(Template(template.read_text()).substitute(values))
+    return destination
+
+
+def _run_checker(argv: list[str], what: Path) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        raise ProcessStartError(f"{argv[0]} rejected {what}:\n{result.stdout}{result.stderr}")
+
+
+def _answers_ready(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http on loopback)
+        return bool(response.status == 200)
+
+
+class AlertmanagerServer:
+    def __init__(
+        self, run_dir: Path, *, port: int, webhook_url: str, die_with_parent: bool = True
+    ) -> None:
+        self.port = port
+        self.config_path = render_template(
+            ALERTMANAGER_TEMPLATE,
+            run_dir / "alertmanager" / "alertmanager.yml",
+            {"WEBHOOK_URL": webhook_url, "TEMPLATES_DIR": str(ALERT_TEMPLATES_DIR)},
+        )
+        self.process = ManagedProcess(
+            "alertmanager",
+            [
+                find_executable("prometheus-alertmanager"),
+                f"--config.file={self.config_path}",
+                f"--storage.path={run_dir / 'alertmanager' / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{port}",
+                # Empty turns off the HA gossip listener (default 0.0.0.0:9094): one instance.
+                "--cluster.listen-address=",
+            ],
+            log_dir=run_dir / "logs",
+            die_with_parent=die_with_parent,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/"
+
+    def start(self) -> AlertmanagerServer:
+        _run_checker(
+            [find_executable("amtool"), "check-config", str(self.config_path)], self.config_path
+        )
+        self.process.start()
+        try:
+            self.process.wait_ready(
+                port=self.port, check=lambda: _answers_ready(f"{self.url}-/ready"), timeout=30
+            )
+        except BaseException:
+            self.process.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]
+
+
+class PrometheusServer:
+    def __init__(
+        self,
+        run_dir: Path,
+        *,
+        port: int,
+        bot_addresses: list[str],
+        worker_metrics_address: str,
+        haproxy_metrics_address: str,
+        alertmanager_address: str,
+        die_with_parent: bool = True,
+    ) -> None:
+        if len(bot_addresses) != 3:
+            raise ValueError("the local scrape config names exactly three bot instances")
+        self.port = port
+        self.config_path = render_template(
+            PROMETHEUS_TEMPLATE,
+            run_dir / "prometheus" / "prometheus.yml",
+            {
+                "RULES_DIR": str(RULES_DIR),
+                "BOT1_ADDR": bot_addresses[0],
+                "BOT2_ADDR": bot_addresses[1],
+                "BOT3_ADDR": bot_addresses[2],
+                "WORKER_METRICS_ADDR": worker_metrics_address,
+                "HAPROXY_METRICS_ADDR": haproxy_metrics_address,
+                "ALERTMANAGER_ADDR": alertmanager_address,
+                "PROMETHEUS_ADDR": f"{LOOPBACK}:{port}",
+            },
+        )
+        self.process = ManagedProcess(
+            "prometheus",
+            [
+                find_executable("prometheus"),
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={run_dir / 'prometheus' / 'data'}",
+                f"--web.listen-address={LOOPBACK}:{port}",
+            ],
+            log_dir=run_dir / "logs",
+            die_with_parent=die_with_parent,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/"
+
+    def target_health(self) -> dict[str, list[str]]:
+        """job -> the health of each of its targets ("up", "down", "unknown")."""
+        with urllib.request.urlopen(f"{self.url}api/v1/targets", timeout=5) as response:  # noqa: S310
+            targets = json.load(response)["data"]["activeTargets"]
+        health: dict[str, list[str]] = {}
+        for target in targets:
+            health.setdefault(target["labels"]["job"], []).append(target["health"])
+        return health
+
+    def start(self) -> PrometheusServer:
+        _run_checker(
+            [find_executable("promtool"), "check", "config", str(self.config_path)],
+            self.config_path,
+        )
+        self.process.start()
+        try:
+            self.process.wait_ready(
+                port=self.port, check=lambda: _answers_ready(f"{self.url}-/ready"), timeout=60
+            )
+        except BaseException:
+            self.process.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]
