@@ -235,6 +235,55 @@ def test_same_sport_sessions_of_a_complex_do_not_overlap(seed: dict[str, Any]) -
             assert end <= next_start, f"overlapping sessions at {key}"
 
 
+_WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def opening_hours(hours_en: str) -> dict[int, tuple[int, int]]:
+    """Parse the English hours text ("Mon–Fri 07:00–22:00, Sun closed", "Daily 08:00–22:00")
+    into {weekday: (open minute, close minute)}; raises ValueError on anything else."""
+    opening: dict[int, tuple[int, int]] = {}
+    for part in hours_en.split(", "):
+        days_text, _, times_text = part.partition(" ")
+        if days_text == "Daily":
+            days = list(range(7))
+        elif "–" in days_text:
+            first, last = days_text.split("–")
+            days = list(range(_WEEKDAYS.index(first), _WEEKDAYS.index(last) + 1))
+        else:
+            days = [_WEEKDAYS.index(days_text)]
+        if times_text == "closed":
+            continue
+        match = re.fullmatch(r"(\d\d:\d\d)–(\d\d:\d\d)", times_text)
+        if match is None:
+            raise ValueError(f"unreadable hours {part!r}")
+        for day in days:
+            opening[day] = (_minutes(match.group(1)), _minutes(match.group(2)))
+    return opening
+
+
+def test_sessions_lie_within_the_complex_opening_hours(seed: dict[str, Any]) -> None:
+    hours = {c["code"]: opening_hours(c["hours"]["en"]) for c in seed["complexes"]}
+    outside = []
+    for t in seed["session_templates"]:
+        window = hours[t["complex"]].get(t["weekday"])
+        start = _minutes(t["start"])
+        if window is None or not (
+            window[0] <= start and start + t["duration_minutes"] <= window[1]
+        ):
+            outside.append((t["complex"], t["weekday"], t["start"], t["duration_minutes"]))
+    assert outside == []
+
+
+def test_opening_hours_parser_reads_every_form_used() -> None:
+    assert opening_hours("Daily 08:00–22:00") == dict.fromkeys(range(7), (480, 1320))
+    assert opening_hours("Mon–Fri 07:30–21:30, Sat 09:00–19:00, Sun closed") == {
+        **dict.fromkeys(range(5), (450, 1290)),
+        5: (540, 1140),
+    }
+    with pytest.raises(ValueError, match="unreadable"):
+        opening_hours("Mon–Fri around nine")
+
+
 def _break_unknown_district(c: dict[str, Any]) -> None:
     c["complexes"][0]["district"] = "atlantis"
 
