@@ -46,6 +46,7 @@ class BotState:
         self.queue_signal = ChangeSignal()
         self.webhook: WebhookSettings | None = None
         self.next_update_id = 100_000_001
+        self.poll_generation = 0
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self._reset_runtime()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import time
@@ -265,14 +266,29 @@ class BotApi:
             bot.polling_allowed_updates = [str(item) for item in allowed] or None
         if offset is not None:
             self._confirm_polled(bot, offset)
+        # Like Telegram, a newer getUpdates ends an older one still waiting with 409: two
+        # instances polling one token is a deployment bug worth failing loudly on.
+        bot.poll_generation += 1
+        generation = bot.poll_generation
+        bot.queue_signal.notify()
         loop_deadline = time.monotonic() + timeout
         while True:
+            if bot.poll_generation != generation:
+                raise conflict(
+                    "terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running"
+                )
             allowed_now = bot.polling_allowed_updates
-            batch = [
-                update.payload
-                for update in bot.pending.values()
-                if not allowed_now or update.kind in allowed_now
-            ][:limit]
+            batch = list(
+                itertools.islice(
+                    (
+                        update.payload
+                        for update in bot.pending.values()
+                        if not allowed_now or update.kind in allowed_now
+                    ),
+                    limit,
+                )
+            )
             remaining = loop_deadline - time.monotonic()
             if batch or remaining <= 0 or bot.webhook is not None or self.world.closing:
                 return batch

@@ -44,6 +44,10 @@ class UserActions:
         return chat_id
 
     def _user_message(self, bot: BotState, user: User, chat_id: int) -> ChatMessage:
+        """A new message from the person; answering hides a one-time reply keyboard."""
+        log = bot.chat_log(chat_id)
+        if log.reply_keyboard and log.reply_keyboard.get("one_time_keyboard"):
+            log.reply_keyboard = None
         return self.world.new_message(bot, chat_id, from_bot=False, sender=user.to_api())
 
     def _post(self, bot: BotState, chat_id: int, message: ChatMessage) -> dict[str, Any]:
@@ -58,10 +62,6 @@ class UserActions:
         if not text.strip():
             raise bad_request("message text is empty")
         target = self._private_or_group(bot, user, chat_id)
-        log = bot.chat_log(target)
-        keyboard = log.reply_keyboard
-        if keyboard and keyboard.get("one_time_keyboard"):
-            log.reply_keyboard = None
         message = self._user_message(bot, user, target)
         message.text = text
         message.entities = command_entities(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -181,8 +182,6 @@ async def test_blocked_user_cannot_write_and_bot_learns_of_it(
 async def test_long_poll_get_updates_wakes_on_new_update(
     emulator: EmulatorServer, client: EmulatorClient, bot_api: BotApiCaller
 ) -> None:
-    import asyncio
-
     user = await client.create_user("Поллер")
     waiting = asyncio.create_task(bot_api("getUpdates", timeout=10))
     await asyncio.sleep(0.2)
@@ -190,3 +189,18 @@ async def test_long_poll_get_updates_wakes_on_new_update(
     await client.send_text(user["id"], "/start")
     answer = await asyncio.wait_for(waiting, 5)
     assert answer["result"][0]["message"]["text"] == "/start"
+
+
+async def test_a_second_poller_terminates_the_first(
+    client: EmulatorClient, bot_api: BotApiCaller
+) -> None:
+    first = asyncio.create_task(bot_api("getUpdates", timeout=10))
+    await asyncio.sleep(0.2)
+    second = asyncio.create_task(bot_api("getUpdates", timeout=1))
+    refused = await asyncio.wait_for(first, 5)
+    assert refused["error_code"] == 409
+    assert refused["description"] == (
+        "Conflict: terminated by other getUpdates request; "
+        "make sure that only one bot instance is running"
+    )
+    assert (await second)["ok"]
