@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.browser
+# Generous: a loaded CI machine renders slowly; a failure still shows within seconds of the cause.
+expect.set_options(timeout=15_000)
 
 
 def require_chromium() -> None:
