@@ -44,6 +44,7 @@ class BotInstance:
         workers: int = 1,
         port: int | None = None,
         drain_seconds: float = 5.0,
+        die_with_parent: bool = True,
     ) -> None:
         self.instance_id = instance_id
         self.run_dir = run_dir
@@ -53,6 +54,7 @@ class BotInstance:
         self._env = dict(env)
         self._process: ManagedProcess | None = None
         self._starts = 0
+        self._die_with_parent = die_with_parent
 
     @property
     def address(self) -> str:
@@ -101,6 +103,7 @@ class BotInstance:
             log_dir=self.run_dir,
             env=self.environment(),
             stop_grace_seconds=self.drain_seconds + _STOP_MARGIN_SECONDS,
+            die_with_parent=self._die_with_parent,
         ).start()
         if wait:
             self.wait_ready()
@@ -120,6 +123,9 @@ class BotInstance:
         if self._process is None:
             return None
         return self._process.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self._process] if self._process is not None else []
 
     def kill(self) -> int | None:
         """A crash: SIGKILL the master and its workers at once."""

@@ -5,6 +5,7 @@ Readiness: the worker answers a broadcast ``ping``; beat holds RedBeat's lock ke
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +20,13 @@ REDBEAT_LOCK_KEY = "fok:redbeat:lock"
 
 class CeleryWorker:
     def __init__(
-        self, run_dir: Path, *, name: str, env: Mapping[str, str], concurrency: int = 1
+        self,
+        run_dir: Path,
+        *,
+        name: str,
+        env: Mapping[str, str],
+        concurrency: int = 1,
+        die_with_parent: bool = True,
     ) -> None:
         self.name = name
         self.run_dir = run_dir
@@ -46,9 +53,14 @@ class CeleryWorker:
             log_dir=run_dir,
             env=self._env,
             stop_grace_seconds=20.0,
+            die_with_parent=die_with_parent,
         )
 
     def start(self) -> CeleryWorker:
+        metrics_dir = self._env.get("PROMETHEUS_MULTIPROC_DIR")
+        if metrics_dir:  # samples of an earlier run would be summed with this one's
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            Path(metrics_dir).mkdir(parents=True)
         self.process.start()
         self.process.wait_ready(check=self._answers_ping, timeout=_READY_TIMEOUT_SECONDS)
         return self
@@ -66,9 +78,14 @@ class CeleryWorker:
     def stop(self) -> int | None:
         return self.process.stop()
 
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]
+
 
 class CeleryBeat:
-    def __init__(self, run_dir: Path, *, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, run_dir: Path, *, env: Mapping[str, str], die_with_parent: bool = True
+    ) -> None:
         self._env = dict(env)
         self.process = ManagedProcess(
             "celery-beat",
@@ -84,6 +101,7 @@ class CeleryBeat:
             ],
             log_dir=run_dir,
             env=self._env,
+            die_with_parent=die_with_parent,
         )
 
     def start(self) -> CeleryBeat:
@@ -100,3 +118,6 @@ class CeleryBeat:
 
     def stop(self) -> int | None:
         return self.process.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]

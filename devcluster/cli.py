@@ -112,10 +112,11 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
 
     specs = _selected_components(args.only)
     overrides = {
-        **port_overrides_from_environment(specs, os.environ),
+        **port_overrides_from_environment(COMPONENTS, os.environ),
         **dict(args.port),
     }
-    ports = plan_ports(specs, overrides, args.base_port)
+    # Ports of components left out are planned too: others refer to them (HAProxy's backends).
+    ports = plan_ports(COMPONENTS, overrides, args.base_port)
 
     data_dir = run_dir / "data"
     if args.fresh:

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Protocol
 
 from devcluster.alert_sink import AlertSinkServer
+from devcluster.bot_fleet import BotFleet
+from devcluster.celery import CeleryBeat, CeleryWorker
 from devcluster.credentials import Credentials
 from devcluster.emulator import EmulatorServer
 from devcluster.haproxy import HAProxyPorts, HAProxyServer
@@ -30,7 +32,7 @@ BOT_INSTANCE_COUNT = 3
 class Component(Protocol):
     def start(self) -> object: ...
 
-    def stop(self) -> None: ...
+    def stop(self) -> object: ...
 
     def processes(self) -> list[ManagedProcess]: ...
 
@@ -135,6 +137,8 @@ def _telegram_emulator(cluster: LocalCluster) -> Built:
         webhook_ca_file=cluster.tls.ca_pem,
         state_dir=cluster.data_dir / "telegram-emulator",
         preset_users=[f"{admin_id}:{admin_name}:{admin_username}"],
+        # Only for `up --only ...` without HAProxy, when the webhook goes straight to instance 1.
+        extra_args=["--allow-http-webhooks"],
         die_with_parent=False,
     )
     return Built(
@@ -177,6 +181,51 @@ def _haproxy(cluster: LocalCluster) -> Built:
             "TELEGRAM_WEBHOOK_URL": server.webhook_url,
         },
     )
+
+
+def _bots(cluster: LocalCluster) -> Built:
+    emulator = cluster.component("telegram-emulator")
+    assert isinstance(emulator, EmulatorServer)
+    # Through the TLS edge like production; straight to instance 1 when HAProxy is left out.
+    haproxy = cluster.built.get("haproxy")
+    if haproxy is not None:
+        assert isinstance(haproxy.component, HAProxyServer)
+        webhook_url = haproxy.component.webhook_url
+    else:
+        webhook_url = f"http://{cluster.address(_BOT_PORTS[0])}/telegram/webhook"
+    fleet = BotFleet(
+        cluster.run_dir / "bots",
+        ports=[cluster.ports[name] for name in _BOT_PORTS],
+        env=cluster.exported_environment(),
+        webhook_url=webhook_url,
+        emulator_base_url=emulator.base_url,
+        die_with_parent=False,
+    )
+    return Built(
+        fleet,
+        endpoints=[
+            Endpoint(f"Bot instance {index} (/ready, /metrics)", instance.base_url)
+            for index, instance in enumerate(fleet.instances, start=1)
+        ],
+    )
+
+
+def _celery_worker(cluster: LocalCluster) -> Built:
+    worker = CeleryWorker(
+        cluster.run_dir / "celery",
+        name="worker1",
+        env=cluster.exported_environment(),
+        concurrency=2,
+        die_with_parent=False,
+    )
+    return Built(worker)
+
+
+def _celery_beat(cluster: LocalCluster) -> Built:
+    beat = CeleryBeat(
+        cluster.run_dir / "celery", env=cluster.exported_environment(), die_with_parent=False
+    )
+    return Built(beat)
 
 
 def _alert_sink(cluster: LocalCluster) -> Built:
@@ -228,12 +277,13 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec("redis-cluster", _REDIS_NODE_PORTS + _REDIS_BUS_PORTS, _redis_cluster),
     ComponentSpec("broker-redis", ("broker-redis",), _broker_redis),
     ComponentSpec("telegram-emulator", ("telegram-emulator",), _telegram_emulator),
-    # The bot instances' ports are reserved now so HAProxy's backends keep their addresses.
+    # Before the bots: their webhook is registered at HAProxy's address once they are ready.
     ComponentSpec(
-        "haproxy",
-        ("haproxy-https", "haproxy-http", "haproxy-stats", "haproxy-metrics", *_BOT_PORTS),
-        _haproxy,
+        "haproxy", ("haproxy-https", "haproxy-http", "haproxy-stats", "haproxy-metrics"), _haproxy
     ),
+    ComponentSpec("bots", _BOT_PORTS, _bots),
+    ComponentSpec("celery-worker", (), _celery_worker),
+    ComponentSpec("celery-beat", (), _celery_beat),
     ComponentSpec("alert-sink", ("alert-sink",), _alert_sink),
     ComponentSpec("alertmanager", ("alertmanager",), _alertmanager),
     # worker-metrics is reserved for the Celery worker's exporter, already scraped by Prometheus.
