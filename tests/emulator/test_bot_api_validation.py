@@ -308,3 +308,50 @@ async def test_edit_caption_of_a_document(client: EmulatorClient, emulator: Emul
     assert view["text"] == "итог"
     assert view["html"] == "<b>итог</b>"
     assert view["edited"]
+
+
+def tiny_png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"".join(b"\x00" + b"\x80" * width for _ in range(height)))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+async def test_photo_by_attach_reference_and_file_reuse(
+    client: EmulatorClient, emulator: EmulatorServer
+) -> None:
+    chat_id = await started_user(client)
+    png = tiny_png(3, 2)
+    async with httpx.AsyncClient() as http:
+        bot_api = BotApiCaller(http, emulator.base_url)
+        assert (await bot_api("sendChatAction", chat_id=chat_id, action="upload_photo"))["ok"]
+        sent = await http.post(
+            f"{emulator.base_url}/bot{TOKEN}/sendPhoto",
+            data={"chat_id": str(chat_id), "photo": "attach://chart"},
+            files={"chart": ("chart.png", png, "image/png")},
+        )
+        photo = sent.json()["result"]["photo"][0]
+        assert (photo["width"], photo["height"], photo["file_size"]) == (3, 2, len(png))
+        file_info = (await bot_api("getFile", file_id=photo["file_id"]))["result"]
+        downloaded = await http.get(f"{emulator.base_url}/file/bot{TOKEN}/{file_info['file_path']}")
+        assert downloaded.content == png
+        empty = await http.post(
+            f"{emulator.base_url}/bot{TOKEN}/sendPhoto",
+            data={"chat_id": str(chat_id)},
+            files={"photo": ("empty.png", b"", "image/png")},
+        )
+        assert empty.json()["description"] == "Bad Request: file must be non-empty"
+        missing = await bot_api("sendPhoto", chat_id=chat_id)
+        assert missing["description"] == "Bad Request: there is no photo in the request"
+        unknown = await bot_api("sendPhoto", chat_id=chat_id, photo="no-such-file-id")
+        assert unknown["description"] == "Bad Request: wrong file identifier/HTTP URL specified"
+    shown = (await client.bot_messages(chat_id))[-1]
+    assert await client.download(shown) == png
