@@ -6,6 +6,7 @@ what to show and what to export to the bot's environment) and one `ComponentSpec
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,14 +212,28 @@ def _bots(cluster: LocalCluster) -> Built:
 
 
 def _celery_worker(cluster: LocalCluster) -> Built:
+    # Samples of a previous run would be summed into this one's: the directory starts empty.
+    metrics_dir = cluster.run_dir / "celery" / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
     worker = CeleryWorker(
         cluster.run_dir / "celery",
         name="worker1",
-        env=cluster.exported_environment(),
+        env={
+            **cluster.exported_environment(),
+            "WORKER_INSTANCE_ID": "worker1",
+            "WORKER_METRICS_BIND": cluster.address("worker-metrics"),
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        },
         concurrency=2,
         die_with_parent=False,
     )
-    return Built(worker)
+    return Built(
+        worker,
+        endpoints=[
+            Endpoint("Celery worker metrics", f"http://{cluster.address('worker-metrics')}/")
+        ],
+    )
 
 
 def _celery_beat(cluster: LocalCluster) -> Built:
@@ -282,12 +297,11 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
         "haproxy", ("haproxy-https", "haproxy-http", "haproxy-stats", "haproxy-metrics"), _haproxy
     ),
     ComponentSpec("bots", _BOT_PORTS, _bots),
-    ComponentSpec("celery-worker", (), _celery_worker),
+    ComponentSpec("celery-worker", ("worker-metrics",), _celery_worker),
     ComponentSpec("celery-beat", (), _celery_beat),
     ComponentSpec("alert-sink", ("alert-sink",), _alert_sink),
     ComponentSpec("alertmanager", ("alertmanager",), _alertmanager),
-    # worker-metrics is reserved for the Celery worker's exporter, already scraped by Prometheus.
-    ComponentSpec("prometheus", ("prometheus", "worker-metrics"), _prometheus),
+    ComponentSpec("prometheus", ("prometheus",), _prometheus),
 )
 
 

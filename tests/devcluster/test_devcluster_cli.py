@@ -182,11 +182,12 @@ def test_prometheus_scrapes_and_alerts_reach_the_sink(
             )
         return (
             up_by_job.get("fok-bot") == 3
+            and up_by_job.get("fok-worker") == 1
             and up_by_job.get("haproxy") == 1
             and up_by_job.get("alertmanager") == 1
         )
 
-    assert _wait_for(targets_up), "Prometheus does not scrape the bots, HAProxy and Alertmanager"
+    assert _wait_for(targets_up), "Prometheus does not scrape the bots, the worker, HAProxy and Alertmanager"
     rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert rules, "the rules from monitoring/prometheus/rules were not loaded"
 
