@@ -49,6 +49,20 @@ class ParsedUpdate:
     update_id: int
     update_type: str | None  # None: an update kind this bot does not know
 
+    def chat_and_user(self) -> tuple[int | None, int | None]:
+        """For log correlation only (the same fields HAProxy pins a chat by)."""
+        body = self.payload.get(self.update_type or "")
+        if not isinstance(body, dict):
+            return None, None
+        sender = body.get("from") or body.get("user") or {}
+        chat = body.get("chat") or (body.get("message") or {}).get("chat") or {}
+        chat_id = chat.get("id") if isinstance(chat, dict) else None
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        return (
+            chat_id if isinstance(chat_id, int) else None,
+            user_id if isinstance(user_id, int) else None,
+        )
+
 
 class TooLarge(Exception):
     pass
@@ -160,7 +174,8 @@ class WebhookEndpoint:
             clear()
 
     async def _deduplicated(self, update: ParsedUpdate) -> Response:
-        bind(update_id=update.update_id)
+        chat_id, user_id = update.chat_and_user()
+        bind(update_id=update.update_id, chat_id=chat_id, user_id=user_id)
         dedup = self._runtime.dedup
         try:
             claim = await dedup.begin(update.update_id)
@@ -207,9 +222,14 @@ class WebhookEndpoint:
         except Exception:
             # Processed already: a 5xx would make Telegram deliver it again once the mark expires.
             log.exception("could not mark the update done", extra=_ids(update))
-        log.debug(
+        # One line per processed update: the instance's access log for updates (chat, handler).
+        log.info(
             "update processed",
-            extra={**_ids(update), "handler": handler, "ms": (time.perf_counter() - started) * 1e3},
+            extra={
+                **_ids(update),
+                "handler": handler,
+                "ms": round((time.perf_counter() - started) * 1e3, 2),
+            },
         )
         return _answer(200)
 

@@ -54,13 +54,24 @@ class ProbeControls:
 
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     entered: int = 0
+    entered_changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     transient_failures_left: int = 0
     handled_update_ids: list[int] = field(default_factory=list)
+
+    async def note_entered(self) -> None:
+        async with self.entered_changed:
+            self.entered += 1
+            self.entered_changed.notify_all()
+
+    async def wait_entered(self, count: int) -> None:
+        async with asyncio.timeout(10), self.entered_changed:
+            await self.entered_changed.wait_for(lambda: self.entered >= count)
 
 
 def probe_application_factory(controls: ProbeControls) -> Any:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.effective_chat is not None and update.effective_message is not None
+        assert update.effective_chat is not None
+        assert update.effective_message is not None
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(
             update.effective_chat.id, f"echo: {update.effective_message.text}"
@@ -68,7 +79,7 @@ def probe_application_factory(controls: ProbeControls) -> Any:
 
     async def slow(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
-        controls.entered += 1
+        await controls.note_entered()
         await controls.gate.wait()
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(update.effective_chat.id, "slow done")

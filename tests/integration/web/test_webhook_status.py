@@ -123,8 +123,7 @@ async def test_a_retry_while_the_owner_still_works_gets_503_then_done_gets_200(
     before = [await web.metric("fok_update_dedup_total", result=r) for r in results]
     update = private_message_update(1007, user, "/slow")  # type: ignore[arg-type]
     owner = asyncio.create_task(web.post(update))
-    while web.controls.entered < 1:
-        await asyncio.sleep(0.01)
+    await web.controls.wait_entered(1)
     duplicate = await web.post(update)
     assert duplicate.status_code == 503
     web.controls.gate.set()

@@ -1,0 +1,127 @@
+"""Traffic for the cluster tests: residents registering, and what the run should leave behind.
+
+Each resident sends ``/start`` (1 reply), their name (1 reply), their own contact (1 reply:
+"phone saved" with the consent question), then ``/help`` a few times (1 reply each). Updates of
+one chat are queued at once; the emulator delivers them in order, one at a time per chat, like
+Telegram, so the dialog advances correctly whichever instance gets each update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from telegram_emulator.client import EmulatorClient
+
+REGISTRATION_REPLIES = 1 + 1 + 1
+
+
+@dataclass
+class Resident:
+    user_id: int
+    name: str
+    phone: str
+    update_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Crowd:
+    residents: list[Resident]
+    help_requests: int
+
+    @property
+    def replies_per_resident(self) -> int:
+        return REGISTRATION_REPLIES + self.help_requests
+
+    @property
+    def expected_replies(self) -> int:
+        return len(self.residents) * self.replies_per_resident
+
+    @property
+    def update_count(self) -> int:
+        return sum(len(resident.update_ids) for resident in self.residents)
+
+
+async def create_crowd(client: EmulatorClient, size: int, *, help_requests: int = 1) -> Crowd:
+    residents = []
+    for number in range(size):
+        name = f"Житель{number:03d}"
+        phone = f"+7912{number:07d}"
+        user = await client.create_user(name, phone_number=phone)
+        residents.append(Resident(user["id"], name, phone))
+    return Crowd(residents, help_requests)
+
+
+async def _send_registration(
+    client: EmulatorClient, resident: Resident, help_requests: int
+) -> None:
+    ids = resident.update_ids
+    ids.append((await client.send_text(resident.user_id, "/start"))["update_id"])
+    ids.append((await client.send_text(resident.user_id, resident.name))["update_id"])
+    ids.append((await client.send_contact(resident.user_id))["update_id"])
+    for _ in range(help_requests):
+        ids.append((await client.send_text(resident.user_id, "/help"))["update_id"])
+
+
+async def send_all(client: EmulatorClient, crowd: Crowd) -> None:
+    """Queue every resident's updates (the emulator starts delivering at once)."""
+    await asyncio.gather(
+        *(_send_registration(client, r, crowd.help_requests) for r in crowd.residents)
+    )
+
+
+async def send_in_waves(client: EmulatorClient, crowd: Crowd, *, wave_gap_s: float) -> None:
+    """One step of every resident per wave, waves ``wave_gap_s`` apart: a steady stream."""
+    steps: list[Any] = [
+        lambda r: client.send_text(r.user_id, "/start"),
+        lambda r: client.send_text(r.user_id, r.name),
+        lambda r: client.send_contact(r.user_id),
+    ] + [lambda r: client.send_text(r.user_id, "/help")] * crowd.help_requests
+    for index, step in enumerate(steps):
+        if index:
+            await asyncio.sleep(wave_gap_s)
+        results = await asyncio.gather(*(step(r) for r in crowd.residents))
+        for resident, result in zip(crowd.residents, results, strict=True):
+            resident.update_ids.append(result["update_id"])
+
+
+async def bot_message_counts(client: EmulatorClient, crowd: Crowd) -> dict[int, int]:
+    counts = await asyncio.gather(*(client.bot_messages(r.user_id) for r in crowd.residents))
+    return {r.user_id: len(m) for r, m in zip(crowd.residents, counts, strict=True)}
+
+
+async def wait_until_sent(client: EmulatorClient, at_least: int, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while (await client.counters())["sent"] < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the bot did not send {at_least} messages in {within_s}s")
+        await asyncio.sleep(0.05)
+
+
+async def registered_users(db: Any, crowd: Crowd) -> dict[int, dict[str, Any]]:
+    ids = [r.user_id for r in crowd.residents]
+    found: dict[int, dict[str, Any]] = {}
+    async for document in db["users"].find({"_id": {"$in": ids}}):
+        found[int(document["_id"])] = document
+    return found
+
+
+def processed_chats_by_instance(log_paths: dict[str, list[Path]]) -> dict[str, Counter[int]]:
+    """From each instance's JSON log: how many updates of each chat it processed."""
+    seen: dict[str, Counter[int]] = {}
+    for instance, paths in log_paths.items():
+        chats: Counter[int] = Counter()
+        for path in paths:
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if not line.startswith("{"):
+                    continue  # gunicorn's own plain-text lines
+                record = json.loads(line)
+                if record.get("message") == "update processed" and record.get("chat_id"):
+                    chats[int(record["chat_id"])] += 1
+        seen[instance] = chats
+    return seen
