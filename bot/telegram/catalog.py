@@ -19,16 +19,17 @@ from bot.telegram.screens import ButtonHandler, Screen, answer, chat_id, send, s
 from bot.telegram.texts import Markup, join, m, t
 
 PAGE_SIZE = 8
+DISTRICT_PAGE_SIZE = 6
 MAX_PAGE = 1000
 
 
-def _page(data: Callback, index: int) -> PageRequest:
-    return PageRequest(page=data.int_arg(index, high=MAX_PAGE), size=PAGE_SIZE)
+def _page(data: Callback, index: int, size: int = PAGE_SIZE) -> PageRequest:
+    return PageRequest(page=data.int_arg(index, high=MAX_PAGE), size=size)
 
 
 async def districts(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    page = await context.deps.catalog.districts(_page(data, 0))
+    page = await context.deps.catalog.districts(_page(data, 0, DISTRICT_PAGE_SIZE))
     if page.total == 0:
         await show(
             update,
