@@ -300,6 +300,12 @@ async def start_runtime(
     opened: list[Callable[[], Awaitable[None]]] = [storage.close]
     try:
         services = build_services(storage)
+        metrics.instrument_business_events(
+            users=services.users,
+            applications=services.applications,
+            bookings=services.bookings,
+            reminders=services.reminders,
+        )
         password = settings.redis.password.get_secret_value() if settings.redis.password else None
         redis_cluster = await connect_redis_cluster(
             settings.redis.cluster_nodes,

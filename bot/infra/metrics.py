@@ -13,7 +13,9 @@ module must never be imported with the variable set differently in master and wo
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -28,12 +30,16 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from bot.services.applications import ApplicationService
+from bot.services.bookings import BookingService
 from bot.services.ports.ephemeral import (
     DialogState,
     DialogStateStore,
     JsonDict,
     TelegramCallOutcome,
 )
+from bot.services.reminders import ReminderService
+from bot.services.users import UserService
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -212,3 +218,83 @@ class DialogStateErrorCounter:
         except Exception:
             DIALOG_STATE_ERRORS.inc()
             raise
+
+
+# --------------------------------------------------------------------------------------------------
+# Business counters, observed from the outside of the services (which stay free of metrics code):
+# each listed method of a service instance is wrapped so that its successful result is counted.
+# A call that raises counts nothing. An update re-run after a crash may count twice: these are
+# rates for dashboards, MongoDB holds the exact figures.
+# --------------------------------------------------------------------------------------------------
+
+ResultCounter = Callable[[Any], None]
+
+
+def _count_results(service: object, method_name: str, count: ResultCounter) -> None:
+    method = getattr(service, method_name)
+
+    @wraps(method)
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        result = await method(*args, **kwargs)
+        count(result)
+        return result
+
+    setattr(service, method_name, counted)
+
+
+def _status_of(record: Any) -> str:
+    return str(getattr(getattr(record, "status", None), "value", "unknown"))
+
+
+def instrument_business_events(
+    *,
+    users: UserService | None = None,
+    applications: ApplicationService | None = None,
+    bookings: BookingService | None = None,
+    reminders: ReminderService | None = None,
+) -> None:
+    """Count registrations, applications, bookings, waitlist offers and reminders."""
+    if users is not None:
+        _count_results(users, "complete_registration", lambda _: REGISTRATIONS.inc())
+    if applications is not None:
+
+        def submitted(result: Any) -> None:
+            if result.created:
+                APPLICATIONS.labels(status=_status_of(result.application)).inc()
+
+        _count_results(applications, "submit", submitted)
+        for name in ("cancel", "staff_transition"):
+            _count_results(
+                applications,
+                name,
+                lambda application: APPLICATIONS.labels(status=_status_of(application)).inc(),
+            )
+    if bookings is not None:
+
+        def booked(outcome: Any) -> None:
+            result = _status_of(outcome.booking) if outcome.created else "existing"
+            BOOKINGS.labels(result=result).inc()
+
+        _count_results(bookings, "book", booked)
+        _count_results(bookings, "cancel", lambda _: BOOKINGS.labels(result="cancelled").inc())
+        _count_results(
+            bookings, "accept_offer", lambda _: WAITLIST_OFFERS.labels(result="accepted").inc()
+        )
+        _count_results(
+            bookings, "decline_offer", lambda _: WAITLIST_OFFERS.labels(result="declined").inc()
+        )
+        _count_results(
+            bookings,
+            "expire_offers",
+            lambda expired: WAITLIST_OFFERS.labels(result="expired").inc(int(expired)),
+        )
+
+        def offered(offer: Any) -> None:
+            if offer is not None:
+                WAITLIST_OFFERS.labels(result="offered").inc()
+
+        _count_results(bookings, "free_seat", offered)
+    if reminders is not None:
+        _count_results(reminders, "sent", lambda _: REMINDERS_SENT.labels(result="sent").inc())
+        _count_results(reminders, "failed", lambda _: REMINDERS_SENT.labels(result="failed").inc())
+        _count_results(reminders, "overdue", lambda overdue: REMINDERS_OVERDUE.set(int(overdue)))
