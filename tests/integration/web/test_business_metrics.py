@@ -57,13 +57,15 @@ async def test_registration_application_and_booking_are_counted_once_each(
     ).items[0]
     submitted = await services.applications.submit(555_001, complex_.code, complex_.sports[0])
     repeated = await services.applications.submit(555_001, complex_.code, complex_.sports[0])
-    assert submitted.created and not repeated.created  # a double tap creates nothing new
+    assert submitted.created
+    assert not repeated.created
     await services.applications.cancel(555_001, submitted.application.id)
 
     session = next(iter(await services.schedule.upcoming(complex_.code, days=7)))
     first = await services.bookings.book(555_001, session.id)
     again = await services.bookings.book(555_001, session.id)
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
 
     after = {
         "registrations": sample("fok_registrations_total"),
