@@ -16,12 +16,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bot.bootstrap import Services, Storage, build_services, storage_from_settings
 from bot.domain.errors import DomainError
 from bot.domain.users import Role
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
 from bot.services.catalog_io import export_catalog, import_catalog
-from bot.settings import MongoSettings, SettingsError, load_section
+from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
 
 Command = Callable[[argparse.Namespace, Storage, Services], Awaitable[int]]
 
@@ -125,6 +127,72 @@ async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Servic
     return 0
 
 
+# --- webhook (deploy time only: the bot never calls setWebhook at start, design §4 rule 3) ------
+
+TelegramCommand = Callable[[argparse.Namespace, TelegramSettings], Awaitable[int]]
+
+
+async def _bot_api(
+    telegram: TelegramSettings, method: str, *, data: dict[str, str], files: Any = None
+) -> tuple[int, dict[str, Any]]:
+    base = str(telegram.api_base_url).rstrip("/")
+    url = f"{base}/bot{telegram.bot_token.get_secret_value()}/{method}"
+    try:
+        async with httpx.AsyncClient(timeout=telegram.request_timeout_seconds) as http:
+            response = await http.post(url, data=data, files=files)
+    except httpx.HTTPError as error:
+        # httpx puts the URL (with the token) into its messages: report the kind only.
+        print(f"error: {method}: {type(error).__name__}", file=sys.stderr)
+        return 1, {}
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        print(f"error: {method}: HTTP {response.status_code}, not JSON", file=sys.stderr)
+        return 1, {}
+    if not body.get("ok"):
+        print(f"error: {method}: {body.get('description', response.status_code)}", file=sys.stderr)
+        return 1, body
+    return 0, body
+
+
+async def cmd_webhook_set(args: argparse.Namespace, telegram: TelegramSettings) -> int:
+    url = args.url or (str(telegram.webhook_url) if telegram.webhook_url else None)
+    if not url:
+        print("error: give the URL or set TELEGRAM_WEBHOOK_URL", file=sys.stderr)
+        return 2
+    data = {
+        "url": url,
+        "secret_token": telegram.webhook_secret.get_secret_value(),
+        "max_connections": str(telegram.webhook_max_connections),
+        "drop_pending_updates": "true" if args.drop_pending_updates else "false",
+    }
+    if telegram.webhook_ca_file:  # a self-signed certificate must be uploaded to Telegram
+        certificate = await asyncio.to_thread(Path(telegram.webhook_ca_file).read_bytes)
+        code, _ = await _bot_api(
+            telegram, "setWebhook", data=data, files={"certificate": ("ca.pem", certificate)}
+        )
+    else:
+        code, _ = await _bot_api(telegram, "setWebhook", data=data)
+    if code == 0:
+        print(f"webhook set to {url} (max_connections {data['max_connections']})")
+    return code
+
+
+async def cmd_webhook_info(args: argparse.Namespace, telegram: TelegramSettings) -> int:
+    code, body = await _bot_api(telegram, "getWebhookInfo", data={})
+    if code == 0:
+        print(json.dumps(body["result"], ensure_ascii=False, indent=2))
+    return code
+
+
+async def cmd_webhook_delete(args: argparse.Namespace, telegram: TelegramSettings) -> int:
+    data = {"drop_pending_updates": "true" if args.drop_pending_updates else "false"}
+    code, _ = await _bot_api(telegram, "deleteWebhook", data=data)
+    if code == 0:
+        print("webhook deleted")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="admin_tools.py", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
@@ -176,11 +244,31 @@ def build_parser() -> argparse.ArgumentParser:
     stats = groups.add_parser("stats", help="counts of users, applications, reminders")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=cmd_stats)
+
+    webhook = groups.add_parser(
+        "webhook", help="Telegram webhook (TELEGRAM_* settings; deploy time)"
+    ).add_subparsers(dest="action", required=True)
+    set_hook = webhook.add_parser("set", help="setWebhook with the secret token")
+    set_hook.add_argument("url", nargs="?", help="default: TELEGRAM_WEBHOOK_URL")
+    set_hook.add_argument("--drop-pending-updates", action="store_true")
+    set_hook.set_defaults(telegram_run=cmd_webhook_set)
+    webhook.add_parser("info", help="getWebhookInfo").set_defaults(telegram_run=cmd_webhook_info)
+    delete_hook = webhook.add_parser("delete", help="deleteWebhook")
+    delete_hook.add_argument("--drop-pending-updates", action="store_true")
+    delete_hook.set_defaults(telegram_run=cmd_webhook_delete)
     return parser
 
 
 async def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    telegram_command: TelegramCommand | None = getattr(args, "telegram_run", None)
+    if telegram_command is not None:
+        try:
+            telegram = load_section(TelegramSettings)
+        except SettingsError as error:
+            print(error, file=sys.stderr)
+            return 2
+        return await telegram_command(args, telegram)
     try:
         mongo = load_section(MongoSettings)
     except SettingsError as error:
