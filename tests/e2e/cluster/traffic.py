@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -47,12 +48,24 @@ class Crowd:
         return sum(len(resident.update_ids) for resident in self.residents)
 
 
-async def create_crowd(client: EmulatorClient, size: int, *, help_requests: int = 1) -> Crowd:
+def telegram_like_ids(count: int, seed: int) -> list[int]:
+    """Distinct ids spread like real Telegram user ids, not the emulator's consecutive ones.
+
+    Consecutive ids would also be a poor test of the proxy: HAProxy's ``json_query`` reads a
+    number as a double and the pinning key keeps its first 6 digits, so neighbours share a key.
+    """
+    generator = random.Random(seed)
+    return generator.sample(range(100_000_000, 8_000_000_000), count)
+
+
+async def create_crowd(
+    client: EmulatorClient, size: int, *, help_requests: int = 1, seed: int = 1
+) -> Crowd:
     residents = []
-    for number in range(size):
+    for number, user_id in enumerate(telegram_like_ids(size, seed)):
         name = f"Житель{number:03d}"
         phone = f"+7912{number:07d}"
-        user = await client.create_user(name, phone_number=phone)
+        user = await client.create_user(name, phone_number=phone, user_id=user_id)
         residents.append(Resident(user["id"], name, phone))
     return Crowd(residents, help_requests)
 
