@@ -52,7 +52,11 @@ async def _on_text(update: Update, context: FokContext) -> None:
             update,
             context,
             Screen(
-                t(language, "apply.need_phone"), keyboards.phone_request(language, skippable=False)
+                t(
+                    language,
+                    "apply.need_phone" if step == dialog.APPLY_PHONE else "profile.ask_phone",
+                ),
+                keyboards.phone_request(language, skippable=False),
             ),
         )
     else:
