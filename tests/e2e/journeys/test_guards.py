@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.domain.bookings import booking_id
@@ -144,3 +146,21 @@ def _now():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(hours=5)
+
+
+async def test_the_rendering_check_can_fail(bot_stack: BotStack, back_office: BackOffice) -> None:
+    """The emulator refuses malformed HTML and over-long text, so the clean check after every
+    journey (``rejected_400 == 0``) would catch a journey that sent either."""
+    from telegram.error import BadRequest
+
+    client = bot_stack.client
+    anna = await new_person(client, "Анна")
+    await anna.say("/start")
+    await asyncio.sleep(1.1)  # past the per-chat budget the /start reply used
+    with pytest.raises(BadRequest, match=r"(?i)can.t parse entities"):
+        await back_office.bot.send_message(anna.id, "<b>unclosed", parse_mode="HTML")
+    await asyncio.sleep(1.1)  # the per-chat budget, so the next refusal is about the length
+    with pytest.raises(BadRequest, match=r"(?i)too long"):
+        await back_office.bot.send_message(anna.id, "я" * 4097)
+    with pytest.raises(AssertionError):
+        await assert_rendering_clean(client)
