@@ -92,6 +92,12 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(update.effective_chat.id, "flaky done")
 
+    async def notify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Like a staff action that messages another person: the target may have blocked the bot.
+        target = int((context.args or ["0"])[0])
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(target, "уведомление")
+
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # What the product's error handler does: hand transient faults to the web tier.
         if context.error is not None and is_transient(context.error):
@@ -101,6 +107,7 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         application = Application.builder().bot(bot).updater(None).build()
         application.add_handler(CommandHandler("slow", slow))
         application.add_handler(CommandHandler("flaky", flaky))
+        application.add_handler(CommandHandler("notify", notify))
         application.add_handler(MessageHandler(filters.TEXT, echo))
         application.add_error_handler(on_error)
         return application
