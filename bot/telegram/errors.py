@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from telegram.error import NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.services.ports.ephemeral import DialogStateConflict
 
@@ -49,6 +49,8 @@ class TransientFailure(Exception):
 
 
 def is_transient(error: BaseException) -> bool:
+    if isinstance(error, BadRequest):
+        return False  # PTB derives it from NetworkError, but repeating the request cannot help
     if isinstance(error, TransientFailure | RetryAfter | NetworkError | DialogStateConflict):
         return True
     if isinstance(error, TimeoutError | ConnectionError):
