@@ -346,6 +346,14 @@ async def make_bot_stack(
         run_dir = tmp_path / f"stack-{built}"
         run_dir.mkdir()
         db_name = mongo_db_name if built == 1 else f"{mongo_db_name}_{built}"
+        if built > 1:  # the first database is dropped by the mongo_db_name fixture
+
+            async def drop_database() -> None:
+                client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+                await client.drop_database(db_name)
+                await client.close()
+
+            cleanups.append(drop_database)
         if options.seed_catalog:
             await seed_database(mongo_url, db_name)
         token = new_bot_token()
@@ -419,8 +427,14 @@ async def make_bot_stack(
         return stack
 
     yield build
+    failures: list[BaseException] = []
     for cleanup in reversed(cleanups):
-        await cleanup()
+        try:
+            await cleanup()
+        except Exception as error:  # keep stopping the rest; report afterwards
+            failures.append(error)
+    if failures:
+        raise failures[0]
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.e2e.cluster.traffic import (
     bot_message_counts,
     create_crowd,
     processed_chats_by_instance,
+    processing_milliseconds,
     registered_users,
     send_all,
     send_in_waves,
@@ -80,9 +81,12 @@ async def test_every_update_is_answered_exactly_once_spread_and_pinned(
     assert set(owners) == {r.user_id for r in crowd.residents}
     split = {chat: where for chat, where in owners.items() if len(where) > 1}
     assert not split, f"chats served by more than one instance while all were up: {split}"
+    latencies = processing_milliseconds(instance_logs(bot_stack))
+    assert len(latencies) == crowd.update_count
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
     print(
         f"\n{crowd.update_count} updates, {crowd.expected_replies} replies in {elapsed:.1f}s; "
-        f"updates per instance {per_instance}"
+        f"updates per instance {per_instance}; processing p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     )
 
 
@@ -177,4 +181,30 @@ async def test_rolling_sigterm_restart_fails_no_delivery_and_duplicates_nothing(
     print(
         f"\nrolling restart: {crowd.update_count} updates, deliveries during each restart "
         f"{during}, restart windows {[round(b - a, 1) for a, b in windows]} s"
+    )
+
+
+@pytest.mark.parametrize("bot_stack", [THREE_BEHIND_HAPROXY], indirect=True)
+async def test_latency_at_an_offered_load_below_the_send_budget(bot_stack: BotStack) -> None:
+    """Open loop: 10 updates/s (under the 25 msg/s cluster budget), one /start per resident."""
+    client = bot_stack.client
+    crowd = await create_crowd(client, 60, seed=7)
+    interval_s = 0.1
+    started = time.monotonic()
+    for number, resident in enumerate(crowd.residents):
+        await asyncio.sleep(max(0.0, started + number * interval_s - time.monotonic()))
+        resident.update_ids.append(
+            (await client.send_text(resident.user_id, "/start"))["update_id"]
+        )
+    await client.wait_idle(timeout=60)
+
+    counts = await bot_message_counts(client, crowd)
+    assert set(counts.values()) == {1}
+    latencies = processing_milliseconds(instance_logs(bot_stack))
+    assert len(latencies) == len(crowd.residents)
+    p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
+    # Not saturated, so no queue: an update costs its database and Bot API round trips.
+    assert p95 < 1000, latencies
+    print(
+        f"\n10 updates/s offered through HAProxy TLS: processing p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     )

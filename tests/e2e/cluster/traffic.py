@@ -138,3 +138,16 @@ def processed_chats_by_instance(log_paths: dict[str, list[Path]]) -> dict[str, C
                     chats[int(record["chat_id"])] += 1
         seen[instance] = chats
     return seen
+
+
+def processing_milliseconds(log_paths: dict[str, list[Path]]) -> list[float]:
+    """Per-update processing time (dedup claim to done) from the instances' JSON logs."""
+    times: list[float] = []
+    for paths in log_paths.values():
+        for path in paths:
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.startswith("{"):
+                    record = json.loads(line)
+                    if record.get("message") == "update processed" and "ms" in record:
+                        times.append(float(record["ms"]))
+    return sorted(times)

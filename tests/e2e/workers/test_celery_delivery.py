@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis
 
@@ -20,8 +21,9 @@ from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import BookingStatus
 from bot.domain.users import Role
 from devcluster.celery import CeleryBeat, CeleryWorker
+from devcluster.ports import free_port
 from devcluster.redis import StandaloneRedisServer
-from tests.e2e.conftest import BotStack
+from tests.e2e.conftest import BotStack, metric_sum, parse_metrics
 from tests.e2e.journeys.conftest import (
     assert_rendering_clean,
     buttons_of,
@@ -74,7 +76,16 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
         STAFF_ID, application.id, ApplicationStatus.ACCEPTED, comment="ждём вас <в понедельник>"
     )
 
-    worker = CeleryWorker(tmp_path, name="w1", env=worker_env(bot_stack))
+    metrics_port = free_port()
+    worker = CeleryWorker(
+        tmp_path,
+        name="w1",
+        env=worker_env(
+            bot_stack,
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "worker-metrics"),
+            WORKER_METRICS_BIND=f"127.0.0.1:{metrics_port}",
+        ),
+    )
     await asyncio.to_thread(worker.start)
     try:
         celery = create_celery(broker_redis.url)
@@ -128,6 +139,24 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
             sent = await storage.db.reminders.find_one({"_id": f"{booking.id}:day_before"})
             assert sent is not None
             assert sent["status"] == "sent"
+
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                scraped = parse_metrics(
+                    (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+                )
+            assert (
+                metric_sum(
+                    scraped, "fok_celery_tasks_total", task=DELIVER_NOTICES, result="success"
+                )
+                >= 2
+            )
+            assert metric_sum(scraped, "fok_celery_tasks_total", result="failure") == 0
+            assert (
+                metric_sum(
+                    scraped, "fok_telegram_api_calls_total", method="sendMessage", result="ok"
+                )
+                >= 3
+            )
         finally:
             await asyncio.to_thread(beat.stop)
     finally:
