@@ -131,12 +131,15 @@ async def test_sigkill_of_one_instance_loses_nothing_and_duplicates_only_in_flig
     assert len(in_flight_at_kill) <= bot_stack.options.max_inflight_updates
     assert chats_with_extra <= chats_in_flight, (chats_with_extra, chats_in_flight)
 
-    survivors = [0, 2]
-    after = [metric_sum(await bot_stack.metrics(i), "fok_updates_total") for i in survivors]
-    assert all(n > 0 for n in after)
+    # The killed instance's chats carried on elsewhere: their later updates show up in the
+    # survivors' logs (HAProxy took bot2 out and the consistent hash moved only its chats).
+    by_instance = processed_chats_by_instance(instance_logs(bot_stack))
+    moved = set(by_instance["bot2"]) & (set(by_instance["bot1"]) | set(by_instance["bot3"]))
+    assert moved, by_instance["bot2"]
     print(
         f"\nkilled bot2 after {crowd.expected_replies // 4} replies; in flight there: "
         f"{len(in_flight_at_kill)} updates; chats with a repeated reply: {len(chats_with_extra)}; "
+        f"bot2 chats that moved to a survivor: {len(moved)}; "
         f"webhook retries {counters['webhook_retries']}"
     )
 
