@@ -177,6 +177,10 @@ class Runtime:
     _closed: bool = False
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def instance_id(self) -> str:
         return self.settings.web.instance_id
 

@@ -126,6 +126,7 @@ class WebHarness:
     controls: ProbeControls
     http: httpx.AsyncClient
     runtime_ref: list[Runtime]
+    served: InProcessServer
 
     @property
     def runtime(self) -> Runtime:
@@ -213,8 +214,21 @@ def private_message_update(update_id: int, user: dict[str, Any], text: str) -> d
     }
 
 
+@dataclass
+class InProcessServer:
+    """uvicorn serving the app in this event loop; ``shutdown()`` is what SIGTERM triggers."""
+
+    base_url: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def shutdown(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
 @contextlib.asynccontextmanager
-async def serve_in_process(app: Any) -> AsyncIterator[str]:
+async def serve_in_process(app: Any) -> AsyncIterator[InProcessServer]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -230,7 +244,7 @@ async def serve_in_process(app: Any) -> AsyncIterator[str]:
                     await task
                     raise RuntimeError("the web app stopped during start-up")
                 await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        yield InProcessServer(f"http://127.0.0.1:{port}", server, task)
     finally:
         server.should_exit = True
         await task
@@ -283,13 +297,13 @@ async def web(
 
         app = create_app(lambda: settings, runtime_factory=runtime_factory)
         async with (
-            serve_in_process(app) as base_url,
+            serve_in_process(app) as served,
             EmulatorClient(emulator.base_url, token) as client,
             httpx.AsyncClient(timeout=30.0) as http,
         ):
             yield WebHarness(
-                base_url=base_url,
-                webhook_url=f"{base_url}{WEBHOOK_PATH}",
+                base_url=served.base_url,
+                webhook_url=f"{served.base_url}{WEBHOOK_PATH}",
                 secret=secret,
                 settings=settings,
                 emulator=emulator,
@@ -297,5 +311,6 @@ async def web(
                 controls=controls,
                 http=http,
                 runtime_ref=runtime_ref,
+                served=served,
             )
             controls.gate.set()  # never leave a handler blocked at teardown
