@@ -90,14 +90,14 @@ BOOKINGS = Counter("fok_bookings_total", "Booking attempts by result", ["result"
 WAITLIST_OFFERS = Counter("fok_waitlist_offers_total", "Waitlist seat offers by result", ["result"])
 REMINDERS_SENT = Counter("fok_reminders_sent_total", "Reminders by delivery result", ["result"])
 REMINDERS_OVERDUE = Gauge(
-    "fok_reminders_overdue", "Reminders due but not yet sent", multiprocess_mode="max"
+    "fok_reminders_overdue", "Reminders due but not yet sent", multiprocess_mode="mostrecent"
 )
 CELERY_TASKS = Counter("fok_celery_tasks_total", "Celery task runs by result", ["task", "result"])
 DEPENDENCY_UP = Gauge(
     "fok_dependency_up",
     "1 when the last check of a dependency passed, else 0",
     ["dependency"],
-    multiprocess_mode="max",
+    multiprocess_mode="livemostrecent",
 )
 
 # Update kinds the bot may receive; anything else is reported as "other" to keep the label bounded.
