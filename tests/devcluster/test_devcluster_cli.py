@@ -187,7 +187,9 @@ def test_prometheus_scrapes_and_alerts_reach_the_sink(
             and up_by_job.get("alertmanager") == 1
         )
 
-    assert _wait_for(targets_up), "Prometheus does not scrape the bots, the worker, HAProxy and Alertmanager"
+    assert _wait_for(targets_up), (
+        "Prometheus does not scrape the bots, the worker, HAProxy and Alertmanager"
+    )
     rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert rules, "the rules from monitoring/prometheus/rules were not loaded"
 
