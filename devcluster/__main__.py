@@ -2,4 +2,9 @@ import sys
 
 from devcluster.cli import main
 
-sys.exit(main())
+try:
+    sys.exit(main())
+except BrokenPipeError:
+    # `python -m devcluster status | head` closed our stdout early; that is not an error.
+    sys.stderr.close()
+    sys.exit(0)

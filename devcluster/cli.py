@@ -31,6 +31,7 @@ from devcluster.topology import (
 
 BOT_ENV_FILE = "bot.env"
 EXIT_NOT_RUNNING = 3  # as in LSB `status`: "program is not running"
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _parse_port_override(value: str) -> tuple[str, int]:
@@ -171,6 +172,10 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
     bot_env = "".join(f"{key}={value}\n" for key, value in cluster.exported_environment().items())
     write_private_file(run_dir / BOT_ENV_FILE, bot_env)
 
+    if args.foreground:
+        # Blocked before anything is printed: whoever reacts to the output with Ctrl-C must
+        # reach the orderly `down` below, not the default KeyboardInterrupt.
+        signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     print(f"\nlocal cluster up ({run_dir}):", file=out)
     _print_endpoints(state, out)
     print(
@@ -188,9 +193,7 @@ def up(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _wait_for_stop_signal() -> None:
-    stop_signals = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    signal.sigwait(stop_signals)
+    signal.sigwait(_STOP_SIGNALS)
 
 
 def status(args: argparse.Namespace, out: TextIO) -> int:

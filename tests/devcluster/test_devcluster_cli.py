@@ -329,3 +329,33 @@ def test_unknown_names_are_usage_errors(run_dir: Path) -> None:
     wrong_component = devcluster(run_dir, "up", "--only", "mongo")
     assert wrong_component.returncode == 2
     assert "unknown component" in wrong_component.stderr
+
+
+def test_foreground_up_stops_everything_on_ctrl_c(run_dir: Path) -> None:
+    attached = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "devcluster", "--run-dir", str(run_dir)),
+            *("up", "--foreground", "--only", "broker-redis,alert-sink"),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert attached.stdout is not None
+        for line in attached.stdout:
+            if line.startswith("local cluster up"):
+                break
+        state = ClusterState.load(run_dir)
+        assert state is not None
+        pids = [process.pid for process in state.all_processes()]
+        assert all(pid_is_alive(pid) for pid in pids)
+
+        attached.send_signal(signal.SIGINT)
+        assert attached.wait(timeout=60) == 0
+        assert not any(pid_is_alive(pid) for pid in pids)
+        assert ClusterState.load(run_dir) is None
+    finally:
+        if attached.poll() is None:
+            attached.kill()
+            attached.wait()
