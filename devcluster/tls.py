@@ -25,9 +25,28 @@ class LocalTls:
         return self.directory / "haproxy.pem"
 
 
+def _valid_for_another_day(certificate: Path) -> bool:
+    # The script's certificates last 30 days; a run directory kept longer must not start
+    # HAProxy with an expired one (the emulator would then refuse every webhook delivery).
+    result = subprocess.run(
+        ["openssl", "x509", "-checkend", "86400", "-noout", "-in", str(certificate)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    return result.returncode == 0
+
+
 def ensure_local_tls(directory: Path, common_name: str = "127.0.0.1") -> LocalTls:
+    """Reuse the certificates in `directory` while they are valid; otherwise make new ones."""
     tls = LocalTls(directory)
-    if tls.ca_pem.exists() and tls.haproxy_pem.exists():
+    server_pem = directory / "server.pem"
+    if (
+        tls.ca_pem.exists()
+        and tls.haproxy_pem.exists()
+        and server_pem.exists()
+        and _valid_for_another_day(server_pem)
+    ):
         return tls
     subprocess.run(
         ["bash", str(_CERT_SCRIPT), str(directory), common_name],
