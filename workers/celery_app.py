@@ -16,7 +16,7 @@ BROKER_ENV = "CELERY_BROKER_URL"
 
 
 def create_celery(broker_url: str) -> Celery:
-    app = Celery("fok", broker=broker_url, include=["workers.tasks"])
+    app = Celery("fok", broker=broker_url, include=["workers.tasks", "workers.metrics"])
     app.conf.update(
         task_default_queue="fok",
         task_acks_late=True,  # a task whose worker died is delivered again; tasks are idempotent

@@ -55,10 +55,10 @@ def _run(task: str, work: Callable[[WorkerRuntime], Awaitable[T]]) -> T:
     try:
         result = loop.run_until_complete(work(runtime))
     except Exception:
-        CELERY_TASKS.labels(task=task, result="error").inc()
+        CELERY_TASKS.labels(task=task, result="failure").inc()
         log.exception("task %s failed", task)
         raise
-    CELERY_TASKS.labels(task=task, result="ok").inc()
+    CELERY_TASKS.labels(task=task, result="success").inc()
     return result
 
 
