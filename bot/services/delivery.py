@@ -12,7 +12,7 @@ from datetime import timedelta
 from bot.domain.bookings import BookingStatus
 from bot.domain.users import User
 from bot.services.ports.repositories import BookingRepository, UserRepository
-from bot.services.ports.system import DeliveryResult, OutboxEntry, Outbox, NoticeSender
+from bot.services.ports.system import DeliveryResult, NoticeSender, Outbox, OutboxEntry
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)

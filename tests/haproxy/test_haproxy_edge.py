@@ -279,3 +279,13 @@ def test_telegram_source_check_refuses_other_sources(
         response = post_update(client, edge, update_for_chat(42))
     assert response.status_code == 403
     assert all(b.webhook_hits() == [] for b in backends)
+
+
+def test_large_consecutive_chat_ids_are_hashed_exactly(edge: Edge) -> None:
+    """Real ids exceed 32 bits; read as doubles they would share one key (7000000001 -> 7e+09)."""
+    with edge.client() as client:
+        placement = Counter(
+            _backend_of(post_update(client, edge, update_for_chat(chat_id)))
+            for chat_id in range(7_000_000_001, 7_000_000_061)
+        )
+    assert set(placement) == set(BACKEND_NAMES), placement
