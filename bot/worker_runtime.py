@@ -15,7 +15,11 @@ from telegram import Bot
 
 from bot.bootstrap import Services, Storage, build_services, storage_from_settings
 from bot.infra.logs import configure_logging
-from bot.infra.metrics import PrometheusRedisPoolObserver, PrometheusTelegramCallObserver
+from bot.infra.metrics import (
+    PrometheusRedisPoolObserver,
+    PrometheusTelegramCallObserver,
+    instrument_business_events,
+)
 from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
 from bot.infra.redis.dialog_state import RedisDialogStateStore
 from bot.infra.redis.flood import RedisFloodLimiter
@@ -58,6 +62,8 @@ async def start_worker_runtime(settings: Settings, *, name: str = "worker") -> W
     closers: list[Callable[[], Awaitable[None]]] = [storage.close]
     try:
         services = build_services(storage)
+        # Offers expired and reminders sent here are counted by the workers' own /metrics.
+        instrument_business_events(bookings=services.bookings, reminders=services.reminders)
         password = settings.redis.password.get_secret_value() if settings.redis.password else None
         redis = await connect_redis_cluster(
             settings.redis.cluster_nodes,

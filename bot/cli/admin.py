@@ -20,10 +20,12 @@ import httpx
 
 from bot.bootstrap import Services, Storage, build_services, storage_from_settings
 from bot.domain.errors import DomainError
+from bot.domain.i18n import DEFAULT_LANGUAGE
 from bot.domain.users import Role
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
 from bot.services.catalog_io import export_catalog, import_catalog
 from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
+from bot.telegram.application import BOT_COMMANDS
 
 Command = Callable[[argparse.Namespace, Storage, Services], Awaitable[int]]
 
@@ -193,6 +195,19 @@ async def cmd_webhook_delete(args: argparse.Namespace, telegram: TelegramSetting
     return code
 
 
+async def cmd_commands_publish(args: argparse.Namespace, telegram: TelegramSettings) -> int:
+    """setMyCommands in Russian (everyone) and English (English-speaking clients)."""
+    for language, commands in BOT_COMMANDS.items():
+        data = {"commands": json.dumps([c.to_dict() for c in commands], ensure_ascii=False)}
+        if language != DEFAULT_LANGUAGE:
+            data["language_code"] = language
+        code, _ = await _bot_api(telegram, "setMyCommands", data=data)
+        if code:
+            return code
+    print(f"commands published: {', '.join(sorted(BOT_COMMANDS))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="admin_tools.py", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
@@ -256,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     delete_hook = webhook.add_parser("delete", help="deleteWebhook")
     delete_hook.add_argument("--drop-pending-updates", action="store_true")
     delete_hook.set_defaults(telegram_run=cmd_webhook_delete)
+
+    commands = groups.add_parser(
+        "commands", help="the bot's command menu (TELEGRAM_* settings; deploy time)"
+    ).add_subparsers(dest="action", required=True)
+    commands.add_parser("publish", help="setMyCommands, ru and en").set_defaults(
+        telegram_run=cmd_commands_publish
+    )
     return parser
 
 

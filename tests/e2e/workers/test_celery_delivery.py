@@ -151,6 +151,7 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
                 >= 2
             )
             assert metric_sum(scraped, "fok_celery_tasks_total", result="failure") == 0
+            assert metric_sum(scraped, "fok_reminders_sent_total", result="sent") >= 1
             assert (
                 metric_sum(
                     scraped, "fok_telegram_api_calls_total", method="sendMessage", result="ok"

@@ -9,6 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from telegram_emulator.client import EmulatorClient
 from telegram_emulator.config import EmulatorConfig
 from telegram_emulator.server import EmulatorServer
 from tests.integration.web.conftest import new_token
@@ -71,3 +72,23 @@ async def test_webhook_commands_need_only_the_telegram_settings() -> None:
     assert code == 2
     assert "TELEGRAM_BOT_TOKEN" in err
     assert "MONGO_URL" not in err
+
+
+async def test_commands_publish_sets_both_languages() -> None:
+    token = new_token()
+    config = EmulatorConfig(tokens=(token,))
+    async with EmulatorServer(config) as emulator:
+        env = {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(24),
+            "TELEGRAM_API_BASE_URL": emulator.base_url,
+        }
+        code, out, err = await admin_tools(env, "commands", "publish")
+        assert (code, err) == (0, ""), err
+        assert "commands published" in out
+        async with EmulatorClient(emulator.base_url, token) as client:
+            published = await client.commands()
+    by_language = {k: [c["command"] for c in v] for k, v in published.items()}
+    assert by_language["default::"] == ["start", "menu", "help"]
+    assert by_language["default::en"] == ["start", "menu", "help"]
+    assert published["default::"][0]["description"] != published["default::en"][0]["description"]
