@@ -24,21 +24,24 @@ from redis.asyncio.cluster import RedisCluster
 from telegram import Bot, Update
 from telegram.ext import Application, ContextTypes
 
-from bot.bootstrap import Services, Storage, build_services, storage_from_settings
+from bot.bootstrap import (
+    Services,
+    Storage,
+    build_bot,
+    build_bot_deps,
+    build_services,
+    connect_redis,
+    storage_from_settings,
+)
 from bot.domain.users import Role
 from bot.infra import metrics
 from bot.infra.logs import configure_logging
 from bot.infra.metrics import (
     DialogStateErrorCounter,
-    PrometheusRedisPoolObserver,
-    PrometheusTelegramCallObserver,
 )
-from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
+from bot.infra.redis.client import close_redis_cluster
 from bot.infra.redis.dedup import RedisUpdateDeduplicator
 from bot.infra.redis.dialog_state import RedisDialogStateStore
-from bot.infra.redis.flood import RedisFloodLimiter
-from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
-from bot.infra.telegram.request import LimitedRequest
 from bot.services.ports.ephemeral import OutboundWaitTooLong, UpdateDeduplicator
 from bot.settings import Settings
 from bot.telegram.deps import BotDeps
@@ -265,10 +268,6 @@ async def _timed_check(name: str, probe: Callable[[], Awaitable[str | None]]) ->
     return DependencyStatus(name, True, round(latency, 2), version=version)
 
 
-def _api_base(settings: Settings) -> str:
-    return str(settings.telegram.api_base_url).rstrip("/")
-
-
 async def _grant_super_admins(services: Services, ids: list[int]) -> None:
     """Idempotent: a super admin already in place is left alone (no audit entry per restart)."""
     for telegram_id in ids:
@@ -310,57 +309,20 @@ async def start_runtime(
             bookings=services.bookings,
             reminders=services.reminders,
         )
-        password = settings.redis.password.get_secret_value() if settings.redis.password else None
-        redis_cluster = await connect_redis_cluster(
-            settings.redis.cluster_nodes,
-            max_connections=settings.redis.max_connections,
-            password=password,
-            pool_observer=PrometheusRedisPoolObserver(),
-            client_name=f"fok-bot-{settings.web.instance_id}",
+        redis_cluster = await connect_redis(
+            settings, client_name=f"fok-bot-{settings.web.instance_id}"
         )
         opened.append(lambda: close_redis_cluster(redis_cluster))
         broker: Redis = Redis.from_url(
             settings.celery.broker_url.get_secret_value(), socket_timeout=2.0
         )
         opened.append(broker.aclose)
-
-        limits = settings.limits
-        outbound = RedisOutboundLimiter(
+        bot = build_bot(settings, redis_cluster, services.users)
+        deps = build_bot_deps(
+            services,
             redis_cluster,
-            OutboundLimits(
-                chat_interval_s=limits.chat_send_interval_seconds or 0.001,
-                group_interval_s=60.0 / limits.group_sends_per_minute,
-                global_rate_per_s=limits.global_sends_per_second,
-            ),
-        )
-        request = LimitedRequest(
-            limiter=outbound,
-            on_unreachable=lambda chat_id: _mark_unreachable(services, chat_id),
-            observer=PrometheusTelegramCallObserver(),
-            connection_pool_size=settings.telegram.http_pool_size,
-            read_timeout=settings.telegram.request_timeout_seconds,
-        )
-        api_base = _api_base(settings)
-        bot = Bot(
-            settings.telegram.bot_token.get_secret_value(),
-            base_url=f"{api_base}/bot",
-            base_file_url=f"{api_base}/file/bot",
-            request=request,
-        )
-        deps = BotDeps(
-            users=services.users,
-            catalog=services.catalog,
-            applications=services.applications,
-            schedule=services.schedule,
-            bookings=services.bookings,
-            calendar=services.calendar,
+            settings.limits,
             dialogs=DialogStateErrorCounter(RedisDialogStateStore(redis_cluster)),
-            flood=RedisFloodLimiter(
-                redis_cluster,
-                limit=limits.user_updates_per_window,
-                window_s=limits.user_window_seconds,
-            ),
-            clock=services.clock,
         )
         application = factory(deps, bot)
         instrument_handlers(application)
@@ -390,9 +352,3 @@ async def start_runtime(
         bot=bot,
         application=application,
     )
-
-
-async def _mark_unreachable(services: Services, chat_id: int | str) -> None:
-    # Only private chats map to a user (their ids coincide); groups and channels are not users.
-    if isinstance(chat_id, int) and chat_id > 0:
-        await services.users.mark_unreachable(chat_id)
