@@ -15,6 +15,7 @@ from bot.telegram.callbacks import Callback, OutdatedButton, resolve_sport_ref, 
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline, menu_row, pager_row
 from bot.telegram.naming import complex_name, sport_name
+from bot.telegram.phone import save_shared_phone
 from bot.telegram.screens import ButtonHandler, Screen, chat_id, error_text, send, show, user_id
 from bot.telegram.texts import Markup, format_when, join, m, t
 
@@ -146,21 +147,10 @@ async def _submit(
 
 
 async def on_contact(update: Update, context: FokContext, state: DialogState) -> None:
-    message = update.effective_message
-    if message is None or message.contact is None:
+    user = await save_shared_phone(update, context, skippable=False)
+    if user is None:
         return
     language = context.language
-    try:
-        user = await context.deps.users.set_phone_from_contact(
-            user_id(update), message.contact.user_id, message.contact.phone_number
-        )
-    except ValidationFailed as error:
-        await send(
-            update,
-            context,
-            Screen(error_text(language, error), keyboards.phone_request(language, skippable=False)),
-        )
-        return
     complex_code = str(state.data.get("complex", ""))
     sport_code = str(state.data.get("sport", ""))
     await dialog.enter(

@@ -13,6 +13,7 @@ from bot.telegram import dialog, keyboards
 from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline, menu_row
+from bot.telegram.phone import save_shared_phone
 from bot.telegram.screens import ButtonHandler, Screen, chat_id, error_text, send, show, user_id
 from bot.telegram.texts import t
 
@@ -107,21 +108,10 @@ async def ask_phone(update: Update, context: FokContext, _: Callback) -> None:
 
 
 async def on_contact(update: Update, context: FokContext) -> None:
-    message = update.effective_message
-    if message is None or message.contact is None:
+    user = await save_shared_phone(update, context, skippable=False)
+    if user is None:
         return
     language = context.language
-    try:
-        user = await context.deps.users.set_phone_from_contact(
-            user_id(update), message.contact.user_id, message.contact.phone_number
-        )
-    except ValidationFailed as error:
-        await send(
-            update,
-            context,
-            Screen(error_text(language, error), keyboards.phone_request(language, skippable=False)),
-        )
-        return
     await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
     screen = profile_screen(user)
     note = t(language, "phone.saved", phone=user.phone or "")

@@ -10,6 +10,7 @@ from bot.telegram.callbacks import Callback
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline
 from bot.telegram.menu import main_menu_screen
+from bot.telegram.phone import save_shared_phone
 from bot.telegram.screens import Screen, chat_id, error_text, guarded, send, show, user_id
 from bot.telegram.texts import is_button_text, t
 
@@ -78,21 +79,10 @@ async def on_phone_text(update: Update, context: FokContext, text: str) -> None:
 
 
 async def on_contact(update: Update, context: FokContext) -> None:
-    message = update.effective_message
-    if message is None or message.contact is None:
+    user = await save_shared_phone(update, context, skippable=True)
+    if user is None:
         return
     language = context.language
-    try:
-        user = await context.deps.users.set_phone_from_contact(
-            user_id(update), message.contact.user_id, message.contact.phone_number
-        )
-    except ValidationFailed as error:
-        await send(
-            update,
-            context,
-            Screen(error_text(language, error), keyboards.phone_request(language, skippable=True)),
-        )
-        return
     await _ask_consent(update, context, t(language, "phone.saved", phone=user.phone or ""))
 
 
