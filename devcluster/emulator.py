@@ -6,16 +6,15 @@ import json
 import sys
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from devcluster.ports import LOOPBACK, free_port
-from devcluster.process import ManagedProcess
+from devcluster.process import ManagedProcess, SingleProcessService
 
 # Read by `python -m telegram_emulator`; passing tokens this way keeps them out of `ps`.
 TOKENS_ENVIRONMENT_VARIABLE = "TELEGRAM_EMULATOR_TOKENS"
 
 
-class EmulatorServer:
+class EmulatorServer(SingleProcessService):
     """`python -m telegram_emulator` on a free port, serving one bot token."""
 
     def __init__(
@@ -65,28 +64,5 @@ class EmulatorServer:
         with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (http on loopback)
             return bool(json.load(response).get("ok"))
 
-    def start(self) -> EmulatorServer:
-        self.process.start()
-        try:
-            self.process.wait_ready(port=self.port, check=self.answers_get_me, timeout=30)
-        except BaseException:
-            self.process.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        self.process.stop()
-
-    def processes(self) -> list[ManagedProcess]:
-        return [self.process]
-
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def wait_ready(self) -> None:
+        self.process.wait_ready(port=self.port, check=self.answers_get_me, timeout=30)

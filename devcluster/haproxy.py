@@ -6,13 +6,12 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from devcluster.credentials import Credentials
 from devcluster.executables import find_executable
 from devcluster.paths import REPO_ROOT
 from devcluster.ports import LOOPBACK, free_ports
-from devcluster.process import ManagedProcess, ProcessStartError
+from devcluster.process import ManagedProcess, ProcessStartError, SingleProcessService
 from devcluster.tls import LocalTls
 
 HAPROXY_CONFIG = REPO_ROOT / "haproxy" / "haproxy.cfg"
@@ -32,7 +31,7 @@ class HAProxyPorts:
         return cls(https=https, http=http, stats=stats, metrics=metrics)
 
 
-class HAProxyServer:
+class HAProxyServer(SingleProcessService):
     """The edge proxy in front of the bot instances (which may not be running yet)."""
 
     def __init__(
@@ -105,29 +104,8 @@ class HAProxyServer:
                 f"haproxy -c rejected {self.config_path}:\n{result.stdout}{result.stderr}"
             )
 
-    def start(self) -> HAProxyServer:
+    def before_start(self) -> None:
         self.check_config()
-        self.process.start()
-        try:
-            self.process.wait_ready(port=self.ports.stats, timeout=20)
-        except BaseException:
-            self.process.stop()
-            raise
-        return self
 
-    def stop(self) -> None:
-        self.process.stop()
-
-    def processes(self) -> list[ManagedProcess]:
-        return [self.process]
-
-    def __enter__(self) -> HAProxyServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def wait_ready(self) -> None:
+        self.process.wait_ready(port=self.ports.stats, timeout=20)

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 from devcluster.ports import LOOPBACK, is_listening
 
@@ -284,3 +284,44 @@ class _LiveChildren:
 
 _live_children = _LiveChildren()
 atexit.register(_live_children.stop_all)
+
+
+class SingleProcessService:
+    """A launcher around one ManagedProcess: start and wait until ready (stopping it if it never
+    gets there), stop, and use as a context manager. Subclasses set ``self.process`` and say how
+    readiness is seen in ``wait_ready``."""
+
+    process: ManagedProcess
+
+    def wait_ready(self) -> None:
+        raise NotImplementedError
+
+    def before_start(self) -> None:
+        """Preparation that must succeed before the process starts (a config check, a folder)."""
+
+    def start(self) -> Self:
+        self.before_start()
+        self.process.start()
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.process.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.process.stop()
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from pymongo import MongoClient
 
 from devcluster.executables import find_executable
 from devcluster.ports import LOOPBACK, free_port
-from devcluster.process import ManagedProcess
+from devcluster.process import ManagedProcess, SingleProcessService
 
 IN_MEMORY = ":memory:"
 # SecantusDB checkpoints WiredTiger on SIGTERM, which takes a few seconds; killing it earlier
@@ -19,7 +18,7 @@ _STOP_GRACE_SECONDS = 30.0
 _READY_TIMEOUT_SECONDS = 60.0
 
 
-class SecantusServer:
+class SecantusServer(SingleProcessService):
     """One `secantusd-py` process; `storage_path=":memory:"` gives a throwaway database."""
 
     def __init__(
@@ -63,32 +62,11 @@ class SecantusServer:
             reply = client.admin.command("hello")
         return bool(reply.get("ok"))
 
-    def start(self) -> SecantusServer:
+    def before_start(self) -> None:
         if self.storage_path != IN_MEMORY:
             Path(self.storage_path).mkdir(parents=True, exist_ok=True)
-        self.process.start()
-        try:
-            self.process.wait_ready(
-                port=self.port, check=self.answers_hello, timeout=_READY_TIMEOUT_SECONDS
-            )
-        except BaseException:
-            self.process.stop()
-            raise
-        return self
 
-    def stop(self) -> None:
-        self.process.stop()
-
-    def processes(self) -> list[ManagedProcess]:
-        return [self.process]
-
-    def __enter__(self) -> SecantusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def wait_ready(self) -> None:
+        self.process.wait_ready(
+            port=self.port, check=self.answers_hello, timeout=_READY_TIMEOUT_SECONDS
+        )
