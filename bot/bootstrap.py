@@ -1,20 +1,36 @@
-"""The composition root: builds clients, repositories and services inside the running process.
+"""The composition root: every process kind (web worker, Celery worker, CLI) is wired here.
 
-Called after fork (ASGI lifespan, Celery worker_process_init, a CLI command), never at import.
+``open_process`` is entered after fork (the ASGI lifespan, Celery's ``worker_process_init``, a CLI
+command), never at import: the MongoDB and Redis clients are neither fork-safe nor shareable across
+event loops (design §4 rule 7). It opens the clients in order on an ``AsyncExitStack`` and closes
+them in reverse; a close that fails is logged and never replaces the error that ended the process.
 """
 
 from __future__ import annotations
 
+import enum
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from telegram import Bot
 
 from bot.infra.calendar import IcsCalendarRenderer
 from bot.infra.clock import SystemClock
-from bot.infra.metrics import PrometheusRedisPoolObserver, PrometheusTelegramCallObserver
+from bot.infra.health import Probe, mongo_probe, redis_cluster_probe, redis_probe
+from bot.infra.logs import configure_logging
+from bot.infra.metrics import (
+    DialogStateErrorCounter,
+    PrometheusRedisPoolObserver,
+    PrometheusTelegramCallObserver,
+    instrument_business_events,
+)
 from bot.infra.mongo.applications import MongoApplicationRepository
 from bot.infra.mongo.audit import MongoAuditRepository
 from bot.infra.mongo.bookings import MongoBookingRepository
@@ -25,25 +41,37 @@ from bot.infra.mongo.reminders import MongoReminderRepository
 from bot.infra.mongo.sessions import MongoSessionRepository
 from bot.infra.mongo.users import MongoUserRepository
 from bot.infra.phones import PhoneNumbersNormalizer
-from bot.infra.redis.client import connect_redis_cluster
+from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
 from bot.infra.redis.dialog_state import RedisDialogStateStore
 from bot.infra.redis.flood import RedisFloodLimiter
 from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
 from bot.infra.telegram.request import LimitedRequest
-from bot.services.applications import ApplicationService
-from bot.services.bookings import BookingService
-from bot.services.catalog import CatalogService
-from bot.services.ports.ephemeral import DialogStateStore
+from bot.services.container import Repositories, Services
+from bot.services.container import build_services as build_services_over
+from bot.services.ports.ephemeral import (
+    DialogState,
+    DialogStateStore,
+    FloodLimiter,
+    FloodVerdict,
+    JsonDict,
+)
 from bot.services.ports.system import Clock
-from bot.services.reminders import ReminderService
-from bot.services.schedule import ScheduleService
 from bot.services.users import UserService
-from bot.settings import LimitSettings, MongoSettings, Settings
-from bot.telegram.deps import BotDeps
+from bot.settings import MongoSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+class ProcessRole(enum.StrEnum):
+    WEB = "web"  # a gunicorn worker serving the webhook
+    WORKER = "worker"  # a Celery worker process
+    CLI = "cli"  # an operator command: the database only
 
 
 @dataclass
 class Storage:
+    """The MongoDB client and the adapters over it."""
+
     client: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
     users: MongoUserRepository
@@ -55,20 +83,64 @@ class Storage:
     audit: MongoAuditRepository
     outbox: MongoOutboxNotifier
 
+    def repositories(self) -> Repositories:
+        return Repositories(
+            users=self.users,
+            catalog=self.catalog,
+            applications=self.applications,
+            sessions=self.sessions,
+            bookings=self.bookings,
+            reminders=self.reminders,
+            audit=self.audit,
+            outbox=self.outbox,
+        )
+
     async def close(self) -> None:
         await self.client.close()
 
 
 @dataclass
-class Services:
-    users: UserService
-    catalog: CatalogService
-    applications: ApplicationService
-    schedule: ScheduleService
-    bookings: BookingService
-    reminders: ReminderService
-    calendar: IcsCalendarRenderer
-    clock: Clock
+class Process:
+    """What one process has open; valid inside ``open_process`` only."""
+
+    role: ProcessRole
+    name: str
+    storage: Storage
+    services: Services
+    redis: RedisCluster | None
+    bot: Bot | None
+    probes: dict[str, Probe]
+
+    def require_redis(self) -> RedisCluster:
+        if self.redis is None:
+            raise RuntimeError(f"a {self.role} process has no Redis Cluster client")
+        return self.redis
+
+    def require_bot(self) -> Bot:
+        if self.bot is None:
+            raise RuntimeError(f"a {self.role} process has no Bot")
+        return self.bot
+
+
+class NoEphemeralState:
+    """Dialog state and flood control for a process without Redis (the CLI, service tests).
+
+    Nothing there handles a chat, so any use is a wiring mistake and says so.
+    """
+
+    async def get(self, chat_id: int, user_id: int) -> DialogState | None:
+        raise RuntimeError("this process has no dialog state store (no Redis)")
+
+    async def set_if_version(
+        self, chat_id: int, user_id: int, step: str, data: JsonDict, expected_version: int
+    ) -> DialogState:
+        raise RuntimeError("this process has no dialog state store (no Redis)")
+
+    async def clear(self, chat_id: int, user_id: int) -> None:
+        raise RuntimeError("this process has no dialog state store (no Redis)")
+
+    async def hit(self, user_id: int) -> FloodVerdict:
+        raise RuntimeError("this process has no flood limiter (no Redis)")
 
 
 def build_storage(
@@ -95,33 +167,31 @@ def build_storage(
     )
 
 
-def storage_from_settings(settings: MongoSettings, *, app_name: str) -> Storage:
-    return build_storage(
-        settings.url.get_secret_value(),
-        settings.database,
-        app_name=app_name,
-        timeout_ms=settings.timeout_ms,
-    )
-
-
-def build_services(storage: Storage, clock: Clock | None = None) -> Services:
-    clock = clock or SystemClock()
-    s = storage
-    return Services(
-        users=UserService(
-            s.users, s.applications, s.catalog, s.audit, PhoneNumbersNormalizer(), clock
-        ),
-        catalog=CatalogService(s.catalog),
-        applications=ApplicationService(
-            s.applications, s.users, s.catalog, s.audit, s.outbox, clock
-        ),
-        schedule=ScheduleService(s.sessions, s.catalog, s.users, s.audit, clock),
-        bookings=BookingService(
-            s.bookings, s.sessions, s.catalog, s.users, s.reminders, s.outbox, clock
-        ),
-        reminders=ReminderService(s.reminders, clock),
+def build_services(
+    storage: Storage,
+    clock: Clock | None = None,
+    *,
+    redis: RedisCluster | None = None,
+    settings: Settings | None = None,
+) -> Services:
+    """The services over ``storage``; dialog state and flood control over ``redis`` when given."""
+    if redis is not None:
+        limits = settings.limits if settings is not None else None
+        dialogs: DialogStateStore = DialogStateErrorCounter(RedisDialogStateStore(redis))
+        flood: FloodLimiter = RedisFloodLimiter(
+            redis,
+            limit=limits.user_updates_per_window if limits else 20,
+            window_s=limits.user_window_seconds if limits else 10.0,
+        )
+    else:
+        dialogs = flood = NoEphemeralState()
+    return build_services_over(
+        storage.repositories(),
+        clock=clock or SystemClock(),
+        phones=PhoneNumbersNormalizer(),
         calendar=IcsCalendarRenderer(),
-        clock=clock,
+        dialogs=dialogs,
+        flood=flood,
     )
 
 
@@ -163,23 +233,83 @@ def build_bot(settings: Settings, redis: RedisCluster, users: UserService) -> Bo
     )
 
 
-def build_bot_deps(
-    services: Services,
-    redis: RedisCluster,
-    limits: LimitSettings,
+def close_quietly(what: str, close: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+    """``close`` for an exit stack: a failure is logged, never raised over the original error."""
+
+    async def quietly() -> None:
+        try:
+            await close()
+        except Exception:
+            log.exception("closing the %s failed", what)
+
+    return quietly
+
+
+@asynccontextmanager
+async def open_process(
+    settings: Settings | MongoSettings,
+    role: ProcessRole,
     *,
-    dialogs: DialogStateStore | None = None,
-) -> BotDeps:
-    return BotDeps(
-        users=services.users,
-        catalog=services.catalog,
-        applications=services.applications,
-        schedule=services.schedule,
-        bookings=services.bookings,
-        calendar=services.calendar,
-        dialogs=dialogs or RedisDialogStateStore(redis),
-        flood=RedisFloodLimiter(
-            redis, limit=limits.user_updates_per_window, window_s=limits.user_window_seconds
-        ),
-        clock=services.clock,
-    )
+    name: str | None = None,
+    clock: Clock | None = None,
+) -> AsyncIterator[Process]:
+    """Open what a process of ``role`` needs, yield it, close it in reverse order.
+
+    The CLI may pass only ``MongoSettings``: an operator command needs the database alone.
+    """
+    full = settings if isinstance(settings, Settings) else None
+    mongo = full.mongo if full is not None else settings
+    assert isinstance(mongo, MongoSettings)
+    if full is None and role is not ProcessRole.CLI:
+        raise TypeError(f"a {role} process needs the whole Settings, not only MongoSettings")
+    process_name = name or (full.web.instance_id if full is not None else role.value)
+    if full is not None:
+        configure_logging(
+            instance=process_name,
+            level=full.app.log_level,
+            json=full.app.log_json,
+            secrets=[
+                full.telegram.bot_token.get_secret_value(),
+                full.telegram.webhook_secret.get_secret_value(),
+            ],
+        )
+    async with AsyncExitStack() as stack:
+        storage = build_storage(
+            mongo.url.get_secret_value(),
+            mongo.database,
+            app_name=f"fok-{role}/{process_name}",
+            clock=clock,
+            timeout_ms=mongo.timeout_ms,
+        )
+        stack.push_async_callback(close_quietly("MongoDB client", storage.close))
+        redis: RedisCluster | None = None
+        bot: Bot | None = None
+        if full is not None and role is not ProcessRole.CLI:
+            cluster = await connect_redis(full, client_name=f"fok-{role}-{process_name}")
+            stack.push_async_callback(
+                close_quietly("Redis Cluster client", lambda: close_redis_cluster(cluster))
+            )
+            redis = cluster
+        services = build_services(storage, clock, redis=redis, settings=full)
+        if full is not None and redis is not None:
+            # Counted by this process's own /metrics (the web tier's or the workers').
+            instrument_business_events(
+                users=services.users,
+                applications=services.applications,
+                bookings=services.bookings,
+                reminders=services.reminders,
+            )
+            bot = build_bot(full, redis, services.users)
+            if role is ProcessRole.WORKER:
+                # The web tier's PTB Application initialises (and shuts down) its own Bot.
+                await bot.initialize()
+                stack.push_async_callback(close_quietly("Bot", bot.shutdown))
+        probes: dict[str, Probe] = {"mongodb": mongo_probe(storage.client)}
+        if redis is not None:
+            probes["redis_cluster"] = redis_cluster_probe(redis)
+        if full is not None and role is ProcessRole.WEB:
+            # Only probed (readiness shows it); the web tier enqueues nothing itself.
+            broker = Redis.from_url(full.celery.broker_url.get_secret_value(), socket_timeout=2.0)
+            stack.push_async_callback(close_quietly("broker client", broker.aclose))
+            probes["broker"] = redis_probe(broker)
+        yield Process(role, process_name, storage, services, redis, bot, probes)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -14,26 +15,27 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from bot.infra.metrics import CELERY_TASKS
 from bot.settings import load_settings
-from bot.worker_runtime import WorkerRuntime, start_worker_runtime
 from workers.celery_app import app
+from workers.runtime import WorkerRuntime, open_worker
 from workers.schedule import DELIVER_NOTICES, DELIVER_REMINDERS, EXPIRE_OFFERS, GENERATE_SESSIONS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _loop: asyncio.AbstractEventLoop | None = None
+_opened: AbstractAsyncContextManager[WorkerRuntime] | None = None
 _runtime: WorkerRuntime | None = None
 
 
 def _ensure_runtime() -> tuple[asyncio.AbstractEventLoop, WorkerRuntime]:
     """Built once per worker process, after fork, on the process's own loop."""
-    global _loop, _runtime
+    global _loop, _opened, _runtime
     if _loop is None:
         _loop = asyncio.new_event_loop()
     if _runtime is None:
-        _runtime = _loop.run_until_complete(
-            start_worker_runtime(load_settings(), name=f"worker-{os.getpid()}")
-        )
+        opened = open_worker(load_settings(), name=f"worker-{os.getpid()}")
+        _runtime = _loop.run_until_complete(opened.__aenter__())
+        _opened = opened
     return _loop, _runtime
 
 
@@ -44,10 +46,10 @@ def _on_process_init(**_: Any) -> None:
 
 @worker_process_shutdown.connect
 def _on_process_shutdown(**_: Any) -> None:
-    global _runtime
-    if _loop is not None and _runtime is not None:
-        _loop.run_until_complete(_runtime.close())
-        _runtime = None
+    global _opened, _runtime
+    if _loop is not None and _opened is not None:
+        _loop.run_until_complete(_opened.__aexit__(None, None, None))
+        _opened = _runtime = None
 
 
 def _run(task: str, work: Callable[[WorkerRuntime], Awaitable[T]]) -> T:

@@ -11,19 +11,19 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bot.bootstrap import Services, Storage, build_services, storage_from_settings
+from bot.bootstrap import ProcessRole, Storage, open_process
 from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
 from bot.domain.users import Role
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
 from bot.services.catalog_io import export_catalog, import_catalog
+from bot.services.container import Services
 from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
 from bot.telegram.application import BOT_COMMANDS
 
@@ -104,11 +104,10 @@ async def cmd_users_staff(args: argparse.Namespace, storage: Storage, services: 
 
 
 async def cmd_users_block(args: argparse.Namespace, storage: Storage, services: Services) -> int:
-    user = await services.users.get(args.user_id)
-    if user is None:
+    if await services.users.get(args.user_id) is None:
         print(f"no user {args.user_id}", file=sys.stderr)
         return 1
-    await storage.users.save(replace(user, blocked=args.blocked))
+    await services.users.set_blocked(None, args.user_id, args.blocked)
     print(f"user {args.user_id} {'blocked' if args.blocked else 'unblocked'}")
     return 0
 
@@ -296,15 +295,13 @@ async def run(argv: Sequence[str]) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    storage = storage_from_settings(mongo, app_name="fok-admin-tools")
     try:
-        command: Command = args.run
-        return await command(args, storage, build_services(storage))
+        async with open_process(mongo, ProcessRole.CLI, name="admin-tools") as process:
+            command: Command = args.run
+            return await command(args, process.storage, process.services)
     except DomainError as error:
         print(f"error: {error.code}: {error}", file=sys.stderr)
         return 1
-    finally:
-        await storage.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

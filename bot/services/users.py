@@ -118,14 +118,18 @@ class UserService:
 
     # --- staff -----------------------------------------------------------------------------
 
-    async def set_blocked(self, actor_id: int, telegram_id: int, blocked: bool) -> User:
-        actor = await self._require_staff(actor_id, need=(Role.SUPER_ADMIN, Role.ADMIN))
+    async def set_blocked(self, actor_id: int | None, telegram_id: int, blocked: bool) -> User:
+        """Admins and super admins block; ``actor_id=None`` is the operator CLI (trusted shell)."""
         target = await self._require(telegram_id)
-        if target.role is Role.SUPER_ADMIN and actor.role is not Role.SUPER_ADMIN:
-            raise PermissionDenied("cannot block a super admin")
+        if actor_id is not None:
+            actor = await self._require_staff(actor_id, need=(Role.SUPER_ADMIN, Role.ADMIN))
+            if target.role is Role.SUPER_ADMIN and actor.role is not Role.SUPER_ADMIN:
+                raise PermissionDenied("cannot block a super admin")
         updated = replace(target, blocked=blocked)
         await self._users.save(updated)
-        await self._record(actor_id, "user.block" if blocked else "user.unblock", str(telegram_id))
+        await self._record(
+            actor_id or 0, "user.block" if blocked else "user.unblock", str(telegram_id)
+        )
         return updated
 
     async def set_role(

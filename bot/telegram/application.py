@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.domain.i18n import SUPPORTED_LANGUAGES
+from bot.services.container import Services
 from bot.telegram import (
     applications,
     catalog,
@@ -33,9 +34,7 @@ from bot.telegram import (
     start,
 )
 from bot.telegram.callbacks import pattern
-from bot.telegram.context import FokContext
-from bot.telegram.deps import DEPS_KEY, BotDeps
-from bot.telegram.errors import is_transient, record_transient
+from bot.telegram.context import SERVICES_KEY, FokContext
 from bot.telegram.gate import gate
 from bot.telegram.screens import ButtonHandler, buttons, refuse
 from bot.telegram.texts import pick_text_language, t
@@ -59,7 +58,7 @@ async def publish_commands(bot: Bot) -> None:
     await bot.set_my_commands(list(BOT_COMMANDS["en"]), language_code="en")
 
 
-def build_application(deps: BotDeps, bot: Bot) -> Application:  # type: ignore[type-arg]
+def build_application(services: Services, bot: Bot) -> Application:  # type: ignore[type-arg]
     application = (
         Application.builder()
         .bot(bot)
@@ -67,7 +66,7 @@ def build_application(deps: BotDeps, bot: Bot) -> Application:  # type: ignore[t
         .context_types(ContextTypes(context=FokContext))
         .build()
     )
-    application.bot_data[DEPS_KEY] = deps
+    application.bot_data[SERVICES_KEY] = services
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
 
     application.add_handler(CommandHandler("start", start.start_command))
@@ -97,19 +96,15 @@ def build_application(deps: BotDeps, bot: Bot) -> Application:  # type: ignore[t
 
 
 async def on_error(update: object, context: FokContext) -> None:
-    """Transient faults go back to the web tier (5xx, Telegram retries); others get an apology."""
-    error = context.error
-    if error is None:
-        return
-    if is_transient(error):
-        if not record_transient(error):
-            log.warning("transient failure outside a webhook request", exc_info=error)
-        return
-    log.error("unhandled error while processing an update", exc_info=error)
-    if not isinstance(update, Update) or update.effective_user is None:
+    """An apology to the user for a permanent failure (already logged by the pipeline).
+
+    The web tier's pipeline classifies every error first and keeps transient ones from reaching
+    this handler: those are answered 5xx and Telegram delivers the update again.
+    """
+    if context.error is None or not isinstance(update, Update) or update.effective_user is None:
         return
     language = pick_text_language(update.effective_user.language_code)
     try:
         await refuse(update, context, t(language, "refuse.internal"))
-    except Exception:  # the apology itself failed: the log above already has the cause
+    except Exception:  # the apology itself failed: the pipeline's log already has the cause
         log.warning("could not tell the user about an internal error", exc_info=True)

@@ -41,7 +41,7 @@ def number(application: Application) -> str:
 
 async def choose_sport(update: Update, context: FokContext, data: Callback) -> None:
     require_active_resident(context.resident)
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     language = context.language
     if len(complex_.sports) == 1:
         await _sport_chosen(update, context, complex_.code, complex_.sports[0])
@@ -57,7 +57,7 @@ async def choose_sport(update: Update, context: FokContext, data: Callback) -> N
 
 
 async def sport_chosen(update: Update, context: FokContext, data: Callback) -> None:
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     sport = resolve_sport_ref(data.arg(1), list(complex_.sports))
     await _sport_chosen(update, context, complex_.code, sport)
 
@@ -68,7 +68,7 @@ async def _sport_chosen(
     user = require_active_resident(context.resident)
     language = context.language
     target = {"complex": complex_code, "sport": sport_code}
-    store = context.deps.dialogs
+    store = context.services.dialogs
     if not user.phone:
         await dialog.enter(store, chat_id(update), user_id(update), dialog.APPLY_PHONE, target)
         await send(
@@ -98,7 +98,7 @@ async def _comment_screen(
 
 
 async def submit_without_comment(update: Update, context: FokContext, data: Callback) -> None:
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     sport = resolve_sport_ref(data.arg(1), list(complex_.sports))
     screen = await _submit(update, context, complex_.code, sport, None)
     await show(update, context, screen)
@@ -121,10 +121,10 @@ async def _submit(
     update: Update, context: FokContext, complex_code: str, sport_code: str, comment: str | None
 ) -> Screen:
     language = context.language
-    result = await context.deps.applications.submit(
+    result = await context.services.applications.submit(
         user_id(update), complex_code, sport_code, comment
     )
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     application = result.application
     names = {
         "complex": await complex_name(context, application.complex_code),
@@ -154,7 +154,7 @@ async def on_contact(update: Update, context: FokContext, state: DialogState) ->
     complex_code = str(state.data.get("complex", ""))
     sport_code = str(state.data.get("sport", ""))
     await dialog.enter(
-        context.deps.dialogs,
+        context.services.dialogs,
         chat_id(update),
         user_id(update),
         dialog.APPLY_COMMENT,
@@ -170,14 +170,14 @@ async def on_contact(update: Update, context: FokContext, state: DialogState) ->
 async def my_list(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
     request = PageRequest(page=data.int_arg(0, high=1000), size=PAGE_SIZE)
-    page = await context.deps.applications.mine(user_id(update), request)
+    page = await context.services.applications.mine(user_id(update), request)
     if page.total == 0:
         rows = [[button(t(language, "apps.first"), "ct", "d", 0)], menu_row(language)]
         await show(update, context, Screen(t(language, "apps.empty"), inline(rows)))
         return
     if not page.items and page.page > 0:  # a stale "next" past the end: show the last page
         last = PageRequest(page=page.pages - 1, size=PAGE_SIZE)
-        page = await context.deps.applications.mine(user_id(update), last)
+        page = await context.services.applications.mine(user_id(update), last)
     rows = []
     for application in page.items:
         label = t(
@@ -229,13 +229,13 @@ async def _card(context: FokContext, application: Application) -> Screen:
 
 
 async def view(update: Update, context: FokContext, data: Callback) -> None:
-    application = await context.deps.applications.get_for_user(user_id(update), data.arg(0))
+    application = await context.services.applications.get_for_user(user_id(update), data.arg(0))
     await show(update, context, await _card(context, application))
 
 
 async def ask_cancel(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    application = await context.deps.applications.get_for_user(user_id(update), data.arg(0))
+    application = await context.services.applications.get_for_user(user_id(update), data.arg(0))
     marker = CANCELLABLE.get(application.status)
     if marker is None:
         raise StaleAction(f"status is {application.status}")
@@ -258,10 +258,10 @@ async def ask_cancel(update: Update, context: FokContext, data: Callback) -> Non
 async def confirm_cancel(update: Update, context: FokContext, data: Callback) -> None:
     """The button carries the status it was drawn for: a changed application is not touched."""
     language = context.language
-    application = await context.deps.applications.get_for_user(user_id(update), data.arg(0))
+    application = await context.services.applications.get_for_user(user_id(update), data.arg(0))
     if CANCELLABLE.get(application.status) != data.arg(1):
         raise StaleAction(f"status is {application.status}")
-    cancelled = await context.deps.applications.cancel(user_id(update), application.id)
+    cancelled = await context.services.applications.cancel(user_id(update), application.id)
     screen = await _card(context, cancelled)
     text = t(language, "apps.cancelled", number=number(cancelled)) + "\n\n" + screen.text
     await show(update, context, Screen(text, screen.markup))

@@ -29,7 +29,7 @@ def _page(data: Callback, index: int, size: int = PAGE_SIZE) -> PageRequest:
 
 async def districts(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    page = await context.deps.catalog.districts(_page(data, 0, DISTRICT_PAGE_SIZE))
+    page = await context.services.catalog.districts(_page(data, 0, DISTRICT_PAGE_SIZE))
     if page.total == 0:
         await show(
             update,
@@ -45,8 +45,8 @@ async def districts(update: Update, context: FokContext, data: Callback) -> None
 async def district(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
     code = data.arg(0)
-    found = await context.deps.catalog.district(code)
-    page = await context.deps.catalog.complexes_in_district(code, _page(data, 1))
+    found = await context.services.catalog.district(code)
+    page = await context.services.catalog.complexes_in_district(code, _page(data, 1))
     back = [button(t(language, "catalog.to_districts"), "ct", "d", 0)]
     if page.total == 0:
         text = t(language, "catalog.district_empty", district=found.name.get(language))
@@ -60,15 +60,15 @@ async def district(update: Update, context: FokContext, data: Callback) -> None:
 
 async def card_screen(context: FokContext, complex_: Complex) -> Screen:
     language = context.language
-    deps = context.deps
+    services = context.services
     try:
-        district_name = (await deps.catalog.district(complex_.district)).name.get(language)
+        district_name = (await services.catalog.district(complex_.district)).name.get(language)
     except NotFound:
         district_name = complex_.district
     names = []
     for code in complex_.sports:
         try:
-            sport = await deps.catalog.sport(code)
+            sport = await services.catalog.sport(code)
             names.append(f"{sport.icon} {sport.name.get(language)}".strip())
         except NotFound:
             continue
@@ -87,7 +87,7 @@ async def card_screen(context: FokContext, complex_: Complex) -> Screen:
         if description
         else Markup(""),
     )
-    today = deps.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
+    today = services.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
     rows = [
         [
             button(t(language, "catalog.apply"), "ap", "n", complex_.code),
@@ -103,13 +103,13 @@ async def card_screen(context: FokContext, complex_: Complex) -> Screen:
 
 
 async def card(update: Update, context: FokContext, data: Callback) -> None:
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     await show(update, context, await card_screen(context, complex_))
 
 
 async def map_location(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     if complex_.location is None:
         await answer(update, context, t(language, "catalog.no_location"), alert=True)
         return
@@ -127,14 +127,14 @@ async def map_location(update: Update, context: FokContext, data: Callback) -> N
 
 
 async def _picked(context: FokContext, update: Update) -> list[str]:
-    state = await dialog.load(context.deps.dialogs, chat_id(update), user_id(update))
+    state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
     picked = state.data.get(dialog.SEARCH_SPORTS) or []
     return [str(code) for code in picked]
 
 
 async def _selector_screen(context: FokContext, picked: list[str]) -> Screen:
     language = context.language
-    sports = await context.deps.catalog.sports()
+    sports = await context.services.catalog.sports()
     items = [
         button(
             f"{'✅' if s.code in picked else '⬜'} {s.icon} {s.name.get(language)}".replace(
@@ -165,7 +165,7 @@ async def search(update: Update, context: FokContext, _: Callback) -> None:
 
 async def toggle_sport(update: Update, context: FokContext, data: Callback) -> None:
     code = data.arg(0)
-    sport = await context.deps.catalog.sport(code)
+    sport = await context.services.catalog.sport(code)
 
     def toggle(state: DialogState) -> tuple[str, dict[str, Any]]:
         picked = [str(c) for c in state.data.get(dialog.SEARCH_SPORTS) or []]
@@ -176,7 +176,7 @@ async def toggle_sport(update: Update, context: FokContext, data: Callback) -> N
         )
         return state.step, {**state.data, dialog.SEARCH_SPORTS: picked[:12]}
 
-    state = await dialog.change(context.deps.dialogs, chat_id(update), user_id(update), toggle)
+    state = await dialog.change(context.services.dialogs, chat_id(update), user_id(update), toggle)
     picked = [str(c) for c in state.data.get(dialog.SEARCH_SPORTS) or []]
     await show(update, context, await _selector_screen(context, picked))
 
@@ -185,18 +185,18 @@ async def clear_sports(update: Update, context: FokContext, _: Callback) -> None
     def clear(state: DialogState) -> tuple[str, dict[str, Any]]:
         return state.step, {**state.data, dialog.SEARCH_SPORTS: []}
 
-    await dialog.change(context.deps.dialogs, chat_id(update), user_id(update), clear)
+    await dialog.change(context.services.dialogs, chat_id(update), user_id(update), clear)
     await show(update, context, await _selector_screen(context, []))
 
 
 async def search_results(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
     picked = await _picked(context, update)
-    page = await context.deps.catalog.search_by_sports(picked, _page(data, 0))
+    page = await context.services.catalog.search_by_sports(picked, _page(data, 0))
     names = []
     for code in picked:
         try:
-            names.append((await context.deps.catalog.sport(code)).name.get(language))
+            names.append((await context.services.catalog.sport(code)).name.get(language))
         except NotFound:
             continue
     back = [button(t(language, "search.to_search"), "ct", "s")]
@@ -216,7 +216,7 @@ async def search_results(update: Update, context: FokContext, data: Callback) ->
 async def nearest_prompt(update: Update, context: FokContext, _: Callback) -> None:
     language = context.language
     await dialog.enter(
-        context.deps.dialogs, chat_id(update), user_id(update), dialog.NEAREST_LOCATION
+        context.services.dialogs, chat_id(update), user_id(update), dialog.NEAREST_LOCATION
     )
     await answer(update, context)
     await send(
@@ -233,8 +233,8 @@ async def on_location(update: Update, context: FokContext) -> None:
         origin = GeoPoint(message.location.latitude, message.location.longitude)
     except ValueError as error:
         raise OutdatedButton("location out of range") from error
-    found = await context.deps.catalog.nearest(origin, limit=5)
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    found = await context.services.catalog.nearest(origin, limit=5)
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     if not found:
         await send(
             update, context, Screen(t(language, "nearest.none"), keyboards.back_to_menu(language))

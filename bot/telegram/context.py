@@ -13,7 +13,10 @@ from typing import Any, Protocol
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.domain.users import User
-from bot.telegram.deps import BotDeps, deps
+from bot.services.container import Services
+
+# Where build_application leaves the process's services for every handler.
+SERVICES_KEY = "fok_services"
 
 
 class FokContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -28,8 +31,11 @@ class FokContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         self.callback_answered = False
 
     @property
-    def deps(self) -> BotDeps:
-        return deps(self)
+    def services(self) -> Services:
+        found = self.application.bot_data[SERVICES_KEY]
+        if not isinstance(found, Services):
+            raise TypeError("bot_data holds no Services: the application was not built by us")
+        return found
 
     @property
     def resident(self) -> User:
@@ -51,7 +57,7 @@ class View(Protocol):
     """What rendering needs: the services and the reader's language (a context or a notice)."""
 
     @property
-    def deps(self) -> BotDeps: ...
+    def services(self) -> Services: ...
 
     @property
     def language(self) -> str: ...
@@ -61,5 +67,5 @@ class View(Protocol):
 class NoticeView:
     """Rendering for a message sent outside any update (workers, the outbox deliverer)."""
 
-    deps: BotDeps
+    services: Services
     language: str

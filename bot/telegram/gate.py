@@ -26,14 +26,14 @@ async def gate(update: Update, context: FokContext) -> None:
     chat = update.effective_chat
     if sender is None or chat is None or sender.is_bot:
         raise ApplicationHandlerStop  # channel posts, service updates: nothing to do for us
-    deps = context.deps
-    verdict = await deps.flood.hit(sender.id)
+    services = context.services
+    verdict = await services.flood.hit(sender.id)
     if not verdict.allowed:
         await _throttled(
             update, context, sender.id, chat.id, verdict.retry_after_s, sender.language_code
         )
         raise ApplicationHandlerStop
-    user = await deps.users.touch(sender.id, sender.language_code)
+    user = await services.users.touch(sender.id, sender.language_code)
     context.resident = user
     if user.blocked:
         await refuse(update, context, t(user.language, "refuse.blocked"))
@@ -48,10 +48,10 @@ async def _throttled(
     retry_after_s: float,
     language_code: str | None,
 ) -> None:
-    deps = context.deps
+    services = context.services
     language = language_of(pick_text_language(language_code))
-    now = deps.clock.now().timestamp()
-    state = await dialog.load(deps.dialogs, chat_id, user_id)
+    now = services.clock.now().timestamp()
+    state = await dialog.load(services.dialogs, chat_id, user_id)
     notice_until = float(state.data.get(dialog.FLOOD_NOTICE_UNTIL) or 0)
     if notice_until > now:
         await answer(update, context)  # a pressed button must still stop spinning
@@ -61,7 +61,7 @@ async def _throttled(
         dialog.FLOOD_NOTICE_UNTIL: now + max(retry_after_s, 1.0) + 5.0,
     }
     try:
-        await deps.dialogs.set_if_version(chat_id, user_id, state.step, data, state.version)
+        await services.dialogs.set_if_version(chat_id, user_id, state.step, data, state.version)
     except DialogStateConflict:
         # Another instance is handling this user's burst right now and will say it.
         await answer(update, context)

@@ -22,10 +22,10 @@ async def _on_text(update: Update, context: FokContext) -> None:
     if message is None or message.text is None:
         return
     text = message.text
-    state = await dialog.load(context.deps.dialogs, chat_id(update), user_id(update))
+    state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
     step = state.step
     if step in _CANCELLABLE_STEPS and is_button_text(text, "button.cancel_input"):
-        await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+        await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
         language = context.language
         await send(
             update,
@@ -64,7 +64,7 @@ async def _on_text(update: Update, context: FokContext) -> None:
 
 
 async def _on_contact(update: Update, context: FokContext) -> None:
-    state = await dialog.load(context.deps.dialogs, chat_id(update), user_id(update))
+    state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
     if state.step == dialog.REG_PHONE:
         await start.on_contact(update, context)
     elif state.step == dialog.APPLY_PHONE:

@@ -19,14 +19,14 @@ def main_menu_screen(context: FokContext, user: User) -> Screen:
     language = user.language
     if not user.is_registered or not user.name:
         return Screen(t(language, "menu.title_guest"), keyboards.main_menu(language))
-    hour = context.deps.clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).hour
+    hour = context.services.clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).hour
     text = t(language, "menu.title", greeting=m(language, greeting_key(hour)), name=user.name)
     return Screen(text, keyboards.main_menu(language))
 
 
 async def _open(update: Update, context: FokContext) -> None:
     # Opening the menu abandons any half-typed input (a name, a comment).
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     await show(update, context, main_menu_screen(context, context.resident))
 
 

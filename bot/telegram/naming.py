@@ -9,14 +9,14 @@ from bot.telegram.context import View
 
 async def complex_name(context: View, code: str) -> str:
     try:
-        return (await context.deps.catalog.complex(code)).name.get(context.language)
+        return (await context.services.catalog.complex(code)).name.get(context.language)
     except NotFound:
         return code
 
 
 async def sport_name(context: View, code: str) -> str:
     try:
-        sport = await context.deps.catalog.sport(code)
+        sport = await context.services.catalog.sport(code)
     except NotFound:
         return code
     return sport.name.get(context.language)
@@ -24,6 +24,6 @@ async def sport_name(context: View, code: str) -> str:
 
 async def complex_or_none(context: View, code: str) -> Complex | None:
     try:
-        return await context.deps.catalog.complex(code)
+        return await context.services.catalog.complex(code)
     except NotFound:
         return None

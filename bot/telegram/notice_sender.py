@@ -13,24 +13,24 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 from bot.domain.reminders import Reminder
 from bot.domain.users import User
+from bot.services.container import Services
 from bot.services.ports.system import DeliveryResult, OutboxEntry
-from bot.telegram.deps import BotDeps
 from bot.telegram.notifications import Notice, deliver, outbox_notice, reminder_notice
 
 log = logging.getLogger(__name__)
 
 
 class TelegramNoticeSender:
-    def __init__(self, deps: BotDeps, bot: Bot) -> None:
-        self._deps = deps
+    def __init__(self, services: Services, bot: Bot) -> None:
+        self._services = services
         self._bot = bot
 
     async def send_notice(self, entry: OutboxEntry, user: User) -> DeliveryResult:
-        notice = await outbox_notice(self._deps, entry.kind, entry.user_id, entry.payload)
+        notice = await outbox_notice(self._services, entry.kind, entry.user_id, entry.payload)
         return await self._send(notice, entry.kind)
 
     async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult:
-        return await self._send(await reminder_notice(self._deps, reminder), "reminder")
+        return await self._send(await reminder_notice(self._services, reminder), "reminder")
 
     async def _send(self, notice: Notice | None, kind: str) -> DeliveryResult:
         if notice is None:

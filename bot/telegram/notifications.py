@@ -20,8 +20,8 @@ from bot.domain.bookings import Booking, BookingStatus
 from bot.domain.errors import NotFound
 from bot.domain.reminders import Reminder, ReminderKind
 from bot.domain.users import User
+from bot.services.container import Services
 from bot.telegram.context import NoticeView
-from bot.telegram.deps import BotDeps
 from bot.telegram.keyboards import button, inline
 from bot.telegram.naming import complex_name, sport_name
 from bot.telegram.sessions import session_block
@@ -46,11 +46,11 @@ def _reachable(user: User | None) -> bool:
     return user is not None and user.is_registered and not user.blocked
 
 
-async def application_status_notice(deps: BotDeps, application: Application) -> Notice | None:
-    user = await deps.users.get(application.user_id)
+async def application_status_notice(services: Services, application: Application) -> Notice | None:
+    user = await services.users.get(application.user_id)
     if not _reachable(user) or user is None or not user.notifications.application_updates:
         return None
-    view = NoticeView(deps, user.language)
+    view = NoticeView(services, user.language)
     language = user.language
     last = application.history[-1] if application.history else None
     comment = (
@@ -71,15 +71,15 @@ async def application_status_notice(deps: BotDeps, application: Application) -> 
     return Notice(application.user_id, clip(text), keyboard)
 
 
-async def seat_offer_notice(deps: BotDeps, booking: Booking) -> Notice | None:
+async def seat_offer_notice(services: Services, booking: Booking) -> Notice | None:
     if booking.status is not BookingStatus.OFFERED or booking.offer_expires_at is None:
         return None  # taken, declined or expired meanwhile: nothing to offer any more
-    user = await deps.users.get(booking.user_id)
+    user = await services.users.get(booking.user_id)
     if not _reachable(user) or user is None:
         return None
-    view = NoticeView(deps, user.language)
-    session = await deps.schedule.session(booking.session_id)
-    complex_ = await deps.catalog.complex(session.complex_code)
+    view = NoticeView(services, user.language)
+    session = await services.schedule.session(booking.session_id)
+    complex_ = await services.catalog.complex(session.complex_code)
     language = user.language
     text = t(
         language,
@@ -98,19 +98,19 @@ async def seat_offer_notice(deps: BotDeps, booking: Booking) -> Notice | None:
     return Notice(booking.user_id, clip(text), keyboard)
 
 
-async def reminder_notice(deps: BotDeps, reminder: Reminder) -> Notice | None:
-    user = await deps.users.get(reminder.user_id)
+async def reminder_notice(services: Services, reminder: Reminder) -> Notice | None:
+    user = await services.users.get(reminder.user_id)
     if not _reachable(user) or user is None or not user.notifications.reminders:
         return None
     try:
-        booking = await deps.bookings.get_for_user(reminder.user_id, reminder.booking_id)
+        booking = await services.bookings.get_for_user(reminder.user_id, reminder.booking_id)
     except NotFound:
         return None
     if booking.status is not BookingStatus.ACTIVE:
         return None
-    view = NoticeView(deps, user.language)
-    session = await deps.schedule.session(booking.session_id)
-    complex_ = await deps.catalog.complex(session.complex_code)
+    view = NoticeView(services, user.language)
+    session = await services.schedule.session(booking.session_id)
+    complex_ = await services.catalog.complex(session.complex_code)
     language = user.language
     key = (
         "reminder.day_before"
@@ -130,19 +130,19 @@ async def reminder_notice(deps: BotDeps, reminder: Reminder) -> Notice | None:
 
 
 async def outbox_notice(
-    deps: BotDeps, kind: str, user_id: int, payload: Mapping[str, Any]
+    services: Services, kind: str, user_id: int, payload: Mapping[str, Any]
 ) -> Notice | None:
     """The notice for an outbox entry (``application_status`` or ``seat_offer``), or None when it
     no longer applies (the user opted out, deleted their data, or the offer is gone)."""
     try:
         if kind == "application_status":
-            application = await deps.applications.get_for_user(
+            application = await services.applications.get_for_user(
                 user_id, str(payload["application_id"])
             )
-            return await application_status_notice(deps, application)
+            return await application_status_notice(services, application)
         if kind == "seat_offer":
-            booking = await deps.bookings.get_for_user(user_id, str(payload["booking_id"]))
-            return await seat_offer_notice(deps, booking)
+            booking = await services.bookings.get_for_user(user_id, str(payload["booking_id"]))
+            return await seat_offer_notice(services, booking)
     except NotFound:
         return None
     raise ValueError(f"unknown outbox kind {kind!r}")

@@ -18,7 +18,7 @@ async def save_shared_phone(update: Update, context: FokContext, *, skippable: b
     if message is None or message.contact is None:
         return None
     try:
-        return await context.deps.users.set_phone_from_contact(
+        return await context.services.users.set_phone_from_contact(
             user_id(update), message.contact.user_id, message.contact.phone_number
         )
     except ValidationFailed as error:

@@ -76,7 +76,9 @@ async def view(update: Update, context: FokContext, _: Callback) -> None:
 
 async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
     require_active_resident(context.resident)
-    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.PROFILE_NAME)
+    await dialog.enter(
+        context.services.dialogs, chat_id(update), user_id(update), dialog.PROFILE_NAME
+    )
     back = inline([[button(t(context.language, "nav.back"), "pf", "v")]])
     await show(update, context, Screen(t(context.language, "profile.ask_name"), back))
 
@@ -84,11 +86,11 @@ async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
 async def on_name(update: Update, context: FokContext, text: str) -> None:
     language = context.language
     try:
-        user = await context.deps.users.set_name(user_id(update), text)
+        user = await context.services.users.set_name(user_id(update), text)
     except ValidationFailed as error:
         await send(update, context, Screen(error_text(language, error)))
         return
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     screen = profile_screen(user)
     note = t(language, "profile.name_saved", name=user.name or "")
     await send(update, context, Screen(note + "\n\n" + screen.text, screen.markup))
@@ -97,7 +99,9 @@ async def on_name(update: Update, context: FokContext, text: str) -> None:
 async def ask_phone(update: Update, context: FokContext, _: Callback) -> None:
     require_active_resident(context.resident)
     language = context.language
-    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.PROFILE_PHONE)
+    await dialog.enter(
+        context.services.dialogs, chat_id(update), user_id(update), dialog.PROFILE_PHONE
+    )
     await send(
         update,
         context,
@@ -112,7 +116,7 @@ async def on_contact(update: Update, context: FokContext) -> None:
     if user is None:
         return
     language = context.language
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     screen = profile_screen(user)
     note = t(language, "phone.saved", phone=user.phone or "")
     await send(update, context, Screen(note + "\n\n" + screen.text, screen.markup))
@@ -120,7 +124,7 @@ async def on_contact(update: Update, context: FokContext) -> None:
 
 async def set_language(update: Update, context: FokContext, data: Callback) -> None:
     require_active_resident(context.resident)
-    user = await context.deps.users.set_language(user_id(update), data.arg(0))
+    user = await context.services.users.set_language(user_id(update), data.arg(0))
     context.resident = user
     await show(update, context, profile_screen(user))
 
@@ -132,7 +136,7 @@ async def toggle_notification(update: Update, context: FokContext, data: Callbac
         raise OutdatedButton("unknown notification kind")
     current: bool = getattr(user.notifications, field)
     preferences: NotificationPreferences = replace(user.notifications, **{field: not current})
-    updated = await context.deps.users.set_notifications(user_id(update), preferences)
+    updated = await context.services.users.set_notifications(user_id(update), preferences)
     await show(update, context, profile_screen(updated))
 
 
@@ -150,8 +154,8 @@ async def ask_delete(update: Update, context: FokContext, _: Callback) -> None:
 
 async def confirm_delete(update: Update, context: FokContext, _: Callback) -> None:
     require_active_resident(context.resident)
-    await context.deps.users.delete_my_data(user_id(update))
-    await context.deps.dialogs.clear(chat_id(update), user_id(update))
+    await context.services.users.delete_my_data(user_id(update))
+    await context.services.dialogs.clear(chat_id(update), user_id(update))
     await show(update, context, Screen(t(context.language, "profile.deleted")))
 
 

@@ -52,7 +52,7 @@ def _session_arg(data: Callback) -> str:
 
 
 def _today(context: FokContext, complex_: Complex) -> date:
-    return context.deps.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
+    return context.services.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
 
 
 async def session_block(context: View, session: Session, complex_: Complex) -> Markup:
@@ -76,14 +76,14 @@ async def session_block(context: View, session: Session, complex_: Complex) -> M
 
 async def day_schedule(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    complex_ = await context.deps.catalog.complex(data.arg(0))
+    complex_ = await context.services.catalog.complex(data.arg(0))
     day = parse_day_ref(data.arg(1))
     sport_arg = data.arg(2)
     sport = None if sport_arg == ALL_SPORTS else resolve_sport_ref(sport_arg, list(complex_.sports))
     today = _today(context, complex_)
     day = min(max(day, today), today + timedelta(days=SCHEDULE_DAYS_AHEAD))
-    sessions = await context.deps.schedule.day(complex_.code, day, sport)
-    now = context.deps.clock.now()
+    sessions = await context.services.schedule.day(complex_.code, day, sport)
+    now = context.services.clock.now()
     lines: list[str] = []
     rows: list[Row] = []
     for session in sessions:
@@ -172,7 +172,7 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
 async def _booking_or_none(context: FokContext, uid: int, session_id: str) -> Booking | None:
     """The user's open booking of the session, if any (closed ones allow booking again)."""
     try:
-        booking = await context.deps.bookings.get_for_user(uid, booking_id(session_id, uid))
+        booking = await context.services.bookings.get_for_user(uid, booking_id(session_id, uid))
     except NotFound:
         return None
     return booking if booking.is_open else None
@@ -180,13 +180,13 @@ async def _booking_or_none(context: FokContext, uid: int, session_id: str) -> Bo
 
 async def session_card(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    session = await context.deps.schedule.session(_session_arg(data))
-    complex_ = await context.deps.catalog.complex(session.complex_code)
+    session = await context.services.schedule.session(_session_arg(data))
+    complex_ = await context.services.catalog.complex(session.complex_code)
     existing = await _booking_or_none(context, user_id(update), session.id)
     if existing is not None:
         await show(update, context, await booking_screen(context, existing, session, complex_))
         return
-    now = context.deps.clock.now()
+    now = context.services.clock.now()
     rows: list[Row] = []
     if not session.is_bookable_at(now):
         seats = t(language, "session.unavailable")
@@ -221,9 +221,9 @@ async def book(update: Update, context: FokContext, data: Callback) -> None:
     """A seat if one is left, else the waitlist; a double tap returns what the first one made."""
     require_active_resident(context.resident)
     language = context.language
-    outcome = await context.deps.bookings.book(user_id(update), _session_arg(data))
-    session = await context.deps.schedule.session(outcome.booking.session_id)
-    complex_ = await context.deps.catalog.complex(session.complex_code)
+    outcome = await context.services.bookings.book(user_id(update), _session_arg(data))
+    session = await context.services.schedule.session(outcome.booking.session_id)
+    complex_ = await context.services.catalog.complex(session.complex_code)
     block = await session_block(context, session, complex_)
     if outcome.booked:
         text = t(
@@ -266,7 +266,7 @@ async def booking_screen(
     language = context.language
     extra = Markup("")
     if booking.status is B.WAITLISTED:
-        position = await context.deps.bookings.waitlist_position(booking)
+        position = await context.services.bookings.waitlist_position(booking)
         extra = m(language, "booking.position", position=position or 1)
     elif booking.status is B.OFFERED and booking.offer_expires_at is not None:
         until = format_when(booking.offer_expires_at, complex_.timezone, language)
@@ -285,24 +285,24 @@ async def booking_screen(
 
 
 async def _load(context: FokContext, update: Update, bid: str) -> tuple[Booking, Session, Complex]:
-    booking = await context.deps.bookings.get_for_user(user_id(update), bid)
-    session = await context.deps.schedule.session(booking.session_id)
-    complex_ = await context.deps.catalog.complex(session.complex_code)
+    booking = await context.services.bookings.get_for_user(user_id(update), bid)
+    session = await context.services.schedule.session(booking.session_id)
+    complex_ = await context.services.catalog.complex(session.complex_code)
     return booking, session, complex_
 
 
 async def my_bookings(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
     request = PageRequest(page=data.int_arg(0, high=1000), size=PAGE_SIZE)
-    page = await context.deps.bookings.mine(user_id(update), request)
+    page = await context.services.bookings.mine(user_id(update), request)
     if page.total == 0:
         rows = [[button(t(language, "menu.catalog"), "ct", "d", 0)], menu_row(language)]
         await show(update, context, Screen(t(language, "bookings.empty"), inline(rows)))
         return
     rows = []
     for booking in page.items:
-        session = await context.deps.schedule.session(booking.session_id)
-        complex_ = await context.deps.catalog.complex(session.complex_code)
+        session = await context.services.schedule.session(booking.session_id)
+        complex_ = await context.services.catalog.complex(session.complex_code)
         label = t(
             language,
             "bookings.item",
@@ -344,7 +344,7 @@ async def confirm_cancel(update: Update, context: FokContext, data: Callback) ->
     language = context.language
     bid = _booking_arg(data)
     before, session, complex_ = await _load(context, update, bid)
-    await context.deps.bookings.cancel(user_id(update), bid)
+    await context.services.bookings.cancel(user_id(update), bid)
     block = await session_block(context, session, complex_)
     key = "booking.left_waitlist" if before.status is B.WAITLISTED else "booking.cancelled"
     rows = [[button(t(language, "bookings.to_list"), "ss", "my", 0)], menu_row(language)]
@@ -357,7 +357,7 @@ async def calendar_file(update: Update, context: FokContext, data: Callback) -> 
     if booking.status is not B.ACTIVE:
         await show(update, context, await booking_screen(context, booking, session, complex_))
         return
-    content = context.deps.calendar.render_booking(session, complex_, language)
+    content = context.services.calendar.render_booking(session, complex_, language)
     local = session.starts_at.astimezone(ZoneInfo(complex_.timezone))
     await answer(update, context)
     title = session.title.get(language) or complex_.name.get(language)
@@ -371,26 +371,26 @@ async def calendar_file(update: Update, context: FokContext, data: Callback) -> 
 
 async def accept_offer(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    accepted = await context.deps.bookings.accept_offer(user_id(update), _booking_arg(data))
-    session = await context.deps.schedule.session(accepted.session_id)
-    complex_ = await context.deps.catalog.complex(session.complex_code)
+    accepted = await context.services.bookings.accept_offer(user_id(update), _booking_arg(data))
+    session = await context.services.schedule.session(accepted.session_id)
+    complex_ = await context.services.catalog.complex(session.complex_code)
     text = t(language, "offer.taken", session=await session_block(context, session, complex_))
     await show(update, context, Screen(text, _booking_keyboard(language, accepted)))
 
 
 async def decline_offer(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    await context.deps.bookings.decline_offer(user_id(update), _booking_arg(data))
+    await context.services.bookings.decline_offer(user_id(update), _booking_arg(data))
     await show(update, context, Screen(t(language, "offer.declined"), inline([menu_row(language)])))
 
 
 async def reminder_confirm(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    confirmed = await context.deps.bookings.confirm_attendance_intent(
+    confirmed = await context.services.bookings.confirm_attendance_intent(
         user_id(update), _booking_arg(data)
     )
-    session = await context.deps.schedule.session(confirmed.session_id)
-    complex_ = await context.deps.catalog.complex(session.complex_code)
+    session = await context.services.schedule.session(confirmed.session_id)
+    complex_ = await context.services.catalog.complex(session.complex_code)
     text = t(
         language, "reminder.confirmed", session=await session_block(context, session, complex_)
     )

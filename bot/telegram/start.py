@@ -17,7 +17,7 @@ from bot.telegram.texts import is_button_text, t
 
 async def _start(update: Update, context: FokContext) -> None:
     user = context.resident
-    store = context.deps.dialogs
+    store = context.services.dialogs
     if user.is_registered and user.name:
         await dialog.leave(store, chat_id(update), user_id(update))
         await send(update, context, main_menu_screen(context, user))
@@ -36,11 +36,11 @@ start_command = guarded(_start)
 async def on_name(update: Update, context: FokContext, text: str) -> None:
     language = context.language
     try:
-        user = await context.deps.users.set_name(user_id(update), text)
+        user = await context.services.users.set_name(user_id(update), text)
     except ValidationFailed as error:
         await send(update, context, Screen(error_text(language, error)))
         return
-    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.REG_PHONE)
+    await dialog.enter(context.services.dialogs, chat_id(update), user_id(update), dialog.REG_PHONE)
     await send(
         update,
         context,
@@ -88,20 +88,22 @@ async def on_contact(update: Update, context: FokContext) -> None:
 
 async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
     language = context.language
-    await dialog.enter(context.deps.dialogs, chat_id(update), user_id(update), dialog.REG_CONSENT)
+    await dialog.enter(
+        context.services.dialogs, chat_id(update), user_id(update), dialog.REG_CONSENT
+    )
     consent = consent_screen(language)
     # One message, not two: the per-chat send budget is one message a second.
     await send(update, context, Screen(note + "\n\n" + consent.text, consent.markup))
 
 
 async def consent_given(update: Update, context: FokContext, _: Callback) -> None:
-    user = await context.deps.users.complete_registration(user_id(update), consent=True)
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    user = await context.services.users.complete_registration(user_id(update), consent=True)
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     done = "start.done" if user.phone else "start.done_no_phone"
     menu = main_menu_screen(context, user)
     await show(update, context, Screen(t(user.language, done) + "\n\n" + menu.text, menu.markup))
 
 
 async def consent_refused(update: Update, context: FokContext, _: Callback) -> None:
-    await dialog.leave(context.deps.dialogs, chat_id(update), user_id(update))
+    await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     await show(update, context, Screen(t(context.language, "start.consent_declined")))

@@ -8,22 +8,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings, load_settings
 from bot.web import health
+from bot.web.pipeline import UpdatePipeline, open_pipeline
 from bot.web.state import WebState, web_state
 from bot.web.webhook import WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
-RuntimeFactory = Callable[[Settings], Awaitable[Runtime]]
+PipelineFactory = Callable[[Settings], AbstractAsyncContextManager[UpdatePipeline]]
 
 
 async def drain(state: WebState, timeout_s: float) -> int:
@@ -40,25 +41,24 @@ async def _webhook(request: Request) -> Response:
 def create_app(
     settings_loader: Callable[[], Settings] = load_settings,
     *,
-    runtime_factory: RuntimeFactory = start_runtime,
+    pipeline_factory: PipelineFactory = open_pipeline,
 ) -> Starlette:
     settings = settings_loader()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        runtime = await runtime_factory(settings)
-        state = WebState(runtime=runtime, webhook=WebhookEndpoint(runtime))
-        app.state.fok = state
-        try:
-            yield
-        finally:
-            # uvicorn has stopped accepting and waited for open requests by now; this drain
-            # covers servers that do not, and keeps /ready failing while clients close.
-            left = await drain(state, settings.web.drain_seconds)
-            if left:
-                log.warning("shutting down with updates still in flight", extra={"left": left})
-            await runtime.close()
-            log.info("runtime closed", extra={"event": "runtime_closed"})
+        async with pipeline_factory(settings) as pipeline:
+            state = WebState(pipeline=pipeline, webhook=WebhookEndpoint(pipeline))
+            app.state.fok = state
+            try:
+                yield
+            finally:
+                # uvicorn has stopped accepting and waited for open requests by now; this drain
+                # covers servers that do not, and keeps /ready failing while clients close.
+                left = await drain(state, settings.web.drain_seconds)
+                if left:
+                    log.warning("shutting down with updates still in flight", extra={"left": left})
+        log.info("runtime closed", extra={"event": "runtime_closed"})
 
     app = Starlette(
         routes=[

@@ -39,7 +39,7 @@ async def ready(request: Request) -> Response:
     state = web_state(request)
     if state.draining:
         return PlainTextResponse("draining", status_code=503)
-    checks = await state.runtime.check_dependencies()
+    checks = await state.pipeline.check_dependencies()
     failed = [check.name for check in checks if not check.ok]
     if failed:
         return PlainTextResponse("not ready: " + ", ".join(failed), status_code=503)
@@ -48,16 +48,16 @@ async def ready(request: Request) -> Response:
 
 async def detailed(request: Request) -> Response:
     state = web_state(request)
-    runtime = state.runtime
-    checks = await runtime.check_dependencies()
+    pipeline = state.pipeline
+    checks = await pipeline.check_dependencies()
     healthy = all(check.ok for check in checks) and not state.draining
     return JSONResponse(
         {
             "status": "ok" if healthy else "degraded",
-            "instance": runtime.instance_id,
+            "instance": pipeline.instance_id,
             "version": VERSION,
             "pid": os.getpid(),
-            "uptime_seconds": round(time.time() - runtime.started_at, 1),
+            "uptime_seconds": round(time.time() - pipeline.started_at, 1),
             "draining": state.draining,
             "inflight_updates": state.webhook.inflight,
             "dependencies": [asdict(check) for check in checks],
@@ -68,4 +68,4 @@ async def detailed(request: Request) -> Response:
 
 async def prometheus_metrics(request: Request) -> Response:
     state = web_state(request)
-    return Response(render_metrics(state.runtime.instance_id), media_type=METRICS_CONTENT_TYPE)
+    return Response(render_metrics(state.pipeline.instance_id), media_type=METRICS_CONTENT_TYPE)

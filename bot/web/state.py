@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from bot.runtime import Runtime
+from bot.web.pipeline import UpdatePipeline
 from bot.web.webhook import WebhookEndpoint
 
 
 @dataclass
 class WebState:
-    runtime: Runtime
+    pipeline: UpdatePipeline
     webhook: WebhookEndpoint
     draining: bool = False
 

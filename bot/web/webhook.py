@@ -29,9 +29,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.infra import metrics
+from bot.infra.faults import is_transient
 from bot.infra.logs import bind, clear
-from bot.runtime import Runtime, is_transient, update_deadline_s
 from bot.services.ports.ephemeral import DedupClaim, DedupState
+from bot.web.pipeline import UpdatePipeline, update_deadline_s
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,9 @@ def _answer(code: int, *, retry: bool = False) -> Response:
 class WebhookEndpoint:
     """One per worker process; ``inflight`` is read by the drain at shutdown and by health."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        settings = runtime.settings
+    def __init__(self, pipeline: UpdatePipeline) -> None:
+        self._pipeline = pipeline
+        settings = pipeline.settings
         self._secret = settings.telegram.webhook_secret.get_secret_value().encode("latin-1")
         self._max_body = settings.web.max_body_bytes
         self._deadline_s = update_deadline_s(settings)
@@ -176,7 +177,7 @@ class WebhookEndpoint:
     async def _deduplicated(self, update: ParsedUpdate) -> Response:
         chat_id, user_id = update.chat_and_user()
         bind(update_id=update.update_id, chat_id=chat_id, user_id=user_id)
-        dedup = self._runtime.dedup
+        dedup = self._pipeline.dedup
         try:
             claim = await dedup.begin(update.update_id)
         except Exception:
@@ -197,7 +198,7 @@ class WebhookEndpoint:
         handler = "unhandled"
         try:
             async with asyncio.timeout(self._deadline_s):
-                trace = await self._runtime.process_update(update.payload)
+                trace = await self._pipeline.process_update(update.payload)
             handler = trace.handler or "unhandled"
             transient = trace.transient_error
         except TimeoutError as error:
@@ -213,12 +214,12 @@ class WebhookEndpoint:
                 extra={**_ids(update), "error": type(transient).__name__},
             )
             try:
-                await self._runtime.dedup.abort(claim)
+                await self._pipeline.dedup.abort(claim)
             except Exception:
                 log.exception("could not release the processing mark (it will expire)")
             return _answer(503, retry=True)
         try:
-            await self._runtime.dedup.finish(claim)
+            await self._pipeline.dedup.finish(claim)
         except Exception:
             # Processed already: a 5xx would make Telegram deliver it again once the mark expires.
             log.exception("could not mark the update done", extra=_ids(update))

@@ -83,7 +83,7 @@ class StackOptions:
     workers: int = 1
     haproxy: bool = False
     # Short, so a test that kills an instance sees its processing marks expire quickly
-    # (mark TTL = max(drain, 5 s) + 5 s; see bot/runtime.py).
+    # (mark TTL = max(drain, 5 s) + 5 s; see bot/web/pipeline.py).
     drain_seconds: float = 5.0
     max_inflight_updates: int = 48
     webhook_max_connections: int = 40

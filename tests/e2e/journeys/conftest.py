@@ -20,11 +20,8 @@ from telegram import Bot
 from bot.bootstrap import build_services, build_storage
 from bot.domain.users import Role
 from bot.infra.redis.client import close_redis_cluster, create_redis_cluster
-from bot.infra.redis.dialog_state import RedisDialogStateStore
-from bot.infra.redis.flood import RedisFloodLimiter
 from bot.services.delivery import DeliveryService
 from bot.services.ports.system import Clock
-from bot.telegram.deps import BotDeps
 from bot.telegram.notice_sender import TelegramNoticeSender
 from telegram_emulator.client import EmulatorClient, Message
 from telegram_emulator.methods import new_callback_query_id
@@ -173,19 +170,8 @@ class BackOffice:
     def __init__(self, stack: BotStack, redis_nodes: list[tuple[str, int]]) -> None:
         self._stack = stack
         self.storage = build_storage(stack.mongo_url, stack.db_name, app_name="e2e-backoffice")
-        self.services = build_services(self.storage)
         self.redis = create_redis_cluster(redis_nodes, max_connections=8)
-        self.deps = BotDeps(
-            users=self.services.users,
-            catalog=self.services.catalog,
-            applications=self.services.applications,
-            schedule=self.services.schedule,
-            bookings=self.services.bookings,
-            calendar=self.services.calendar,
-            dialogs=RedisDialogStateStore(self.redis),
-            flood=RedisFloodLimiter(self.redis),
-            clock=self.services.clock,
-        )
+        self.services = build_services(self.storage, redis=self.redis)
         self.bot = Bot(stack.token, base_url=f"{stack.emulator.base_url}/bot")
 
     async def __aenter__(self) -> BackOffice:
@@ -198,13 +184,13 @@ class BackOffice:
         await self.storage.close()
 
     def delivery(self, clock: Clock | None = None) -> DeliveryService:
-        services = build_services(self.storage, clock) if clock else self.services
+        services = build_services(self.storage, clock, redis=self.redis) if clock else self.services
         return DeliveryService(
             self.storage.outbox,
             services.reminders,
             self.storage.users,
             self.storage.bookings,
-            TelegramNoticeSender(self.deps, self.bot),
+            TelegramNoticeSender(self.services, self.bot),
         )
 
     async def deliver_notices(self, expected: int = 1) -> None:

@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from telegram import Bot, Update
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.runtime import Runtime, start_runtime
+from bot.services.container import Services
 from bot.settings import (
     AppSettings,
     CelerySettings,
@@ -36,9 +36,8 @@ from bot.settings import (
     TelegramSettings,
     WebSettings,
 )
-from bot.telegram.deps import BotDeps
-from bot.telegram.errors import is_transient, record_transient
 from bot.web.app import create_app
+from bot.web.pipeline import UpdatePipeline, open_pipeline
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
 from telegram_emulator.client import EmulatorClient
 from telegram_emulator.config import EmulatorConfig
@@ -98,18 +97,12 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(target, "уведомление")
 
-    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # What the product's error handler does: hand transient faults to the web tier.
-        if context.error is not None and is_transient(context.error):
-            record_transient(context.error)
-
-    def build(deps: BotDeps, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
+    def build(services: Services, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
         application = Application.builder().bot(bot).updater(None).build()
         application.add_handler(CommandHandler("slow", slow))
         application.add_handler(CommandHandler("flaky", flaky))
         application.add_handler(CommandHandler("notify", notify))
         application.add_handler(MessageHandler(filters.TEXT, echo))
-        application.add_error_handler(on_error)
         return application
 
     return build
@@ -125,11 +118,11 @@ class WebHarness:
     client: EmulatorClient
     controls: ProbeControls
     http: httpx.AsyncClient
-    runtime_ref: list[Runtime]
+    runtime_ref: list[UpdatePipeline]
     served: InProcessServer
 
     @property
-    def runtime(self) -> Runtime:
+    def runtime(self) -> UpdatePipeline:
         return self.runtime_ref[0]
 
     async def post(
@@ -269,7 +262,7 @@ async def web(
     token = new_token()
     secret = secrets.token_urlsafe(24)
     controls = ProbeControls()
-    runtime_ref: list[Runtime] = []
+    runtime_ref: list[UpdatePipeline] = []
     config = EmulatorConfig(
         tokens=(token,),
         allow_http_webhooks=True,
@@ -288,14 +281,15 @@ async def web(
             max_inflight=options.max_inflight,
         )
 
-        async def runtime_factory(settings: Settings) -> Runtime:
-            runtime = await start_runtime(
+        @contextlib.asynccontextmanager
+        async def pipeline_factory(settings: Settings) -> AsyncIterator[UpdatePipeline]:
+            async with open_pipeline(
                 settings, application_factory=probe_application_factory(controls)
-            )
-            runtime_ref.append(runtime)
-            return runtime
+            ) as pipeline:
+                runtime_ref.append(pipeline)
+                yield pipeline
 
-        app = create_app(lambda: settings, runtime_factory=runtime_factory)
+        app = create_app(lambda: settings, pipeline_factory=pipeline_factory)
         async with (
             serve_in_process(app) as served,
             EmulatorClient(emulator.base_url, token) as client,

@@ -9,7 +9,7 @@ import pytest
 import redis.exceptions
 from telegram.error import BadRequest, Forbidden, TimedOut
 
-from bot.runtime import is_transient
+from bot.infra.faults import is_transient
 from bot.web.webhook import parse_update
 
 

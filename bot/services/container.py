@@ -1,0 +1,82 @@
+"""The services one process uses, built over ports: the only thing handlers and tasks receive.
+
+The composition root (``bot.bootstrap``) fills the ports with MongoDB and Redis adapters; the
+handler tests fill them with the in-memory fakes of ``tests/fakes``. Either way the services are
+built here, once, so the two cannot wire them differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.applications import ApplicationService
+from bot.services.bookings import BookingService
+from bot.services.catalog import CatalogService
+from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
+from bot.services.ports.repositories import (
+    ApplicationRepository,
+    AuditRepository,
+    BookingRepository,
+    CatalogRepository,
+    ReminderRepository,
+    SessionRepository,
+    UserRepository,
+)
+from bot.services.ports.system import CalendarRenderer, Clock, Notifier, PhoneNormalizer
+from bot.services.reminders import ReminderService
+from bot.services.schedule import ScheduleService
+from bot.services.users import UserService
+
+
+@dataclass(frozen=True)
+class Repositories:
+    users: UserRepository
+    catalog: CatalogRepository
+    applications: ApplicationRepository
+    sessions: SessionRepository
+    bookings: BookingRepository
+    reminders: ReminderRepository
+    audit: AuditRepository
+    outbox: Notifier
+
+
+@dataclass(frozen=True)
+class Services:
+    users: UserService
+    catalog: CatalogService
+    applications: ApplicationService
+    schedule: ScheduleService
+    bookings: BookingService
+    reminders: ReminderService
+    calendar: CalendarRenderer
+    dialogs: DialogStateStore
+    flood: FloodLimiter
+    clock: Clock
+
+
+def build_services(
+    repos: Repositories,
+    *,
+    clock: Clock,
+    phones: PhoneNormalizer,
+    calendar: CalendarRenderer,
+    dialogs: DialogStateStore,
+    flood: FloodLimiter,
+) -> Services:
+    r = repos
+    return Services(
+        users=UserService(r.users, r.applications, r.catalog, r.audit, phones, clock),
+        catalog=CatalogService(r.catalog),
+        applications=ApplicationService(
+            r.applications, r.users, r.catalog, r.audit, r.outbox, clock
+        ),
+        schedule=ScheduleService(r.sessions, r.catalog, r.users, r.audit, clock),
+        bookings=BookingService(
+            r.bookings, r.sessions, r.catalog, r.users, r.reminders, r.outbox, clock
+        ),
+        reminders=ReminderService(r.reminders, clock),
+        calendar=calendar,
+        dialogs=dialogs,
+        flood=flood,
+        clock=clock,
+    )
