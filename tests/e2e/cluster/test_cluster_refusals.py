@@ -3,6 +3,7 @@ the HAProxy stats page refuses a wrong password; metrics merge the workers of an
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -28,6 +29,20 @@ def message_update(update_id: int, user: dict[str, Any], text: str) -> dict[str,
             "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
         },
     }
+
+
+async def wait_for_metric_at_least(
+    stack: BotStack, index: int, expected: float, name: str, within_s: float = 60.0, **labels: str
+) -> None:
+    """Poll instance ``index``'s merged /metrics until ``name{labels}`` reaches ``expected``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while (value := metric_sum(await stack.metrics(index), name, **labels)) < expected:
+        if loop.time() >= deadline:
+            raise AssertionError(
+                f"{name}{labels} stayed at {value} (< {expected}) for {within_s:.0f}s"
+            )
+        await asyncio.sleep(0.1)
 
 
 async def processed_updates(stack: BotStack) -> float:
@@ -122,6 +137,12 @@ async def test_stats_page_refuses_a_wrong_password(bot_stack: BotStack) -> None:
 @pytest.mark.parametrize("bot_stack", [StackOptions(instances=1, workers=2)], indirect=True)
 async def test_metrics_merge_every_worker_of_an_instance(bot_stack: BotStack) -> None:
     client = bot_stack.client
+    workers = bot_stack.options.workers
+    # An instance is ready once its first worker answers /ready; each worker calls getMe once
+    # when it starts, so the merged count reaching `workers` means every worker is up.
+    await wait_for_metric_at_least(
+        bot_stack, 0, workers, "fok_telegram_api_calls_total", method="getMe", result="ok"
+    )
     users = [await client.create_user(f"Гость{n}") for n in range(12)]
     for user in users:
         await client.send_text(user["id"], "/start")
@@ -133,7 +154,8 @@ async def test_metrics_merge_every_worker_of_an_instance(bot_stack: BotStack) ->
     assert metric_sum(samples, "fok_webhook_requests_total", code="200") == len(users)
     assert metric_sum(samples, "fok_update_dedup_total", result="new") == len(users)
     assert metric_sum(samples, "fok_telegram_api_calls_total", method="sendMessage") >= len(users)
-    assert metric_sum(samples, "fok_telegram_api_calls_total", method="getMe", result="ok") == 2
+    getme = metric_sum(samples, "fok_telegram_api_calls_total", method="getMe", result="ok")
+    assert getme == workers  # one per worker: both workers' counters are in the merge
     assert metric_sum(samples, "fok_inflight_updates") == 0
     assert metric_sum(samples, "fok_handler_duration_seconds_count") >= len(users)
     assert metric_sum(samples, "fok_instance_info", instance="bot1") == 1
