@@ -27,9 +27,9 @@ from bot.infra.health import Probe, mongo_probe, redis_cluster_probe, redis_prob
 from bot.infra.logs import configure_logging
 from bot.infra.metrics import (
     DialogStateErrorCounter,
+    PrometheusBusinessEvents,
     PrometheusRedisPoolObserver,
     PrometheusTelegramCallObserver,
-    instrument_business_events,
 )
 from bot.infra.mongo.applications import MongoApplicationRepository
 from bot.infra.mongo.audit import MongoAuditRepository
@@ -55,6 +55,7 @@ from bot.services.ports.ephemeral import (
     FloodVerdict,
     JsonDict,
 )
+from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.system import Clock
 from bot.services.users import UserService
 from bot.settings import MongoSettings, Settings
@@ -173,6 +174,7 @@ def build_services(
     *,
     redis: RedisCluster | None = None,
     settings: Settings | None = None,
+    events: BusinessEvents = NO_EVENTS,
 ) -> Services:
     """The services over ``storage``; dialog state and flood control over ``redis`` when given."""
     if redis is not None:
@@ -192,6 +194,7 @@ def build_services(
         calendar=IcsCalendarRenderer(),
         dialogs=dialogs,
         flood=flood,
+        events=events,
     )
 
 
@@ -290,15 +293,15 @@ async def open_process(
                 close_quietly("Redis Cluster client", lambda: close_redis_cluster(cluster))
             )
             redis = cluster
-        services = build_services(storage, clock, redis=redis, settings=full)
-        if full is not None and redis is not None:
+        services = build_services(
+            storage,
+            clock,
+            redis=redis,
+            settings=full,
             # Counted by this process's own /metrics (the web tier's or the workers').
-            instrument_business_events(
-                users=services.users,
-                applications=services.applications,
-                bookings=services.bookings,
-                reminders=services.reminders,
-            )
+            events=PrometheusBusinessEvents() if role is not ProcessRole.CLI else NO_EVENTS,
+        )
+        if full is not None and redis is not None:
             bot = build_bot(full, redis, services.users)
             if role is ProcessRole.WORKER:
                 # The web tier's PTB Application initialises (and shuts down) its own Bot.

@@ -13,9 +13,7 @@ module must never be imported with the variable set differently in master and wo
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
-from functools import wraps
-from typing import Any
+from collections.abc import Iterable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,16 +28,13 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.services.applications import ApplicationService
-from bot.services.bookings import BookingService
+from bot.domain.applications import ApplicationStatus
 from bot.services.ports.ephemeral import (
     DialogState,
     DialogStateStore,
     JsonDict,
     TelegramCallOutcome,
 )
-from bot.services.reminders import ReminderService
-from bot.services.users import UserService
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -221,80 +216,27 @@ class DialogStateErrorCounter:
 
 
 # --------------------------------------------------------------------------------------------------
-# Business counters, observed from the outside of the services (which stay free of metrics code):
-# each listed method of a service instance is wrapped so that its successful result is counted.
-# A call that raises counts nothing. An update re-run after a crash may count twice: these are
-# rates for dashboards, MongoDB holds the exact figures.
+# Business counters: the services report what they stored through the BusinessEvents port.
 # --------------------------------------------------------------------------------------------------
 
-ResultCounter = Callable[[Any], None]
 
+class PrometheusBusinessEvents:
+    """``BusinessEvents`` as counters: registrations, applications, bookings, offers, reminders."""
 
-def _count_results(service: object, method_name: str, count: ResultCounter) -> None:
-    method = getattr(service, method_name)
+    def registered(self) -> None:
+        REGISTRATIONS.inc()
 
-    @wraps(method)
-    async def counted(*args: Any, **kwargs: Any) -> Any:
-        result = await method(*args, **kwargs)
-        count(result)
-        return result
+    def application(self, status: ApplicationStatus) -> None:
+        APPLICATIONS.labels(status=status.value).inc()
 
-    setattr(service, method_name, counted)
+    def booking(self, result: str) -> None:
+        BOOKINGS.labels(result=result).inc()
 
+    def waitlist_offer(self, result: str, count: int = 1) -> None:
+        WAITLIST_OFFERS.labels(result=result).inc(count)
 
-def _status_of(record: Any) -> str:
-    return str(getattr(getattr(record, "status", None), "value", "unknown"))
+    def reminder(self, result: str) -> None:
+        REMINDERS_SENT.labels(result=result).inc()
 
-
-def instrument_business_events(
-    *,
-    users: UserService | None = None,
-    applications: ApplicationService | None = None,
-    bookings: BookingService | None = None,
-    reminders: ReminderService | None = None,
-) -> None:
-    """Count registrations, applications, bookings, waitlist offers and reminders."""
-    if users is not None:
-        _count_results(users, "complete_registration", lambda _: REGISTRATIONS.inc())
-    if applications is not None:
-
-        def submitted(result: Any) -> None:
-            if result.created:
-                APPLICATIONS.labels(status=_status_of(result.application)).inc()
-
-        _count_results(applications, "submit", submitted)
-        for name in ("cancel", "staff_transition"):
-            _count_results(
-                applications,
-                name,
-                lambda application: APPLICATIONS.labels(status=_status_of(application)).inc(),
-            )
-    if bookings is not None:
-
-        def booked(outcome: Any) -> None:
-            result = _status_of(outcome.booking) if outcome.created else "existing"
-            BOOKINGS.labels(result=result).inc()
-
-        _count_results(bookings, "book", booked)
-        _count_results(bookings, "cancel", lambda _: BOOKINGS.labels(result="cancelled").inc())
-        _count_results(
-            bookings, "accept_offer", lambda _: WAITLIST_OFFERS.labels(result="accepted").inc()
-        )
-        _count_results(
-            bookings, "decline_offer", lambda _: WAITLIST_OFFERS.labels(result="declined").inc()
-        )
-        _count_results(
-            bookings,
-            "expire_offers",
-            lambda expired: WAITLIST_OFFERS.labels(result="expired").inc(int(expired)),
-        )
-
-        def offered(offer: Any) -> None:
-            if offer is not None:
-                WAITLIST_OFFERS.labels(result="offered").inc()
-
-        _count_results(bookings, "free_seat", offered)
-    if reminders is not None:
-        _count_results(reminders, "sent", lambda _: REMINDERS_SENT.labels(result="sent").inc())
-        _count_results(reminders, "failed", lambda _: REMINDERS_SENT.labels(result="failed").inc())
-        _count_results(reminders, "overdue", lambda overdue: REMINDERS_OVERDUE.set(int(overdue)))
+    def reminders_overdue(self, count: int) -> None:
+        REMINDERS_OVERDUE.set(count)

@@ -23,6 +23,7 @@ from bot.domain.ids import new_id
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import User
 from bot.services.guards import require_active_resident
+from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
     AuditRepository,
@@ -47,7 +48,9 @@ class ApplicationService:
         audit: AuditRepository,
         notifier: Notifier,
         clock: Clock,
+        events: BusinessEvents = NO_EVENTS,
     ) -> None:
+        self._events = events
         self._applications = applications
         self._users = users
         self._catalog = catalog
@@ -85,6 +88,7 @@ class ApplicationService:
             if raced is None:
                 raise
             return SubmitResult(raced, created=False)
+        self._events.application(application.status)
         return SubmitResult(application, created=True)
 
     async def mine(self, user_id: int, page: PageRequest) -> Page[Application]:
@@ -166,6 +170,7 @@ class ApplicationService:
         )
         if not await self._applications.replace_if_version(application.version, updated):
             raise StaleAction("application changed meanwhile")
+        self._events.application(updated.status)
         return updated
 
     async def _require_staff(self, staff_id: int) -> User:

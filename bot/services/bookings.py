@@ -31,6 +31,7 @@ from bot.domain.paging import Page, PageRequest
 from bot.domain.reminders import plan_reminders
 from bot.domain.sessions import Session
 from bot.services.guards import require_active_resident
+from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     BookingRepository,
     CatalogRepository,
@@ -55,7 +56,9 @@ class BookingService:
         reminders: ReminderRepository,
         notifier: Notifier,
         clock: Clock,
+        events: BusinessEvents = NO_EVENTS,
     ) -> None:
+        self._events = events
         self._bookings = bookings
         self._sessions = sessions
         self._catalog = catalog
@@ -74,19 +77,24 @@ class BookingService:
             existing = await self._require_booking(bid)
             if existing.status is B.RESERVING and now - existing.updated_at > STALE_RESERVATION:
                 return await self._retry_after_stale_reservation(existing, user_id, now)
+            self._events.booking("existing")
             return await self._outcome(existing, created=False)
         if await self._sessions.take_seat(session.id):
             booked = await self._bookings.move(bid, frozenset({B.RESERVING}), B.ACTIVE, now)
             if booked is None:  # our reservation was taken over as stale: give the seat back
                 await self.free_seat(session.id)
+                self._events.booking("existing")
                 return await self._outcome(await self._require_booking(bid), created=False)
             await self._plan_reminders(booked, session, now)
+            self._events.booking(booked.status.value)
             return BookingOutcome(booked, created=True)
         queued = await self._bookings.move(
             bid, frozenset({B.RESERVING}), B.WAITLISTED, now, queued_at=now
         )
         if queued is None:
+            self._events.booking("existing")
             return await self._outcome(await self._require_booking(bid), created=False)
+        self._events.booking(queued.status.value)
         return await self._outcome(queued, created=True)
 
     async def cancel(self, user_id: int, bid: str) -> Booking:
@@ -103,11 +111,13 @@ class BookingService:
                 raise StaleAction("booking changed meanwhile")
             await self._reminders.cancel_for_booking(bid)
             await self.free_seat(session.id)
+            self._events.booking("cancelled")
             return cancelled
         if booking.status is B.WAITLISTED:
             left = await self._bookings.move(bid, frozenset({B.WAITLISTED}), B.CANCELLED, now)
             if left is None:
                 raise StaleAction("booking changed meanwhile")
+            self._events.booking("cancelled")
             return left
         if booking.status is B.OFFERED:
             return await self.decline_offer(user_id, bid)
@@ -123,6 +133,7 @@ class BookingService:
             raise OfferUnavailable(f"booking is {booking.status}")
         session = await self._require_session(accepted.session_id)
         await self._plan_reminders(accepted, session, now)
+        self._events.waitlist_offer("accepted")
         return accepted
 
     async def decline_offer(self, user_id: int, bid: str) -> Booking:
@@ -133,6 +144,7 @@ class BookingService:
         if declined is None:
             raise OfferUnavailable("offer is gone")
         await self.free_seat(declined.session_id)
+        self._events.waitlist_offer("declined")
         return declined
 
     async def expire_offers(self, limit: int = 100) -> int:
@@ -144,6 +156,7 @@ class BookingService:
             if moved is not None and moved.offer_expires_at is not None:
                 expired += 1
                 await self.free_seat(moved.session_id)
+        self._events.waitlist_offer("expired", expired)
         return expired
 
     async def free_seat(self, session_id: str) -> Booking | None:
@@ -155,6 +168,7 @@ class BookingService:
             offer = await self._bookings.offer_next(session_id, now, now + hold)
             if offer is not None:
                 await self._notifier.seat_offered(offer, session)
+                self._events.waitlist_offer("offered")
                 return offer
             await self._sessions.release_seat(session_id)
             # Someone may have joined the waitlist between the empty look-up and the release.

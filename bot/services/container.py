@@ -13,6 +13,7 @@ from bot.services.applications import ApplicationService
 from bot.services.bookings import BookingService
 from bot.services.catalog import CatalogService
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
+from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
     AuditRepository,
@@ -62,19 +63,20 @@ def build_services(
     calendar: CalendarRenderer,
     dialogs: DialogStateStore,
     flood: FloodLimiter,
+    events: BusinessEvents = NO_EVENTS,
 ) -> Services:
     r = repos
     return Services(
-        users=UserService(r.users, r.applications, r.catalog, r.audit, phones, clock),
+        users=UserService(r.users, r.applications, r.catalog, r.audit, phones, clock, events),
         catalog=CatalogService(r.catalog),
         applications=ApplicationService(
-            r.applications, r.users, r.catalog, r.audit, r.outbox, clock
+            r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
         ),
         schedule=ScheduleService(r.sessions, r.catalog, r.users, r.audit, clock),
         bookings=BookingService(
-            r.bookings, r.sessions, r.catalog, r.users, r.reminders, r.outbox, clock
+            r.bookings, r.sessions, r.catalog, r.users, r.reminders, r.outbox, clock, events
         ),
-        reminders=ReminderService(r.reminders, clock),
+        reminders=ReminderService(r.reminders, clock, events),
         calendar=calendar,
         dialogs=dialogs,
         flood=flood,

@@ -10,6 +10,7 @@ from bot.domain.i18n import SUPPORTED_LANGUAGES, pick_language
 from bot.domain.ids import new_id
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import NotificationPreferences, Role, User, validate_name
+from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
     AuditRepository,
@@ -28,7 +29,9 @@ class UserService:
         audit: AuditRepository,
         phones: PhoneNormalizer,
         clock: Clock,
+        events: BusinessEvents = NO_EVENTS,
     ) -> None:
+        self._events = events
         self._users = users
         self._applications = applications
         self._catalog = catalog
@@ -79,6 +82,7 @@ class UserService:
             deleted_at=None,
         )
         await self._users.save(updated)
+        self._events.registered()
         return updated
 
     async def set_language(self, telegram_id: int, language: str) -> User:

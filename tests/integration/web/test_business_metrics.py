@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 
 from bot.bootstrap import Services, build_services, build_storage
 from bot.domain.paging import PageRequest
-from bot.infra.metrics import instrument_business_events
+from bot.infra.metrics import PrometheusBusinessEvents
 from tests.e2e.conftest import seed_database
 
 
@@ -21,13 +21,7 @@ def sample(name: str, **labels: str) -> float:
 async def services(mongo_url: str, mongo_db_name: str) -> AsyncIterator[Services]:
     await seed_database(mongo_url, mongo_db_name)
     storage = build_storage(mongo_url, mongo_db_name, app_name="metrics-test")
-    built = build_services(storage)
-    instrument_business_events(
-        users=built.users,
-        applications=built.applications,
-        bookings=built.bookings,
-        reminders=built.reminders,
-    )
+    built = build_services(storage, events=PrometheusBusinessEvents())
     yield built
     await storage.close()
 
