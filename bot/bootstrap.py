@@ -12,7 +12,7 @@ import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -22,6 +22,7 @@ from redis.asyncio.cluster import RedisCluster
 from telegram import Bot
 
 from bot.infra.calendar import IcsCalendarRenderer
+from bot.infra.catalog_cache import CachedCatalogRepository
 from bot.infra.clock import SystemClock
 from bot.infra.health import Probe, mongo_probe, redis_cluster_probe, redis_probe
 from bot.infra.logs import configure_logging
@@ -175,8 +176,12 @@ def build_services(
     redis: RedisCluster | None = None,
     settings: Settings | None = None,
     events: BusinessEvents = NO_EVENTS,
+    catalog_cache_s: float = 0.0,
 ) -> Services:
-    """The services over ``storage``; dialog state and flood control over ``redis`` when given."""
+    """The services over ``storage``; dialog state and flood control over ``redis`` when given.
+
+    With ``catalog_cache_s`` > 0 the catalog is read from an in-process copy at most that stale.
+    """
     if redis is not None:
         limits = settings.limits if settings is not None else None
         dialogs: DialogStateStore = DialogStateErrorCounter(RedisDialogStateStore(redis))
@@ -187,8 +192,11 @@ def build_services(
         )
     else:
         dialogs = flood = NoEphemeralState()
+    repos = storage.repositories()
+    if catalog_cache_s > 0:
+        repos = replace(repos, catalog=CachedCatalogRepository(storage.catalog, catalog_cache_s))
     return build_services_over(
-        storage.repositories(),
+        repos,
         clock=clock or SystemClock(),
         phones=PhoneNumbersNormalizer(),
         calendar=IcsCalendarRenderer(),
@@ -300,6 +308,12 @@ async def open_process(
             settings=full,
             # Counted by this process's own /metrics (the web tier's or the workers').
             events=PrometheusBusinessEvents() if role is not ProcessRole.CLI else NO_EVENTS,
+            # The CLI writes the catalog and exits: it keeps no copy.
+            catalog_cache_s=(
+                full.app.catalog_cache_seconds
+                if full is not None and role is not ProcessRole.CLI
+                else 0.0
+            ),
         )
         if full is not None and redis is not None:
             bot = build_bot(full, redis, services.users)

@@ -141,6 +141,9 @@ class AppSettings(BaseSettings):
     super_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     log_json: bool = True
+    # How stale this process's copy of the catalog may get after another process changed it
+    # (its own writes drop the copy at once); 0 reads the database every time.
+    catalog_cache_seconds: float = Field(default=10.0, ge=0, le=600)
 
     @field_validator("super_admin_ids", mode="before")
     @classmethod

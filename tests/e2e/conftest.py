@@ -75,6 +75,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SESSION_DAYS = 7
 
 MetricKey = tuple[str, tuple[tuple[str, str], ...]]
+# The bots may serve a catalog this much older than a write made behind their back (the tests'
+# own seeding); a test that changes the catalog waits this long before looking.
+CATALOG_STALENESS_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -386,6 +389,7 @@ async def make_bot_stack(
             "WEB_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
             "APP_SUPER_ADMIN_IDS": ",".join(map(str, options.super_admin_ids)),
             "APP_LOG_JSON": "true",
+            "APP_CATALOG_CACHE_SECONDS": str(CATALOG_STALENESS_S),
             **dict(options.extra_env),
         }
         instances = [
