@@ -1,0 +1,120 @@
+"""The outbox: ``Notifier`` records what happened once per event, ``Outbox`` hands entries out
+one by one with a lease, then marks them sent or failed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from bot.domain.applications import ApplicationStatus
+from bot.domain.bookings import Booking, BookingStatus
+from bot.services.ports.system import OutboxEntry
+from tests.contract.conftest import Ports
+from tests.contract.data import NOW, application, moved, session
+
+LEASE = timedelta(minutes=2)
+
+
+def offer(user_id: int, expires_minutes: int | None = 30) -> Booking:
+    expiry = NOW + timedelta(minutes=expires_minutes) if expires_minutes is not None else None
+    return Booking(
+        id=f"{'s' * 24}:{user_id}",
+        session_id="s" * 24,
+        user_id=user_id,
+        status=BookingStatus.OFFERED,
+        created_at=NOW,
+        updated_at=NOW,
+        queued_at=NOW,
+        offer_expires_at=expiry,
+    )
+
+
+async def test_a_status_change_is_recorded_once_per_version(ports: Ports) -> None:
+    a = application("a" * 24, user_id=5)
+    accepted = moved(a, ApplicationStatus.ACCEPTED)
+    await ports.outbox.application_status_changed(accepted)
+    await ports.outbox.application_status_changed(accepted)  # a retried update
+    await ports.outbox.application_status_changed(moved(accepted, ApplicationStatus.TRANSFERRED))
+    claimed = await ports.outbox.claim(LEASE, 10)
+    assert claimed == [
+        OutboxEntry(
+            key=f"application:{a.id}:v2",
+            kind="application_status",
+            user_id=5,
+            payload={"application_id": a.id, "status": "accepted"},
+            attempts=0,
+        ),
+        OutboxEntry(
+            key=f"application:{a.id}:v3",
+            kind="application_status",
+            user_id=5,
+            payload={"application_id": a.id, "status": "transferred"},
+            attempts=0,
+        ),
+    ]
+
+
+async def test_a_seat_offer_is_recorded_once_per_expiry(ports: Ports) -> None:
+    s = session("s" * 24)
+    await ports.outbox.seat_offered(offer(7), s)
+    await ports.outbox.seat_offered(offer(7), s)
+    await ports.outbox.seat_offered(offer(7, 60), s)  # offered again later: a new event
+    await ports.outbox.seat_offered(offer(8, None), s)
+    claimed = await ports.outbox.claim(LEASE, 10)
+    assert [e.key for e in claimed] == [
+        f"offer:{'s' * 24}:7:2026-11-23T09:30:00+00:00",
+        f"offer:{'s' * 24}:7:2026-11-23T10:00:00+00:00",
+        f"offer:{'s' * 24}:8:",
+    ]
+    assert claimed[0].kind == "seat_offer"
+    assert claimed[0].payload == {"booking_id": f"{'s' * 24}:7", "session_id": "s" * 24}
+
+
+async def test_entries_are_handed_out_oldest_first_up_to_the_limit(ports: Ports) -> None:
+    for user in (3, 1, 2):
+        await ports.outbox.application_status_changed(
+            moved(application(f"{user:024d}", user_id=user), ApplicationStatus.ACCEPTED)
+        )
+        ports.clock.advance(timedelta(seconds=1))
+    first = await ports.outbox.claim(LEASE, 2)
+    rest = await ports.outbox.claim(LEASE, 10)
+    assert [e.user_id for e in first] == [3, 1]
+    assert [e.user_id for e in rest] == [2]
+    assert await ports.outbox.claim(LEASE, 10) == []
+
+
+async def test_a_lapsed_lease_hands_an_entry_out_again(ports: Ports) -> None:
+    await ports.outbox.seat_offered(offer(7), session("s" * 24))
+    (first,) = await ports.outbox.claim(LEASE, 10)
+    ports.clock.advance(LEASE)
+    assert await ports.outbox.claim(LEASE, 10) == []  # the lease still holds at its end
+    ports.clock.advance(timedelta(seconds=1))
+    (again,) = await ports.outbox.claim(LEASE, 10)
+    assert again == first
+
+
+async def test_done_is_final_and_failed_is_retried_until_final(ports: Ports) -> None:
+    s = session("s" * 24)
+    await ports.outbox.seat_offered(offer(1), s)
+    await ports.outbox.seat_offered(offer(2), s)
+    one, two = await ports.outbox.claim(LEASE, 10)
+    await ports.outbox.done(one.key)
+    await ports.outbox.failed(two.key, final=False)
+    (retry,) = await ports.outbox.claim(LEASE, 10)
+    assert (retry.key, retry.attempts) == (two.key, 1)
+    await ports.outbox.failed(retry.key, final=True)
+    ports.clock.advance(timedelta(days=1))
+    assert await ports.outbox.claim(LEASE, 10) == []
+    await ports.outbox.done("missing")  # unknown keys are ignored
+    await ports.outbox.failed("missing", final=False)
+    assert await ports.outbox.claim(LEASE, 10) == []
+
+
+async def test_concurrent_deliverers_never_get_the_same_entry(ports: Ports) -> None:
+    s = session("s" * 24)
+    for user in range(1, 11):
+        await ports.outbox.seat_offered(offer(user), s)
+    batches = await asyncio.gather(*(ports.outbox.claim(LEASE, 3) for _ in range(5)))
+    keys = [e.key for batch in batches for e in batch]
+    assert len(keys) == 10
+    assert len(set(keys)) == 10
