@@ -2,12 +2,15 @@
 
 Routing: a gate in group -1 (flood control, the sender's record, blocked users), then one handler
 per feature in group 0. No ConversationHandler and no ``arbitrary_callback_data``: dialog state is
-in Redis and callback data is the codec's compact string (design §4 rule 1).
+in Redis and callback data is the codec's compact string (design §4 rule 1). The features' routes
+(their ``ROUTES``: a handler per declared action, the dialog steps they own) are checked by the
+:class:`~bot.telegram.routing.Router` built here, so a missing or colliding route fails the start.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from telegram import Bot, BotCommand, Update
 from telegram.ext import (
@@ -36,7 +39,8 @@ from bot.telegram import (
 from bot.telegram.callbacks import pattern
 from bot.telegram.context import SERVICES_KEY, FokContext
 from bot.telegram.gate import gate
-from bot.telegram.screens import ButtonHandler, buttons, refuse
+from bot.telegram.routing import Router, Routes
+from bot.telegram.screens import refuse
 from bot.telegram.texts import pick_text_language, t
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,24 @@ async def publish_commands(bot: Bot) -> None:
     await bot.set_my_commands(list(BOT_COMMANDS["en"]), language_code="en")
 
 
-def build_application(services: Services, bot: Bot) -> Application:  # type: ignore[type-arg]
+def feature_routes() -> tuple[Routes, ...]:
+    """Every feature's routes, read when the application is built."""
+    return (
+        start.ROUTES,
+        menu.ROUTES,
+        help.ROUTES,
+        catalog.ROUTES,
+        applications.ROUTES,
+        sessions.ROUTES,
+        profile.ROUTES,
+    )
+
+
+def build_application(
+    services: Services, bot: Bot, *, features: Sequence[Routes] | None = None
+) -> Application:  # type: ignore[type-arg]
+    """The PTB application; raises RoutingError when the features' routes do not add up."""
+    router = Router(feature_routes() if features is None else features)
     application = (
         Application.builder()
         .bot(bot)
@@ -73,22 +94,16 @@ def build_application(services: Services, bot: Bot) -> Application:  # type: ign
     application.add_handler(CommandHandler("menu", menu.menu_command))
     application.add_handler(CommandHandler("help", help.help_command))
 
-    feature_buttons: dict[str, dict[str, ButtonHandler]] = {
-        "rg": {"y": start.consent_given, "n": start.consent_refused},
-        "mn": {"h": menu.menu_button},
-        "hp": {"h": help.help_button},
-        "ct": catalog.ROUTES,
-        "ap": applications.ROUTES,
-        "ss": sessions.ROUTES,
-        "pf": profile.ROUTES,
-    }
-    for feature, routes in feature_buttons.items():
-        application.add_handler(CallbackQueryHandler(buttons(routes), pattern=pattern(feature)))
+    for actions in router.features:
+        application.add_handler(
+            CallbackQueryHandler(router.buttons(actions), pattern=pattern(actions.token))
+        )
     application.add_handler(CallbackQueryHandler(fallback.outdated_button))
 
-    application.add_handler(MessageHandler(filters.CONTACT, inputs.on_contact))
-    application.add_handler(MessageHandler(filters.LOCATION, inputs.on_location))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, inputs.on_text))
+    received = inputs.handlers(router)
+    application.add_handler(MessageHandler(filters.CONTACT, received.on_contact))
+    application.add_handler(MessageHandler(filters.LOCATION, received.on_location))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, received.on_text))
     application.add_handler(MessageHandler(filters.ALL, fallback.unknown_input))
 
     application.add_error_handler(on_error)

@@ -11,12 +11,14 @@ from bot.domain.paging import PageRequest
 from bot.services.guards import require_active_resident
 from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
+from bot.telegram.actions import ApplicationAction, CatalogAction
 from bot.telegram.callbacks import Callback, OutdatedButton, resolve_sport_ref, sport_ref
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline, menu_row, pager_row
 from bot.telegram.naming import complex_name, sport_name
 from bot.telegram.phone import save_shared_phone
-from bot.telegram.screens import ButtonHandler, Screen, chat_id, error_text, send, show, user_id
+from bot.telegram.routing import Routes, Step
+from bot.telegram.screens import Screen, chat_id, error_text, send, show, user_id
 from bot.telegram.texts import Markup, format_when, join, m, t
 
 PAGE_SIZE = 6
@@ -49,9 +51,16 @@ async def choose_sport(update: Update, context: FokContext, data: Callback) -> N
     rows = []
     for code in complex_.sports:
         rows.append(
-            [button(await sport_name(context, code), "ap", "sp", complex_.code, sport_ref(code))]
+            [
+                button(
+                    await sport_name(context, code),
+                    ApplicationAction.SPORT,
+                    complex_.code,
+                    sport_ref(code),
+                )
+            ]
         )
-    rows.append([button(t(language, "nav.back"), "ct", "c", complex_.code)])
+    rows.append([button(t(language, "nav.back"), CatalogAction.CARD, complex_.code)])
     text = t(language, "apply.choose_sport", complex=complex_.name.get(language))
     await show(update, context, Screen(text, inline(rows)))
 
@@ -93,7 +102,12 @@ async def _comment_screen(
         complex=await complex_name(context, complex_code),
         sport=await sport_name(context, sport_code),
     )
-    go = button(t(language, "apply.no_comment"), "ap", "go", complex_code, sport_ref(sport_code))
+    go = button(
+        t(language, "apply.no_comment"),
+        ApplicationAction.SUBMIT,
+        complex_code,
+        sport_ref(sport_code),
+    )
     return Screen((note + "\n\n" if note else "") + text, inline([[go]]))
 
 
@@ -140,7 +154,7 @@ async def _submit(
             **names,
         )
     rows = [
-        [button(t(language, "menu.applications"), "ap", "l", 0)],
+        [button(t(language, "menu.applications"), ApplicationAction.LIST, 0)],
         menu_row(language),
     ]
     return Screen(text, inline(rows))
@@ -172,7 +186,7 @@ async def my_list(update: Update, context: FokContext, data: Callback) -> None:
     request = PageRequest(page=data.int_arg(0, high=1000), size=PAGE_SIZE)
     page = await context.services.applications.mine(user_id(update), request)
     if page.total == 0:
-        rows = [[button(t(language, "apps.first"), "ct", "d", 0)], menu_row(language)]
+        rows = [[button(t(language, "apps.first"), CatalogAction.DISTRICTS, 0)], menu_row(language)]
         await show(update, context, Screen(t(language, "apps.empty"), inline(rows)))
         return
     if not page.items and page.page > 0:  # a stale "next" past the end: show the last page
@@ -187,8 +201,8 @@ async def my_list(update: Update, context: FokContext, data: Callback) -> None:
             complex=await complex_name(context, application.complex_code),
             sport=await sport_name(context, application.sport_code),
         )
-        rows.append([button(label, "ap", "v", application.id)])
-    rows += [pager_row(language, page, "ap", "l"), menu_row(language)]
+        rows.append([button(label, ApplicationAction.VIEW, application.id)])
+    rows += [pager_row(language, page, ApplicationAction.LIST), menu_row(language)]
     await show(update, context, Screen(t(language, "apps.title", total=page.total), inline(rows)))
 
 
@@ -223,8 +237,8 @@ async def _card(context: FokContext, application: Application) -> Screen:
     )
     rows = []
     if application.status in CANCELLABLE:
-        rows.append([button(t(language, "apps.cancel"), "ap", "c", application.id)])
-    rows += [[button(t(language, "apps.to_list"), "ap", "l", 0)], menu_row(language)]
+        rows.append([button(t(language, "apps.cancel"), ApplicationAction.CANCEL, application.id)])
+    rows += [[button(t(language, "apps.to_list"), ApplicationAction.LIST, 0)], menu_row(language)]
     return Screen(text, inline(rows))
 
 
@@ -248,8 +262,13 @@ async def ask_cancel(update: Update, context: FokContext, data: Callback) -> Non
     )
     rows = [
         [
-            button(t(language, "apps.yes_cancel"), "ap", "y", application.id, marker),
-            button(t(language, "apps.no_keep"), "ap", "v", application.id),
+            button(
+                t(language, "apps.yes_cancel"),
+                ApplicationAction.CONFIRM_CANCEL,
+                application.id,
+                marker,
+            ),
+            button(t(language, "apps.no_keep"), ApplicationAction.VIEW, application.id),
         ]
     ]
     await show(update, context, Screen(text, inline(rows)))
@@ -267,12 +286,29 @@ async def confirm_cancel(update: Update, context: FokContext, data: Callback) ->
     await show(update, context, Screen(text, screen.markup))
 
 
-ROUTES: dict[str, ButtonHandler] = {
-    "n": choose_sport,
-    "sp": sport_chosen,
-    "go": submit_without_comment,
-    "l": my_list,
-    "v": view,
-    "c": ask_cancel,
-    "y": confirm_cancel,
-}
+async def on_phone_text(update: Update, context: FokContext, _: str, __: DialogState) -> None:
+    """Typed text where the contact button is expected: ask for the contact again."""
+    language = context.language
+    await send(
+        update,
+        context,
+        Screen(t(language, "apply.need_phone"), keyboards.phone_request(language, skippable=False)),
+    )
+
+
+ROUTES = Routes(
+    ApplicationAction,
+    {
+        ApplicationAction.NEW: choose_sport,
+        ApplicationAction.SPORT: sport_chosen,
+        ApplicationAction.SUBMIT: submit_without_comment,
+        ApplicationAction.LIST: my_list,
+        ApplicationAction.VIEW: view,
+        ApplicationAction.CANCEL: ask_cancel,
+        ApplicationAction.CONFIRM_CANCEL: confirm_cancel,
+    },
+    steps=(
+        Step(dialog.APPLY_PHONE, text=on_phone_text, contact=on_contact, cancellable=True),
+        Step(dialog.APPLY_COMMENT, text=on_comment),
+    ),
+)

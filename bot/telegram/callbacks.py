@@ -5,6 +5,10 @@ Nothing is cached in process memory (no ``arbitrary_callback_data``): the string
 do, and every handler re-checks ownership and current state on the server before acting on it.
 A button drawn by an older release (another version) or a string that does not parse is reported
 as outdated instead of being guessed at.
+
+Buttons are drawn only from a declared :class:`Action` (``bot.telegram.actions``): an enum per
+feature whose members are that feature's action tokens and argument counts. The router
+(``bot.telegram.routing``) checks at start that every declared action has exactly one handler.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import Enum
+from typing import Any, ClassVar
 
 VERSION = "1"
 SEPARATOR = "|"
@@ -84,6 +90,65 @@ def decode(data: str | None) -> Callback:
 def pattern(feature: str) -> str:
     """The regular expression that routes this feature's buttons to its handler."""
     return rf"^{VERSION}\|{feature}\|"
+
+
+def is_token(text: object) -> bool:
+    """Whether ``text`` can be a feature or action token of the codec."""
+    return isinstance(text, str) and _TOKEN.match(text) is not None
+
+
+# --- declared actions -----------------------------------------------------------------------
+
+_DECLARED: list[type[Action]] = []
+
+
+class Action(Enum):
+    """One button action of one feature: ``DAY = "d", 3`` is token ``d`` with three arguments.
+
+    A feature subclasses it once, naming its token and its name (used in route labels)::
+
+        class SessionAction(Action, token="ss", feature="sessions"):
+            DAY = "d", 3
+
+    Tokens are not checked here but by the router when the application is built, so that a bad
+    declaration fails the start, not the import of a module that happens to define it.
+    """
+
+    token: ClassVar[str]
+    feature: ClassVar[str]
+    arity: int
+
+    def __new__(cls, action: str, arity: int = 0) -> Action:
+        member = object.__new__(cls)
+        member._value_ = action
+        member.arity = arity
+        return member
+
+    def __init_subclass__(cls, *, token: str, feature: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.token = token
+        cls.feature = feature
+        _DECLARED.append(cls)
+
+    @property
+    def action(self) -> str:
+        return str(self.value)
+
+    @property
+    def label(self) -> str:
+        """A bounded name of the route for logs and metrics: ``sessions.day``."""
+        return f"{self.feature}.{self.name.lower()}"
+
+    def data(self, *args: str | int) -> str:
+        """This action's callback data; raises ValueError rather than emit an unusable button."""
+        if len(args) != self.arity:
+            raise ValueError(f"{self.label} takes {self.arity} arguments, not {len(args)}")
+        return encode(self.token, self.action, *args)
+
+
+def declared_actions() -> tuple[type[Action], ...]:
+    """Every feature's actions declared so far (in import order)."""
+    return tuple(_DECLARED)
 
 
 # --- compact references ---------------------------------------------------------------------

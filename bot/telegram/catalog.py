@@ -12,10 +12,12 @@ from bot.domain.errors import NotFound
 from bot.domain.paging import PageRequest
 from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
+from bot.telegram.actions import ApplicationAction, CatalogAction, SessionAction
 from bot.telegram.callbacks import Callback, OutdatedButton, day_ref
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, in_pairs, inline, menu_row, pager_row
-from bot.telegram.screens import ButtonHandler, Screen, answer, chat_id, send, show, user_id
+from bot.telegram.routing import ANY_STEP, Routes, Step
+from bot.telegram.screens import Screen, answer, chat_id, send, show, user_id
 from bot.telegram.texts import Markup, join, m, t
 
 PAGE_SIZE = 8
@@ -37,8 +39,14 @@ async def districts(update: Update, context: FokContext, data: Callback) -> None
             Screen(t(language, "catalog.no_districts"), keyboards.back_to_menu(language)),
         )
         return
-    items = [button(f"📍 {d.name.get(language)}", "ct", "dc", d.code, 0) for d in page.items]
-    rows = [*in_pairs(items), pager_row(language, page, "ct", "d"), menu_row(language)]
+    items = [
+        button(f"📍 {d.name.get(language)}", CatalogAction.DISTRICT, d.code, 0) for d in page.items
+    ]
+    rows = [
+        *in_pairs(items),
+        pager_row(language, page, CatalogAction.DISTRICTS),
+        menu_row(language),
+    ]
     await show(update, context, Screen(t(language, "catalog.districts"), inline(rows)))
 
 
@@ -47,13 +55,13 @@ async def district(update: Update, context: FokContext, data: Callback) -> None:
     code = data.arg(0)
     found = await context.services.catalog.district(code)
     page = await context.services.catalog.complexes_in_district(code, _page(data, 1))
-    back = [button(t(language, "catalog.to_districts"), "ct", "d", 0)]
+    back = [button(t(language, "catalog.to_districts"), CatalogAction.DISTRICTS, 0)]
     if page.total == 0:
         text = t(language, "catalog.district_empty", district=found.name.get(language))
         await show(update, context, Screen(text, inline([back, menu_row(language)])))
         return
-    rows = [[button(f"🏢 {c.name.get(language)}", "ct", "c", c.code)] for c in page.items]
-    rows += [pager_row(language, page, "ct", "dc", code), back, menu_row(language)]
+    rows = [[button(f"🏢 {c.name.get(language)}", CatalogAction.CARD, c.code)] for c in page.items]
+    rows += [pager_row(language, page, CatalogAction.DISTRICT, code), back, menu_row(language)]
     text = t(language, "catalog.district", district=found.name.get(language), total=page.total)
     await show(update, context, Screen(text, inline(rows)))
 
@@ -90,13 +98,19 @@ async def card_screen(context: FokContext, complex_: Complex) -> Screen:
     today = services.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
     rows = [
         [
-            button(t(language, "catalog.apply"), "ap", "n", complex_.code),
-            button(t(language, "catalog.schedule"), "ss", "d", complex_.code, day_ref(today), "-"),
+            button(t(language, "catalog.apply"), ApplicationAction.NEW, complex_.code),
+            button(
+                t(language, "catalog.schedule"),
+                SessionAction.DAY,
+                complex_.code,
+                day_ref(today),
+                "-",
+            ),
         ],
-        [button(t(language, "catalog.map"), "ct", "mp", complex_.code)]
+        [button(t(language, "catalog.map"), CatalogAction.MAP, complex_.code)]
         if complex_.location is not None
         else [],
-        [button(t(language, "catalog.to_district"), "ct", "dc", complex_.district, 0)],
+        [button(t(language, "catalog.to_district"), CatalogAction.DISTRICT, complex_.district, 0)],
         menu_row(language),
     ]
     return Screen(text, inline(rows))
@@ -140,8 +154,7 @@ async def _selector_screen(context: FokContext, picked: list[str]) -> Screen:
             f"{'✅' if s.code in picked else '⬜'} {s.icon} {s.name.get(language)}".replace(
                 "  ", " "
             ),
-            "ct",
-            "st",
+            CatalogAction.TOGGLE_SPORT,
             s.code,
         )
         for s in sports
@@ -151,8 +164,8 @@ async def _selector_screen(context: FokContext, picked: list[str]) -> Screen:
     if picked:
         rows.append(
             [
-                button(t(language, "search.find"), "ct", "sr", 0),
-                button(t(language, "search.clear"), "ct", "sx"),
+                button(t(language, "search.find"), CatalogAction.SEARCH_RESULTS, 0),
+                button(t(language, "search.clear"), CatalogAction.CLEAR_SPORTS),
             ]
         )
     rows.append(menu_row(language))
@@ -199,13 +212,13 @@ async def search_results(update: Update, context: FokContext, data: Callback) ->
             names.append((await context.services.catalog.sport(code)).name.get(language))
         except NotFound:
             continue
-    back = [button(t(language, "search.to_search"), "ct", "s")]
+    back = [button(t(language, "search.to_search"), CatalogAction.SEARCH)]
     if page.total == 0:
         text = t(language, "search.nothing", sports=", ".join(names))
         await show(update, context, Screen(text, inline([back, menu_row(language)])))
         return
-    rows = [[button(f"🏢 {c.name.get(language)}", "ct", "c", c.code)] for c in page.items]
-    rows += [pager_row(language, page, "ct", "sr"), back, menu_row(language)]
+    rows = [[button(f"🏢 {c.name.get(language)}", CatalogAction.CARD, c.code)] for c in page.items]
+    rows += [pager_row(language, page, CatalogAction.SEARCH_RESULTS), back, menu_row(language)]
     text = t(language, "search.results", sports=", ".join(names), total=page.total)
     await show(update, context, Screen(text, inline(rows)))
 
@@ -224,7 +237,7 @@ async def nearest_prompt(update: Update, context: FokContext, _: Callback) -> No
     )
 
 
-async def on_location(update: Update, context: FokContext) -> None:
+async def on_location(update: Update, context: FokContext, _: DialogState) -> None:
     message = update.effective_message
     if message is None or message.location is None:
         return
@@ -251,7 +264,8 @@ async def on_location(update: Update, context: FokContext) -> None:
         for i, n in enumerate(found)
     ]
     rows = [
-        [button(f"🏢 {n.complex.name.get(language)}", "ct", "c", n.complex.code)] for n in found
+        [button(f"🏢 {n.complex.name.get(language)}", CatalogAction.CARD, n.complex.code)]
+        for n in found
     ]
     rows.append(menu_row(language))
     await send(
@@ -259,14 +273,22 @@ async def on_location(update: Update, context: FokContext) -> None:
     )
 
 
-ROUTES: dict[str, ButtonHandler] = {
-    "d": districts,
-    "dc": district,
-    "c": card,
-    "mp": map_location,
-    "s": search,
-    "st": toggle_sport,
-    "sx": clear_sports,
-    "sr": search_results,
-    "nr": nearest_prompt,
-}
+ROUTES = Routes(
+    CatalogAction,
+    {
+        CatalogAction.DISTRICTS: districts,
+        CatalogAction.DISTRICT: district,
+        CatalogAction.CARD: card,
+        CatalogAction.MAP: map_location,
+        CatalogAction.SEARCH: search,
+        CatalogAction.TOGGLE_SPORT: toggle_sport,
+        CatalogAction.CLEAR_SPORTS: clear_sports,
+        CatalogAction.SEARCH_RESULTS: search_results,
+        CatalogAction.NEAREST: nearest_prompt,
+    },
+    steps=(
+        Step(dialog.NEAREST_LOCATION, cancellable=True),
+        # A shared location means "what is near here" whatever the dialog was waiting for.
+        Step(ANY_STEP, location=on_location),
+    ),
+)

@@ -29,6 +29,8 @@ class FokContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application, chat_id, user_id)
         self._resident: User | None = None
         self.callback_answered = False
+        # The label of the route that took the update ("sessions.day"), for handler timing.
+        self.route: str | None = None
 
     @property
     def services(self) -> Services:

@@ -20,6 +20,20 @@ APPLY_COMMENT = "apply.comment"
 PROFILE_NAME = "profile.name"
 PROFILE_PHONE = "profile.phone"
 NEAREST_LOCATION = "nearest.location"
+# Every step a feature may enter; the router refuses to start unless each is claimed by one
+# feature (bot.telegram.routing.Step), which also says what input the step takes.
+STEPS = frozenset(
+    {
+        REG_NAME,
+        REG_PHONE,
+        REG_CONSENT,
+        APPLY_PHONE,
+        APPLY_COMMENT,
+        PROFILE_NAME,
+        PROFILE_PHONE,
+        NEAREST_LOCATION,
+    }
+)
 
 WRITE_ATTEMPTS = 4
 

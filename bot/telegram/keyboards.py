@@ -1,4 +1,4 @@
-"""Keyboards shared by several features; every inline button's data comes from the codec."""
+"""Keyboards shared by several features; every inline button is drawn from a declared action."""
 
 from __future__ import annotations
 
@@ -14,14 +14,23 @@ from telegram import (
 )
 
 from bot.domain.paging import Page
-from bot.telegram.callbacks import encode
+from bot.telegram.actions import (
+    ApplicationAction,
+    CatalogAction,
+    HelpAction,
+    MenuAction,
+    ProfileAction,
+    SessionAction,
+)
+from bot.telegram.callbacks import Action
 from bot.telegram.texts import t
 
 Row = list[InlineKeyboardButton]
 
 
-def button(text: str, feature: str, action: str, *args: str | int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=encode(feature, action, *args))
+def button(text: str, action: Action, *args: str | int) -> InlineKeyboardButton:
+    """A button for a declared action (see ``bot.telegram.actions``) with its arguments."""
+    return InlineKeyboardButton(text, callback_data=action.data(*args))
 
 
 def inline(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -33,45 +42,47 @@ def in_pairs(buttons: Sequence[InlineKeyboardButton]) -> list[Row]:
 
 
 def menu_row(language: str) -> Row:
-    return [button(t(language, "nav.menu"), "mn", "h")]
+    return [button(t(language, "nav.menu"), MenuAction.OPEN)]
 
 
-def pager_row(language: str, page: Page[Any], feature: str, action: str, *prefix: str | int) -> Row:
-    """⬅️ / «page n of m» / ➡️; the middle button re-draws the same page (never a dead button)."""
+def pager_row(language: str, page: Page[Any], action: Action, *prefix: str | int) -> Row:
+    """⬅️ / «page n of m» / ➡️; the middle button re-draws the same page (never a dead button).
+
+    ``action`` takes ``prefix`` and then the page number as its arguments.
+    """
     if page.pages <= 1:
         return []
     row: Row = []
     if page.has_previous:
-        row.append(button(t(language, "nav.previous"), feature, action, *prefix, page.page - 1))
+        row.append(button(t(language, "nav.previous"), action, *prefix, page.page - 1))
     row.append(
         button(
             t(language, "nav.page", page=page.page + 1, pages=page.pages),
-            feature,
             action,
             *prefix,
             page.page,
         )
     )
     if page.has_next:
-        row.append(button(t(language, "nav.next"), feature, action, *prefix, page.page + 1))
+        row.append(button(t(language, "nav.next"), action, *prefix, page.page + 1))
     return row
 
 
 def main_menu(language: str) -> InlineKeyboardMarkup:
     return inline(
         [
-            [button(t(language, "menu.catalog"), "ct", "d", 0)],
+            [button(t(language, "menu.catalog"), CatalogAction.DISTRICTS, 0)],
             [
-                button(t(language, "menu.search"), "ct", "s"),
-                button(t(language, "menu.nearest"), "ct", "nr"),
+                button(t(language, "menu.search"), CatalogAction.SEARCH),
+                button(t(language, "menu.nearest"), CatalogAction.NEAREST),
             ],
             [
-                button(t(language, "menu.applications"), "ap", "l", 0),
-                button(t(language, "menu.bookings"), "ss", "my", 0),
+                button(t(language, "menu.applications"), ApplicationAction.LIST, 0),
+                button(t(language, "menu.bookings"), SessionAction.MINE, 0),
             ],
             [
-                button(t(language, "menu.profile"), "pf", "v"),
-                button(t(language, "menu.help"), "hp", "h"),
+                button(t(language, "menu.profile"), ProfileAction.VIEW),
+                button(t(language, "menu.help"), HelpAction.OPEN),
             ],
         ]
     )

@@ -9,8 +9,10 @@ from telegram import Update
 from bot.domain.catalog import DEFAULT_TIMEZONE
 from bot.domain.users import User
 from bot.telegram import dialog, keyboards
+from bot.telegram.actions import MenuAction
 from bot.telegram.callbacks import Callback
 from bot.telegram.context import FokContext
+from bot.telegram.routing import Routes
 from bot.telegram.screens import Screen, chat_id, guarded, show, user_id
 from bot.telegram.texts import greeting_key, m, t
 
@@ -35,3 +37,6 @@ menu_command = guarded(_open)
 
 async def menu_button(update: Update, context: FokContext, _: Callback) -> None:
     await _open(update, context)
+
+
+ROUTES = Routes(MenuAction, {MenuAction.OPEN: menu_button})

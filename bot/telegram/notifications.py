@@ -21,6 +21,7 @@ from bot.domain.errors import NotFound
 from bot.domain.reminders import Reminder, ReminderKind
 from bot.domain.users import User
 from bot.services.container import Services
+from bot.telegram.actions import ApplicationAction, SessionAction
 from bot.telegram.context import NoticeView
 from bot.telegram.keyboards import button, inline
 from bot.telegram.naming import complex_name, sport_name
@@ -67,7 +68,9 @@ async def application_status_notice(services: Services, application: Application
         sport=await sport_name(view, application.sport_code),
         comment=comment,
     )
-    keyboard = inline([[button(t(language, "notify.open_application"), "ap", "v", application.id)]])
+    keyboard = inline(
+        [[button(t(language, "notify.open_application"), ApplicationAction.VIEW, application.id)]]
+    )
     return Notice(application.user_id, clip(text), keyboard)
 
 
@@ -90,8 +93,8 @@ async def seat_offer_notice(services: Services, booking: Booking) -> Notice | No
     keyboard = inline(
         [
             [
-                button(t(language, "offer.take"), "ss", "oa", booking.id),
-                button(t(language, "offer.decline"), "ss", "od", booking.id),
+                button(t(language, "offer.take"), SessionAction.ACCEPT_OFFER, booking.id),
+                button(t(language, "offer.decline"), SessionAction.DECLINE_OFFER, booking.id),
             ]
         ]
     )
@@ -121,8 +124,8 @@ async def reminder_notice(services: Services, reminder: Reminder) -> Notice | No
     keyboard = inline(
         [
             [
-                button(t(language, "reminder.coming"), "ss", "rc", booking.id),
-                button(t(language, "reminder.cancel"), "ss", "rx", booking.id),
+                button(t(language, "reminder.coming"), SessionAction.REMINDER_CONFIRM, booking.id),
+                button(t(language, "reminder.cancel"), SessionAction.REMINDER_CANCEL, booking.id),
             ]
         ]
     )

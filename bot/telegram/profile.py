@@ -9,12 +9,15 @@ from telegram import Update
 from bot.domain.errors import ValidationFailed
 from bot.domain.users import NotificationPreferences, User
 from bot.services.guards import require_active_resident
+from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
+from bot.telegram.actions import ProfileAction
 from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline, menu_row
 from bot.telegram.phone import save_shared_phone
-from bot.telegram.screens import ButtonHandler, Screen, chat_id, error_text, send, show, user_id
+from bot.telegram.routing import ANY_STEP, Routes, Step
+from bot.telegram.screens import Screen, chat_id, error_text, send, show, user_id
 from bot.telegram.texts import t
 
 _TOGGLES = {"r": "reminders", "a": "application_updates", "b": "broadcasts"}
@@ -40,30 +43,30 @@ def profile_screen(user: User) -> Screen:
     other = "en" if language == "ru" else "ru"
     rows = [
         [
-            button(t(language, "profile.edit_name"), "pf", "n"),
-            button(t(language, "profile.edit_phone"), "pf", "p"),
+            button(t(language, "profile.edit_name"), ProfileAction.NAME),
+            button(t(language, "profile.edit_phone"), ProfileAction.PHONE),
         ],
-        [button(t(language, "profile.language"), "pf", "l", other)],
+        [button(t(language, "profile.language"), ProfileAction.LANGUAGE, other)],
         [
             button(
-                t(language, "profile.toggle_reminders", mark=_mark(prefs.reminders)), "pf", "t", "r"
+                t(language, "profile.toggle_reminders", mark=_mark(prefs.reminders)),
+                ProfileAction.TOGGLE,
+                "r",
             ),
             button(
                 t(language, "profile.toggle_updates", mark=_mark(prefs.application_updates)),
-                "pf",
-                "t",
+                ProfileAction.TOGGLE,
                 "a",
             ),
         ],
         [
             button(
                 t(language, "profile.toggle_broadcasts", mark=_mark(prefs.broadcasts)),
-                "pf",
-                "t",
+                ProfileAction.TOGGLE,
                 "b",
             )
         ],
-        [button(t(language, "profile.delete"), "pf", "d")],
+        [button(t(language, "profile.delete"), ProfileAction.DELETE)],
         menu_row(language),
     ]
     return Screen(text, inline(rows))
@@ -79,11 +82,11 @@ async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
     await dialog.enter(
         context.services.dialogs, chat_id(update), user_id(update), dialog.PROFILE_NAME
     )
-    back = inline([[button(t(context.language, "nav.back"), "pf", "v")]])
+    back = inline([[button(t(context.language, "nav.back"), ProfileAction.VIEW)]])
     await show(update, context, Screen(t(context.language, "profile.ask_name"), back))
 
 
-async def on_name(update: Update, context: FokContext, text: str) -> None:
+async def on_name(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     language = context.language
     try:
         user = await context.services.users.set_name(user_id(update), text)
@@ -111,7 +114,7 @@ async def ask_phone(update: Update, context: FokContext, _: Callback) -> None:
     )
 
 
-async def on_contact(update: Update, context: FokContext) -> None:
+async def on_contact(update: Update, context: FokContext, _: DialogState) -> None:
     user = await save_shared_phone(update, context, skippable=False)
     if user is None:
         return
@@ -145,8 +148,8 @@ async def ask_delete(update: Update, context: FokContext, _: Callback) -> None:
     language = context.language
     rows = [
         [
-            button(t(language, "profile.yes_delete"), "pf", "dy"),
-            button(t(language, "profile.no_keep"), "pf", "v"),
+            button(t(language, "profile.yes_delete"), ProfileAction.CONFIRM_DELETE),
+            button(t(language, "profile.no_keep"), ProfileAction.VIEW),
         ]
     ]
     await show(update, context, Screen(t(language, "profile.confirm_delete"), inline(rows)))
@@ -159,12 +162,33 @@ async def confirm_delete(update: Update, context: FokContext, _: Callback) -> No
     await show(update, context, Screen(t(context.language, "profile.deleted")))
 
 
-ROUTES: dict[str, ButtonHandler] = {
-    "v": view,
-    "n": ask_name,
-    "p": ask_phone,
-    "l": set_language,
-    "t": toggle_notification,
-    "d": ask_delete,
-    "dy": confirm_delete,
-}
+async def on_phone_text(update: Update, context: FokContext, _: str, __: DialogState) -> None:
+    """Typed text where the contact button is expected: ask for the contact again."""
+    language = context.language
+    await send(
+        update,
+        context,
+        Screen(
+            t(language, "profile.ask_phone"), keyboards.phone_request(language, skippable=False)
+        ),
+    )
+
+
+ROUTES = Routes(
+    ProfileAction,
+    {
+        ProfileAction.VIEW: view,
+        ProfileAction.NAME: ask_name,
+        ProfileAction.PHONE: ask_phone,
+        ProfileAction.LANGUAGE: set_language,
+        ProfileAction.TOGGLE: toggle_notification,
+        ProfileAction.DELETE: ask_delete,
+        ProfileAction.CONFIRM_DELETE: confirm_delete,
+    },
+    steps=(
+        Step(dialog.PROFILE_NAME, text=on_name),
+        Step(dialog.PROFILE_PHONE, text=on_phone_text, contact=on_contact, cancellable=True),
+        # The user's own contact shared outside any phone step becomes their phone.
+        Step(ANY_STEP, contact=on_contact),
+    ),
+)

@@ -26,7 +26,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.domain.errors import CancellationWindowClosed, DomainError, ValidationFailed
-from bot.telegram.callbacks import Callback, OutdatedButton, decode
+from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
 from bot.telegram.texts import clip, t
 
@@ -152,20 +152,6 @@ def guarded(handler: Handler) -> Handler:
                 await answer(update, context)
 
     return run
-
-
-def buttons(routes: dict[str, ButtonHandler]) -> Handler:
-    """One handler for a feature's buttons: decode, pick the action's handler, run it guarded."""
-
-    async def dispatch(update: Update, context: FokContext) -> None:
-        query = update.callback_query
-        data = decode(query.data if query is not None else None)
-        route = routes.get(data.action)
-        if route is None:
-            raise OutdatedButton(f"unknown action {data.action}")
-        await route(update, context, data)
-
-    return guarded(dispatch)
 
 
 def chat_id(update: Update) -> int:

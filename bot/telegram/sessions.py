@@ -15,6 +15,7 @@ from bot.domain.errors import NotFound
 from bot.domain.paging import PageRequest
 from bot.domain.sessions import Session
 from bot.services.guards import require_active_resident
+from bot.telegram.actions import CatalogAction, SessionAction
 from bot.telegram.callbacks import (
     Callback,
     OutdatedButton,
@@ -26,7 +27,8 @@ from bot.telegram.callbacks import (
 from bot.telegram.context import FokContext, View
 from bot.telegram.keyboards import Row, button, inline, menu_row, pager_row
 from bot.telegram.naming import sport_name
-from bot.telegram.screens import ButtonHandler, Screen, answer, chat_id, show, user_id
+from bot.telegram.routing import Routes
+from bot.telegram.screens import Screen, answer, chat_id, show, user_id
 from bot.telegram.texts import Markup, format_date, format_time, format_when, join, m, t
 
 B = BookingStatus
@@ -110,7 +112,7 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
         )
         if session.starts_at > now:
             label = f"{format_time(session.starts_at, complex_.timezone)} {title or await sport_name(context, session.sport_code)}"
-            rows.append([button(label[:60], "ss", "v", session.id)])
+            rows.append([button(label[:60], SessionAction.SESSION, session.id)])
     sport_label = (
         m(language, "schedule.sport_filter", sport=await sport_name(context, sport))
         if sport
@@ -127,11 +129,15 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
     nav: Row = []
     if day > today:
         nav.append(
-            button("⬅️", "ss", "d", complex_.code, day_ref(day - timedelta(days=1)), sport_arg)
+            button(
+                "⬅️", SessionAction.DAY, complex_.code, day_ref(day - timedelta(days=1)), sport_arg
+            )
         )
     if day < today + timedelta(days=SCHEDULE_DAYS_AHEAD):
         nav.append(
-            button("➡️", "ss", "d", complex_.code, day_ref(day + timedelta(days=1)), sport_arg)
+            button(
+                "➡️", SessionAction.DAY, complex_.code, day_ref(day + timedelta(days=1)), sport_arg
+            )
         )
     filters: Row = []
     if len(complex_.sports) > 1:
@@ -139,8 +145,7 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
             filters.append(
                 button(
                     t(language, "schedule.all_sports"),
-                    "ss",
-                    "d",
+                    SessionAction.DAY,
                     complex_.code,
                     day_ref(day),
                     ALL_SPORTS,
@@ -151,8 +156,7 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
                 filters.append(
                     button(
                         await sport_name(context, code),
-                        "ss",
-                        "d",
+                        SessionAction.DAY,
                         complex_.code,
                         day_ref(day),
                         sport_ref(code),
@@ -163,7 +167,7 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
         *rows,
         nav,
         *filter_rows,
-        [button(t(language, "schedule.to_complex"), "ct", "c", complex_.code)],
+        [button(t(language, "schedule.to_complex"), CatalogAction.CARD, complex_.code)],
         menu_row(language),
     ]
     await show(update, context, Screen(text, inline(rows)))
@@ -194,17 +198,16 @@ async def session_card(update: Update, context: FokContext, data: Callback) -> N
         seats = t(
             language, "session.seats_left", left=session.seats_left, capacity=session.capacity
         )
-        rows.append([button(t(language, "session.book"), "ss", "b", session.id)])
+        rows.append([button(t(language, "session.book"), SessionAction.BOOK, session.id)])
     else:
         seats = t(language, "session.full")
-        rows.append([button(t(language, "session.join_waitlist"), "ss", "b", session.id)])
+        rows.append([button(t(language, "session.join_waitlist"), SessionAction.BOOK, session.id)])
     local_day = session.starts_at.astimezone(ZoneInfo(complex_.timezone)).date()
     rows.append(
         [
             button(
                 t(language, "session.to_day"),
-                "ss",
-                "d",
+                SessionAction.DAY,
                 complex_.code,
                 day_ref(local_day),
                 ALL_SPORTS,
@@ -244,18 +247,20 @@ async def book(update: Update, context: FokContext, data: Callback) -> None:
 def _booking_keyboard(language: str, booking: Booking) -> InlineKeyboardMarkup:
     rows: list[Row] = []
     if booking.status is B.ACTIVE:
-        rows.append([button(t(language, "booking.ics"), "ss", "ics", booking.id)])
-        rows.append([button(t(language, "booking.cancel"), "ss", "x", booking.id)])
+        rows.append([button(t(language, "booking.ics"), SessionAction.CALENDAR, booking.id)])
+        rows.append([button(t(language, "booking.cancel"), SessionAction.CANCEL, booking.id)])
     elif booking.status is B.WAITLISTED:
-        rows.append([button(t(language, "booking.leave_waitlist"), "ss", "x", booking.id)])
+        rows.append(
+            [button(t(language, "booking.leave_waitlist"), SessionAction.CANCEL, booking.id)]
+        )
     elif booking.status is B.OFFERED:
         rows.append(
             [
-                button(t(language, "offer.take"), "ss", "oa", booking.id),
-                button(t(language, "offer.decline"), "ss", "od", booking.id),
+                button(t(language, "offer.take"), SessionAction.ACCEPT_OFFER, booking.id),
+                button(t(language, "offer.decline"), SessionAction.DECLINE_OFFER, booking.id),
             ]
         )
-    rows.append([button(t(language, "bookings.to_list"), "ss", "my", 0)])
+    rows.append([button(t(language, "bookings.to_list"), SessionAction.MINE, 0)])
     rows.append(menu_row(language))
     return inline(rows)
 
@@ -296,7 +301,10 @@ async def my_bookings(update: Update, context: FokContext, data: Callback) -> No
     request = PageRequest(page=data.int_arg(0, high=1000), size=PAGE_SIZE)
     page = await context.services.bookings.mine(user_id(update), request)
     if page.total == 0:
-        rows = [[button(t(language, "menu.catalog"), "ct", "d", 0)], menu_row(language)]
+        rows = [
+            [button(t(language, "menu.catalog"), CatalogAction.DISTRICTS, 0)],
+            menu_row(language),
+        ]
         await show(update, context, Screen(t(language, "bookings.empty"), inline(rows)))
         return
     rows = []
@@ -310,8 +318,8 @@ async def my_bookings(update: Update, context: FokContext, data: Callback) -> No
             complex=complex_.name.get(language),
         )
         mark = {B.WAITLISTED: "⏳ ", B.OFFERED: "🎉 "}.get(booking.status, "")
-        rows.append([button(f"{mark}{label}"[:60], "ss", "bv", booking.id)])
-    rows += [pager_row(language, page, "ss", "my"), menu_row(language)]
+        rows.append([button(f"{mark}{label}"[:60], SessionAction.BOOKING, booking.id)])
+    rows += [pager_row(language, page, SessionAction.MINE), menu_row(language)]
     await show(
         update, context, Screen(t(language, "bookings.title", total=page.total), inline(rows))
     )
@@ -333,8 +341,8 @@ async def ask_cancel(update: Update, context: FokContext, data: Callback) -> Non
     )
     rows = [
         [
-            button(t(language, "booking.yes_cancel"), "ss", "xy", booking.id),
-            button(t(language, "booking.no_keep"), "ss", "bv", booking.id),
+            button(t(language, "booking.yes_cancel"), SessionAction.CONFIRM_CANCEL, booking.id),
+            button(t(language, "booking.no_keep"), SessionAction.BOOKING, booking.id),
         ]
     ]
     await show(update, context, Screen(text, inline(rows)))
@@ -347,7 +355,7 @@ async def confirm_cancel(update: Update, context: FokContext, data: Callback) ->
     await context.services.bookings.cancel(user_id(update), bid)
     block = await session_block(context, session, complex_)
     key = "booking.left_waitlist" if before.status is B.WAITLISTED else "booking.cancelled"
-    rows = [[button(t(language, "bookings.to_list"), "ss", "my", 0)], menu_row(language)]
+    rows = [[button(t(language, "bookings.to_list"), SessionAction.MINE, 0)], menu_row(language)]
     await show(update, context, Screen(t(language, key, session=block), inline(rows)))
 
 
@@ -394,21 +402,27 @@ async def reminder_confirm(update: Update, context: FokContext, data: Callback) 
     text = t(
         language, "reminder.confirmed", session=await session_block(context, session, complex_)
     )
-    rows = [[button(t(language, "booking.cancel"), "ss", "x", confirmed.id)], menu_row(language)]
+    rows = [
+        [button(t(language, "booking.cancel"), SessionAction.CANCEL, confirmed.id)],
+        menu_row(language),
+    ]
     await show(update, context, Screen(text, inline(rows)))
 
 
-ROUTES: dict[str, ButtonHandler] = {
-    "d": day_schedule,
-    "v": session_card,
-    "b": book,
-    "my": my_bookings,
-    "bv": booking_card,
-    "x": ask_cancel,
-    "rx": ask_cancel,
-    "xy": confirm_cancel,
-    "ics": calendar_file,
-    "oa": accept_offer,
-    "od": decline_offer,
-    "rc": reminder_confirm,
-}
+ROUTES = Routes(
+    SessionAction,
+    {
+        SessionAction.DAY: day_schedule,
+        SessionAction.SESSION: session_card,
+        SessionAction.BOOK: book,
+        SessionAction.MINE: my_bookings,
+        SessionAction.BOOKING: booking_card,
+        SessionAction.CANCEL: ask_cancel,
+        SessionAction.REMINDER_CANCEL: ask_cancel,
+        SessionAction.CONFIRM_CANCEL: confirm_cancel,
+        SessionAction.CALENDAR: calendar_file,
+        SessionAction.ACCEPT_OFFER: accept_offer,
+        SessionAction.DECLINE_OFFER: decline_offer,
+        SessionAction.REMINDER_CONFIRM: reminder_confirm,
+    },
+)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.errors import ValidationFailed
+from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
+from bot.telegram.actions import StartAction
 from bot.telegram.callbacks import Callback
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import button, inline
 from bot.telegram.menu import main_menu_screen
 from bot.telegram.phone import save_shared_phone
+from bot.telegram.routing import Routes, Step
 from bot.telegram.screens import Screen, chat_id, error_text, guarded, send, show, user_id
 from bot.telegram.texts import is_button_text, t
 
@@ -33,7 +36,7 @@ async def _start(update: Update, context: FokContext) -> None:
 start_command = guarded(_start)
 
 
-async def on_name(update: Update, context: FokContext, text: str) -> None:
+async def on_name(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     language = context.language
     try:
         user = await context.services.users.set_name(user_id(update), text)
@@ -57,15 +60,15 @@ def consent_screen(language: str) -> Screen:
         inline(
             [
                 [
-                    button(t(language, "start.agree"), "rg", "y"),
-                    button(t(language, "start.disagree"), "rg", "n"),
+                    button(t(language, "start.agree"), StartAction.CONSENT_GIVEN),
+                    button(t(language, "start.disagree"), StartAction.CONSENT_REFUSED),
                 ]
             ]
         ),
     )
 
 
-async def on_phone_text(update: Update, context: FokContext, text: str) -> None:
+async def on_phone_text(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     """In the phone step only «Пропустить» is typed text we accept."""
     language = context.language
     if is_button_text(text, "button.skip"):
@@ -78,7 +81,7 @@ async def on_phone_text(update: Update, context: FokContext, text: str) -> None:
     )
 
 
-async def on_contact(update: Update, context: FokContext) -> None:
+async def on_contact(update: Update, context: FokContext, _: DialogState) -> None:
     user = await save_shared_phone(update, context, skippable=True)
     if user is None:
         return
@@ -107,3 +110,14 @@ async def consent_given(update: Update, context: FokContext, _: Callback) -> Non
 async def consent_refused(update: Update, context: FokContext, _: Callback) -> None:
     await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     await show(update, context, Screen(t(context.language, "start.consent_declined")))
+
+
+ROUTES = Routes(
+    StartAction,
+    {StartAction.CONSENT_GIVEN: consent_given, StartAction.CONSENT_REFUSED: consent_refused},
+    steps=(
+        Step(dialog.REG_NAME, text=on_name),
+        Step(dialog.REG_PHONE, text=on_phone_text, contact=on_contact),
+        Step(dialog.REG_CONSENT),  # answered by the consent buttons, not by typing
+    ),
+)

@@ -99,7 +99,12 @@ async def _after(update: object, context: Any) -> None:
     if trace is None:
         return
     handler = _taken_by(context.application, update)
-    trace.handler = handler_name(handler.callback) if handler is not None else "unhandled"
+    # The router leaves the matched route's bounded label ("sessions.day") on the context.
+    route = getattr(context, "route", None)
+    if isinstance(route, str) and route:
+        trace.handler = route
+    else:
+        trace.handler = handler_name(handler.callback) if handler is not None else "unhandled"
     metrics.HANDLER_DURATION.labels(handler=trace.handler).observe(
         time.perf_counter() - trace.started
     )

@@ -1,4 +1,7 @@
-"""The callback-data codec: round trips, the 64-byte bound, and rejection of anything else."""
+"""The callback-data codec: round trips, the 64-byte bound, and rejection of anything else.
+
+Also: the declared actions keep the callback data of buttons already sent to users.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ import pytest
 
 from bot.domain.bookings import booking_id
 from bot.domain.ids import new_id
+from bot.telegram import actions
 from bot.telegram.callbacks import (
     MAX_BYTES,
     OutdatedButton,
     day_ref,
+    declared_actions,
     decode,
     encode,
     parse_day_ref,
@@ -107,3 +112,59 @@ def test_sport_references_resolve_only_against_the_offered_sports() -> None:
     assert resolve_sport_ref(sport_ref("yoga"), sports) == "yoga"
     with pytest.raises(OutdatedButton):
         resolve_sport_ref(sport_ref("boxing"), sports)
+
+
+# Buttons drawn by earlier releases are still in users' chats: every declared action must keep
+# the feature and action tokens it had when routing was by bare strings.
+SENT_BUTTONS = {
+    "start.consent_given": "1|rg|y",
+    "start.consent_refused": "1|rg|n",
+    "menu.open": "1|mn|h",
+    "help.open": "1|hp|h",
+    "catalog.districts": "1|ct|d",
+    "catalog.district": "1|ct|dc",
+    "catalog.card": "1|ct|c",
+    "catalog.map": "1|ct|mp",
+    "catalog.search": "1|ct|s",
+    "catalog.toggle_sport": "1|ct|st",
+    "catalog.clear_sports": "1|ct|sx",
+    "catalog.search_results": "1|ct|sr",
+    "catalog.nearest": "1|ct|nr",
+    "applications.new": "1|ap|n",
+    "applications.sport": "1|ap|sp",
+    "applications.submit": "1|ap|go",
+    "applications.list": "1|ap|l",
+    "applications.view": "1|ap|v",
+    "applications.cancel": "1|ap|c",
+    "applications.confirm_cancel": "1|ap|y",
+    "sessions.day": "1|ss|d",
+    "sessions.session": "1|ss|v",
+    "sessions.book": "1|ss|b",
+    "sessions.mine": "1|ss|my",
+    "sessions.booking": "1|ss|bv",
+    "sessions.cancel": "1|ss|x",
+    "sessions.reminder_cancel": "1|ss|rx",
+    "sessions.confirm_cancel": "1|ss|xy",
+    "sessions.calendar": "1|ss|ics",
+    "sessions.accept_offer": "1|ss|oa",
+    "sessions.decline_offer": "1|ss|od",
+    "sessions.reminder_confirm": "1|ss|rc",
+    "profile.view": "1|pf|v",
+    "profile.name": "1|pf|n",
+    "profile.phone": "1|pf|p",
+    "profile.language": "1|pf|l",
+    "profile.toggle": "1|pf|t",
+    "profile.delete": "1|pf|d",
+    "profile.confirm_delete": "1|pf|dy",
+}
+
+
+def test_declared_actions_keep_the_callback_data_already_sent() -> None:
+    drawn = {
+        action.label: f"1|{action.token}|{action.action}"
+        for enum in declared_actions()
+        if enum.__module__ == actions.__name__
+        for action in enum
+    }
+    assert drawn == SENT_BUTTONS
+    assert decode(SENT_BUTTONS["profile.view"]).args == ()

@@ -7,6 +7,7 @@ from telegram import InlineKeyboardMarkup
 from bot.domain.paging import Page
 from bot.domain.users import User
 from bot.telegram import keyboards
+from bot.telegram.actions import ApplicationAction, CatalogAction
 from bot.telegram.callbacks import MAX_BYTES, decode
 from bot.telegram.profile import profile_screen
 
@@ -24,12 +25,15 @@ def test_main_menu_buttons_decode_to_known_features() -> None:
 
 
 def test_pager_shows_neighbours_and_the_current_page() -> None:
-    middle = keyboards.pager_row("ru", Page(items=[1] * 8, page=1, size=8, total=30), "ap", "l")
+    page = Page(items=[1] * 8, page=1, size=8, total=30)
+    middle = keyboards.pager_row("ru", page, ApplicationAction.LIST)
     assert [decode(str(b.callback_data)).args for b in middle] == [("0",), ("1",), ("2",)]
     assert middle[1].text == "Стр. 2 из 4"
-    last = keyboards.pager_row("en", Page(items=[1] * 6, page=3, size=8, total=30), "ct", "dc", "x")
+    last_page = Page(items=[1] * 6, page=3, size=8, total=30)
+    last = keyboards.pager_row("en", last_page, CatalogAction.DISTRICT, "x")
     assert [decode(str(b.callback_data)).args for b in last] == [("x", "2"), ("x", "3")]
-    assert keyboards.pager_row("ru", Page(items=[1], page=0, size=8, total=1), "ap", "l") == []
+    single = Page(items=[1], page=0, size=8, total=1)
+    assert keyboards.pager_row("ru", single, ApplicationAction.LIST) == []
 
 
 def test_phone_and_location_requests() -> None:
