@@ -1,6 +1,7 @@
 """Operator commands (``scripts/admin_tools.py``): database, catalog, sessions, users, stats.
 
 The operator's shell is trusted: commands act with operator authority (audited as actor 0).
+Everything but the schema commands goes through the services, as staff actions in the bot do.
 Configuration comes from the same environment variables as the bot (MONGO_URL, ...).
 """
 
@@ -22,7 +23,6 @@ from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
 from bot.domain.users import Role
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
-from bot.services.catalog_io import export_catalog, import_catalog
 from bot.services.container import Services
 from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
 from bot.telegram.application import BOT_COMMANDS
@@ -49,20 +49,20 @@ async def cmd_db_status(args: argparse.Namespace, storage: Storage, services: Se
 async def cmd_catalog_import(args: argparse.Namespace, storage: Storage, services: Services) -> int:
     text = await asyncio.to_thread(Path(args.file).read_text, encoding="utf-8")
     document = json.loads(text)
-    report = await import_catalog(document, storage.catalog, storage.sessions)
+    report = await services.catalog.import_file(None, document)
     print(
         f"imported {report.districts} districts, {report.sports} sports, "
         f"{report.complexes} complexes, {report.templates} weekly templates"
     )
     if args.generate_days:
         today = services.clock.now().date()
-        created = await services.schedule.generate(today, args.generate_days)
+        created = await services.schedule.staff_generate(None, today, args.generate_days)
         print(f"generated {created} new sessions for the next {args.generate_days} days")
     return 0
 
 
 async def cmd_catalog_export(args: argparse.Namespace, storage: Storage, services: Services) -> int:
-    document = await export_catalog(storage.catalog, storage.sessions)
+    document = await services.catalog.export_file()
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if args.file == "-":
         sys.stdout.write(text)
@@ -76,7 +76,7 @@ async def cmd_sessions_generate(
     args: argparse.Namespace, storage: Storage, services: Services
 ) -> int:
     first = services.clock.now().date() + timedelta(days=args.offset)
-    created = await services.schedule.generate(first, args.days)
+    created = await services.schedule.staff_generate(None, first, args.days)
     print(f"generated {created} new sessions from {first.isoformat()} for {args.days} days")
     return 0
 
@@ -115,9 +115,9 @@ async def cmd_users_block(args: argparse.Namespace, storage: Storage, services: 
 async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Services) -> int:
     by_status = await services.applications.count_by_status()
     stats: dict[str, Any] = {
-        "registered_users": await storage.users.count_registered(),
+        "registered_users": await services.users.count_registered(),
         "applications": {status.value: n for status, n in sorted(by_status.items())},
-        "complexes": len(await storage.catalog.list_complexes()),
+        "complexes": await services.catalog.count_complexes(),
         "overdue_reminders": await services.reminders.overdue(),
     }
     if args.json:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain.errors import ValidationFailed
@@ -12,6 +13,14 @@ from bot.domain.i18n import LocalizedText
 
 MAX_CAPACITY = 500
 MAX_DURATION_MINUTES = 12 * 60
+
+
+class Availability(StrEnum):
+    """What a resident can do about a session right now."""
+
+    CLOSED = "closed"  # cancelled or already started: nothing to book
+    OPEN = "open"  # bookable and a seat is left
+    FULL = "full"  # bookable, but only a place on the waitlist
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,13 @@ class Session:
         return max(0, self.capacity - self.booked)
 
     def is_bookable_at(self, now: datetime) -> bool:
+        """A seat or a waitlist place can be asked for until the session starts, unless cancelled."""
         return not self.cancelled and now < self.starts_at
+
+    def availability_at(self, now: datetime) -> Availability:
+        if not self.is_bookable_at(now):
+            return Availability.CLOSED
+        return Availability.OPEN if self.seats_left > 0 else Availability.FULL
 
     def local_start(self, timezone: str) -> datetime:
         return self.starts_at.astimezone(ZoneInfo(timezone))

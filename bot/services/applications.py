@@ -12,6 +12,7 @@ from bot.domain.applications import (
     new_application,
 )
 from bot.domain.audit import AuditEntry
+from bot.domain.catalog import Complex
 from bot.domain.errors import (
     DuplicateActiveApplication,
     NotFound,
@@ -22,7 +23,7 @@ from bot.domain.errors import (
 from bot.domain.ids import new_id
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import User
-from bot.services.guards import require_active_resident
+from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
@@ -37,6 +38,16 @@ from bot.services.ports.system import Clock, Notifier
 class SubmitResult:
     application: Application
     created: bool
+
+
+@dataclass(frozen=True)
+class ApplicationDraft:
+    """Where applying stands before the submit: the complex, the sport once it is known (``None``:
+    the resident picks one of ``complex_.sports``), and whether a phone must be asked for first."""
+
+    complex_: Complex
+    sport_code: str | None
+    needs_phone: bool
 
 
 class ApplicationService:
@@ -58,14 +69,28 @@ class ApplicationService:
         self._notifier = notifier
         self._clock = clock
 
+    async def prepare(
+        self, actor: Actor, complex_: Complex | str, sport_code: str | None = None
+    ) -> ApplicationDraft:
+        """The step before submitting: registration is checked first, then the complex (by code,
+        or as the caller already read it) and the sport. A complex offering one sport has it
+        chosen; a missing phone is asked for before the comment."""
+        user = await active_resident(self._users, actor)
+        if isinstance(complex_, str):
+            complex_ = await self._active_complex(complex_)
+        if sport_code is None and len(complex_.sports) == 1:
+            sport_code = complex_.sports[0]
+        if sport_code is not None and not complex_.offers(sport_code):
+            raise ValidationFailed("sport", "not_offered")
+        return ApplicationDraft(complex_, sport_code, needs_phone=not user.phone)
+
     async def submit(
-        self, user_id: int, complex_code: str, sport_code: str, comment: str | None = None
+        self, actor: Actor, complex_code: str, sport_code: str, comment: str | None = None
     ) -> SubmitResult:
         """One active application per (user, complex, sport); a repeat returns the existing one."""
-        user = require_active_resident(await self._users.get(user_id), need_phone=True)
-        complex_ = await self._catalog.get_complex(complex_code)
-        if complex_ is None or not complex_.active:
-            raise NotFound(f"complex {complex_code}")
+        user = await active_resident(self._users, actor, need_phone=True)
+        user_id = user.telegram_id
+        complex_ = await self._active_complex(complex_code)
         if not complex_.offers(sport_code):
             raise ValidationFailed("sport", "not_offered")
         existing = await self._applications.find_active(user_id, complex_code, sport_code)
@@ -172,6 +197,12 @@ class ApplicationService:
             raise StaleAction("application changed meanwhile")
         self._events.application(updated.status)
         return updated
+
+    async def _active_complex(self, code: str) -> Complex:
+        complex_ = await self._catalog.get_complex(code)
+        if complex_ is None or not complex_.active:
+            raise NotFound(f"complex {code}")
+        return complex_
 
     async def _require_staff(self, staff_id: int) -> User:
         staff = await self._users.get(staff_id)

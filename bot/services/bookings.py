@@ -8,6 +8,7 @@ atomic status change of exactly one booking, so one seat cannot go to two people
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.domain.bookings import (
@@ -19,6 +20,7 @@ from bot.domain.bookings import (
     booking_id,
     can_cancel,
 )
+from bot.domain.catalog import Complex
 from bot.domain.errors import (
     CancellationWindowClosed,
     NotFound,
@@ -29,8 +31,9 @@ from bot.domain.errors import (
 )
 from bot.domain.paging import Page, PageRequest
 from bot.domain.reminders import plan_reminders
-from bot.domain.sessions import Session
-from bot.services.guards import require_active_resident
+from bot.domain.sessions import Availability, Session
+from bot.domain.users import User
+from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     BookingRepository,
@@ -44,6 +47,24 @@ from bot.services.ports.system import Clock, Notifier
 B = BookingStatus
 DEFAULT_HOLD_MINUTES = 30
 STALE_RESERVATION = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class BookingResult(BookingOutcome):
+    """The outcome with the session and complex it is for, as read while booking."""
+
+    session: Session = field(kw_only=True)
+    complex_: Complex = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A session as one resident sees it: their open booking of it, or what they may ask for."""
+
+    session: Session
+    complex_: Complex
+    booking: Booking | None  # open bookings only: a closed one allows booking again
+    availability: Availability
 
 
 class BookingService:
@@ -67,35 +88,50 @@ class BookingService:
         self._notifier = notifier
         self._clock = clock
 
-    async def book(self, user_id: int, session_id: str) -> BookingOutcome:
+    async def book(self, actor: Actor, session_id: str) -> BookingResult:
         """A seat if one is left, else a place on the waitlist; a repeat returns what exists."""
-        require_active_resident(await self._users.get(user_id))
-        session = await self._bookable_session(session_id)
+        user = await active_resident(self._users, actor)
+        session, complex_ = await self._bookable_session(session_id)
+        return await self._book(user, session, complex_)
+
+    async def _book(self, user: User, session: Session, complex_: Complex) -> BookingResult:
+        user_id = user.telegram_id
         bid = booking_id(session.id, user_id)
         now = self._clock.now()
         if not await self._bookings.claim(bid, session.id, user_id, now):
             existing = await self._require_booking(bid)
             if existing.status is B.RESERVING and now - existing.updated_at > STALE_RESERVATION:
-                return await self._retry_after_stale_reservation(existing, user_id, now)
+                return await self._retry_after_stale_reservation(existing, user, now)
             self._events.booking("existing")
-            return await self._outcome(existing, created=False)
+            return await self._result(existing, session, complex_, created=False)
         if await self._sessions.take_seat(session.id):
             booked = await self._bookings.move(bid, frozenset({B.RESERVING}), B.ACTIVE, now)
             if booked is None:  # our reservation was taken over as stale: give the seat back
                 await self.free_seat(session.id)
                 self._events.booking("existing")
-                return await self._outcome(await self._require_booking(bid), created=False)
+                existing = await self._require_booking(bid)
+                return await self._result(existing, session, complex_, created=False)
             await self._plan_reminders(booked, session, now)
             self._events.booking(booked.status.value)
-            return BookingOutcome(booked, created=True)
+            return BookingResult(booked, created=True, session=session, complex_=complex_)
         queued = await self._bookings.move(
             bid, frozenset({B.RESERVING}), B.WAITLISTED, now, queued_at=now
         )
         if queued is None:
             self._events.booking("existing")
-            return await self._outcome(await self._require_booking(bid), created=False)
+            existing = await self._require_booking(bid)
+            return await self._result(existing, session, complex_, created=False)
         self._events.booking(queued.status.value)
-        return await self._outcome(queued, created=True)
+        return await self._result(queued, session, complex_, created=True)
+
+    async def session_view(self, user_id: int, session_id: str) -> SessionView:
+        """The session card: the session, its complex, and the user's open booking of it."""
+        session = await self._require_session(session_id)
+        complex_ = await self._require_complex(session.complex_code)
+        booking = await self._bookings.get(booking_id(session.id, user_id))
+        if booking is not None and not booking.is_open:
+            booking = None
+        return SessionView(session, complex_, booking, session.availability_at(self._clock.now()))
 
     async def cancel(self, user_id: int, bid: str) -> Booking:
         """Cancel a seat (inside the complex's window), leave the waitlist, or decline an offer."""
@@ -223,17 +259,22 @@ class BookingService:
         return holders
 
     async def _retry_after_stale_reservation(
-        self, stale: Booking, user_id: int, now: datetime
-    ) -> BookingOutcome:
+        self, stale: Booking, user: User, now: datetime
+    ) -> BookingResult:
         """A process died between reserving and finishing: drop the half-done reservation,
         recount the session's seats from the bookings, and book again."""
         if await self._bookings.move(stale.id, frozenset({B.RESERVING}), B.CANCELLED, now):
             await self.repair_seat_count(stale.session_id)
-        return await self.book(user_id, stale.session_id)
+        session, complex_ = await self._bookable_session(stale.session_id)
+        return await self._book(user, session, complex_)
 
-    async def _outcome(self, booking: Booking, *, created: bool) -> BookingOutcome:
+    async def _result(
+        self, booking: Booking, session: Session, complex_: Complex, *, created: bool
+    ) -> BookingResult:
         position = await self.waitlist_position(booking)
-        return BookingOutcome(booking, created=created, waitlist_position=position)
+        return BookingResult(
+            booking, created=created, waitlist_position=position, session=session, complex_=complex_
+        )
 
     async def _plan_reminders(self, booking: Booking, session: Session, now: datetime) -> None:
         await self._reminders.insert_missing(
@@ -246,11 +287,18 @@ class BookingService:
             )
         )
 
-    async def _bookable_session(self, session_id: str) -> Session:
+    async def _bookable_session(self, session_id: str) -> tuple[Session, Complex]:
         session = await self._require_session(session_id)
         if not session.is_bookable_at(self._clock.now()):
             raise SessionUnavailable(session_id)
-        return session
+        return session, await self._require_complex(session.complex_code)
+
+    async def _require_complex(self, code: str) -> Complex:
+        """The session's complex, as residents may see it (active)."""
+        complex_ = await self._catalog.get_complex(code)
+        if complex_ is None or not complex_.active:
+            raise NotFound(f"complex {code}")
+        return complex_
 
     async def _require_session(self, session_id: str) -> Session:
         session = await self._sessions.get(session_id)

@@ -68,7 +68,7 @@ def build_services(
     r = repos
     return Services(
         users=UserService(r.users, r.applications, r.catalog, r.audit, phones, clock, events),
-        catalog=CatalogService(r.catalog),
+        catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock),
         applications=ApplicationService(
             r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from bot.domain.audit import AuditEntry
 from bot.domain.errors import NotFound, PermissionDenied, ValidationFailed
@@ -10,6 +10,7 @@ from bot.domain.i18n import SUPPORTED_LANGUAGES, pick_language
 from bot.domain.ids import new_id
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import NotificationPreferences, Role, User, validate_name
+from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
@@ -18,6 +19,8 @@ from bot.services.ports.repositories import (
     UserRepository,
 )
 from bot.services.ports.system import Clock, PhoneNormalizer
+
+NOTIFICATION_KINDS = frozenset(f.name for f in fields(NotificationPreferences))
 
 
 class UserService:
@@ -48,30 +51,31 @@ class UserService:
             telegram_id, pick_language(telegram_language_code), self._clock.now()
         )
 
-    async def set_name(self, telegram_id: int, raw_name: str) -> User:
-        user = await self._require(telegram_id)
+    async def set_name(self, actor: Actor, raw_name: str) -> User:
+        user = await self._acting(actor)
         updated = replace(user, name=validate_name(raw_name))
         await self._users.save(updated)
         return updated
 
     async def set_phone_from_contact(
-        self, telegram_id: int, contact_user_id: int | None, raw_phone: str
+        self, actor: Actor, contact_user_id: int | None, raw_phone: str
     ) -> User:
         """Accept only the sender's own contact: a forwarded card is someone else's number."""
+        telegram_id = actor.telegram_id if isinstance(actor, User) else actor
         if contact_user_id != telegram_id:
             raise ValidationFailed("phone", "not_own_contact")
         phone = self._phones.normalize(raw_phone)
         if phone is None:
             raise ValidationFailed("phone", "invalid")
-        user = await self._require(telegram_id)
+        user = await self._acting(actor)
         updated = replace(user, phone=phone)
         await self._users.save(updated)
         return updated
 
-    async def complete_registration(self, telegram_id: int, *, consent: bool) -> User:
+    async def complete_registration(self, actor: Actor, *, consent: bool) -> User:
         if not consent:
             raise ValidationFailed("consent", "required")
-        user = await self._require(telegram_id)
+        user = await self._acting(actor)
         if user.name is None:
             raise ValidationFailed("name", "missing")
         now = self._clock.now()
@@ -85,28 +89,43 @@ class UserService:
         self._events.registered()
         return updated
 
-    async def set_language(self, telegram_id: int, language: str) -> User:
+    # --- a registered resident's own profile ------------------------------------------------
+
+    async def profile(self, actor: Actor) -> User:
+        """The resident's own record for the profile screens: registration is required."""
+        return await active_resident(self._users, actor)
+
+    async def set_language(self, actor: Actor, language: str) -> User:
+        user = await active_resident(self._users, actor)
         if language not in SUPPORTED_LANGUAGES:
             raise ValidationFailed("language", "unsupported")
-        user = await self._require(telegram_id)
         updated = replace(user, language=language)
         await self._users.save(updated)
         return updated
 
-    async def set_notifications(
-        self, telegram_id: int, preferences: NotificationPreferences
-    ) -> User:
-        user = await self._require(telegram_id)
+    async def set_notifications(self, actor: Actor, preferences: NotificationPreferences) -> User:
+        user = await active_resident(self._users, actor)
         updated = replace(user, notifications=preferences)
         await self._users.save(updated)
         return updated
 
-    async def delete_my_data(self, telegram_id: int) -> User:
+    async def toggle_notification(self, actor: Actor, kind: str) -> User:
+        """Switch one kind of notification (a field of NotificationPreferences) on or off."""
+        user = await active_resident(self._users, actor)
+        if kind not in NOTIFICATION_KINDS:
+            raise ValidationFailed("notifications", "unknown_kind")
+        current: bool = getattr(user.notifications, kind)
+        preferences: NotificationPreferences = replace(user.notifications, **{kind: not current})
+        updated = replace(user, notifications=preferences)
+        await self._users.save(updated)
+        return updated
+
+    async def delete_my_data(self, actor: Actor) -> User:
         """Erase personal fields and anonymise the applications that carried them."""
-        user = await self._require(telegram_id)
+        user = await active_resident(self._users, actor)
         erased = user.erased(self._clock.now())
         await self._users.save(erased)
-        await self._applications.anonymise_user(telegram_id)
+        await self._applications.anonymise_user(user.telegram_id)
         return erased
 
     async def mark_unreachable(self, telegram_id: int) -> None:
@@ -170,6 +189,13 @@ class UserService:
 
     async def list_staff(self) -> list[User]:
         return await self._users.list_staff()
+
+    async def count_registered(self) -> int:
+        return await self._users.count_registered()
+
+    async def _acting(self, actor: Actor) -> User:
+        """The acting user as already read by the caller, or read now by id."""
+        return actor if isinstance(actor, User) else await self._require(actor)
 
     async def _require(self, telegram_id: int) -> User:
         user = await self._users.get(telegram_id)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pymongo import MongoClient
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,3 +85,26 @@ def test_bad_input_is_refused_cleanly(env: dict[str, str], tmp_path: Path) -> No
     no_config = admin({k: v for k, v in env.items() if k != "MONGO_URL"}, "db", "status")
     assert no_config.returncode == 2
     assert "MONGO_URL" in no_config.stderr
+
+
+def test_operator_changes_are_audited_like_staff_actions(
+    env: dict[str, str], mongo_url: str, mongo_db_name: str
+) -> None:
+    assert admin(env, "db", "migrate").returncode == 0
+    imported = admin(env, "catalog", "import", str(SEED), "--generate-days", "3")
+    assert imported.returncode == 0, imported.stderr
+    assert admin(env, "sessions", "generate", "--days", "2").returncode == 0
+    assert admin(env, "users", "grant", "555", "admin").returncode == 0
+    assert admin(env, "users", "block", "555").returncode == 0
+    assert admin(env, "catalog", "export", "-").returncode == 0  # reads change nothing
+    client: MongoClient[dict[str, object]]
+    with MongoClient(mongo_url, serverSelectionTimeoutMS=5000) as client:
+        entries = list(client[mongo_db_name].audit_log.find({}, sort=[("at", 1)]))
+    assert sorted(str(e["action"]) for e in entries) == [
+        "catalog.import",
+        "sessions.generate",
+        "sessions.generate",
+        "user.block",
+        "user.role",
+    ]
+    assert {e["actor_id"] for e in entries} == {0}  # the operator
