@@ -4,8 +4,8 @@ A feature module exports ``ROUTES = Routes(SessionAction, {SessionAction.DAY: da
 steps=(Step(dialog.APPLY_COMMENT, text=on_comment),))``. :class:`Router` is built with the PTB
 application (``build_application``) and raises :class:`RoutingError` there, at start, when
 
-- a declared action (a member of any ``Action`` enum of the product) has no handler, or a handler
-  is bound to an action its feature did not declare;
+- a declared action (a member of an enum in ``bot.telegram.actions``) has no handler, a declared
+  enum is routed by no feature, or a handler is bound to an action its feature did not declare;
 - two features share a token or a name, or two actions of one feature share a token (an enum
   alias), or a token is not one the codec carries;
 - a dialog step of ``dialog.STEPS`` is claimed by no feature, by two, or an unknown step is
