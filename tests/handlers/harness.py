@@ -147,7 +147,12 @@ class HandlerError(AssertionError):
 
 class BotHarness:
     def __init__(
-        self, *, flood_limit: int = 20, flood_window_s: float = 10.0, pace_s: float = 1.0
+        self,
+        *,
+        flood_limit: int = 20,
+        flood_window_s: float = 10.0,
+        pace_s: float = 1.0,
+        instances: int = 1,
     ) -> None:
         self.clock = FakeClock(NOW)
         self.seconds = ManualSeconds()
@@ -171,35 +176,57 @@ class BotHarness:
             request=RecordingRequest(self.api),
             get_updates_request=RecordingRequest(self.api),
         )
-        self.application: PtbApplication = build_application(self.services, self.bot)
-        instrument(self.application)
-        self._record_errors_first()
         self.errors: list[BaseException] = []
+        # Bot instances: each its own Services, Bot and PTB application over the same storage,
+        # dialog state and flood control (what MongoDB and Redis are to the real processes).
+        self.applications = [self._instance(index == 0) for index in range(instances)]
+        self.application = self.applications[0]
+        self.handled_by = [0] * instances  # updates each instance processed
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._user_ids = itertools.count(1001)
 
-    def _record_errors_first(self) -> None:
+    def _instance(self, first: bool) -> PtbApplication:
+        services = self.services
+        bot = self.bot
+        if not first:
+            services = build_services(
+                self.storage.repositories(),
+                clock=self.clock,
+                phones=PhoneNumbersNormalizer(),
+                calendar=IcsCalendarRenderer(),
+                dialogs=self.dialogs,
+                flood=self.flood,
+            )
+            bot = Bot(TOKEN, request=RecordingRequest(self.api))
+        application = build_application(services, bot)
+        instrument(application)
+        self._record_errors_first(application)
+        return application
+
+    def _record_errors_first(self, application: PtbApplication) -> None:
         """An error handler ahead of the pipeline's classifier: every error is seen here."""
-        existing = dict(self.application.error_handlers)
-        self.application.error_handlers.clear()
+        existing = dict(application.error_handlers)
+        application.error_handlers.clear()
 
         async def record(update: object, context: Any) -> None:
             if context.error is not None:
                 self.errors.append(context.error)
 
-        self.application.add_error_handler(record)
+        application.add_error_handler(record)
         for callback, block in existing.items():
-            self.application.add_error_handler(callback, block=block)
+            application.add_error_handler(callback, block=block)
 
     def next_query_id(self) -> str:
         return f"q{next(self._query_ids)}"
 
     async def start(self) -> None:
-        await self.application.initialize()  # getMe through the recording request
+        for application in self.applications:
+            await application.initialize()  # getMe through the recording request
 
     async def stop(self) -> None:
-        await self.application.shutdown()
+        for application in self.applications:
+            await application.shutdown()
 
     # --- people --------------------------------------------------------------------------
 
@@ -239,8 +266,12 @@ class BotHarness:
         self.seconds.advance(self.pace_s)
         before = len(self.api.calls)
         errors_before = len(self.errors)
-        update = Update.de_json({"update_id": next(self._update_ids), **payload}, self.bot)
-        await self.application.process_update(update)
+        update_id = next(self._update_ids)
+        turn = (update_id - 1) % len(self.applications)  # consecutive updates alternate
+        application = self.applications[turn]
+        update = Update.de_json({"update_id": update_id, **payload}, application.bot)
+        await application.process_update(update)
+        self.handled_by[turn] += 1
         calls = self.api.calls[before:]
         if not expect_errors:
             errors = self.errors[errors_before:]
