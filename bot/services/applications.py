@@ -76,8 +76,7 @@ class ApplicationService:
         or as the caller already read it) and the sport. A complex offering one sport has it
         chosen; a missing phone is asked for before the comment."""
         user = await active_resident(self._users, actor)
-        if isinstance(complex_, str):
-            complex_ = await self._active_complex(complex_)
+        complex_ = await self._active_complex(complex_)
         if sport_code is None and len(complex_.sports) == 1:
             sport_code = complex_.sports[0]
         if sport_code is not None and not complex_.offers(sport_code):
@@ -85,12 +84,18 @@ class ApplicationService:
         return ApplicationDraft(complex_, sport_code, needs_phone=not user.phone)
 
     async def submit(
-        self, actor: Actor, complex_code: str, sport_code: str, comment: str | None = None
+        self,
+        actor: Actor,
+        complex_: Complex | str,
+        sport_code: str,
+        comment: str | None = None,
     ) -> SubmitResult:
-        """One active application per (user, complex, sport); a repeat returns the existing one."""
+        """One active application per (user, complex, sport); a repeat returns the existing one.
+        The complex is given by code, or as the caller already read it."""
         user = await active_resident(self._users, actor, need_phone=True)
         user_id = user.telegram_id
-        complex_ = await self._active_complex(complex_code)
+        complex_ = await self._active_complex(complex_)
+        complex_code = complex_.code
         if not complex_.offers(sport_code):
             raise ValidationFailed("sport", "not_offered")
         existing = await self._applications.find_active(user_id, complex_code, sport_code)
@@ -198,11 +203,12 @@ class ApplicationService:
         self._events.application(updated.status)
         return updated
 
-    async def _active_complex(self, code: str) -> Complex:
-        complex_ = await self._catalog.get_complex(code)
-        if complex_ is None or not complex_.active:
-            raise NotFound(f"complex {code}")
-        return complex_
+    async def _active_complex(self, complex_: Complex | str) -> Complex:
+        """The complex residents apply to: read by code, or checked as the caller read it."""
+        found = await self._catalog.get_complex(complex_) if isinstance(complex_, str) else complex_
+        if found is None or not found.active:
+            raise NotFound(f"complex {complex_ if isinstance(complex_, str) else complex_.code}")
+        return found
 
     async def _require_staff(self, staff_id: int) -> User:
         staff = await self._users.get(staff_id)

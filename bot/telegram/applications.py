@@ -6,9 +6,10 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.applications import Application, ApplicationStatus
+from bot.domain.catalog import Complex
 from bot.domain.errors import StaleAction, ValidationFailed
 from bot.domain.paging import PageRequest
-from bot.services.guards import require_active_resident
+from bot.services.applications import ApplicationDraft
 from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
 from bot.telegram.actions import ApplicationAction, CatalogAction
@@ -42,11 +43,11 @@ def number(application: Application) -> str:
 
 
 async def choose_sport(update: Update, context: FokContext, data: Callback) -> None:
-    require_active_resident(context.resident)
-    complex_ = await context.services.catalog.complex(data.arg(0))
+    draft = await context.services.applications.prepare(context.resident, data.arg(0))
+    complex_ = draft.complex_
     language = context.language
-    if len(complex_.sports) == 1:
-        await _sport_chosen(update, context, complex_.code, complex_.sports[0])
+    if draft.sport_code is not None:  # the complex offers one sport: nothing to choose
+        await _sport_chosen(update, context, draft, draft.sport_code)
         return
     rows = []
     for code in complex_.sports:
@@ -68,17 +69,18 @@ async def choose_sport(update: Update, context: FokContext, data: Callback) -> N
 async def sport_chosen(update: Update, context: FokContext, data: Callback) -> None:
     complex_ = await context.services.catalog.complex(data.arg(0))
     sport = resolve_sport_ref(data.arg(1), list(complex_.sports))
-    await _sport_chosen(update, context, complex_.code, sport)
+    draft = await context.services.applications.prepare(context.resident, complex_, sport)
+    await _sport_chosen(update, context, draft, sport)
 
 
 async def _sport_chosen(
-    update: Update, context: FokContext, complex_code: str, sport_code: str
+    update: Update, context: FokContext, draft: ApplicationDraft, sport_code: str
 ) -> None:
-    user = require_active_resident(context.resident)
     language = context.language
+    complex_code = draft.complex_.code
     target = {"complex": complex_code, "sport": sport_code}
     store = context.services.dialogs
-    if not user.phone:
+    if draft.needs_phone:
         await dialog.enter(store, chat_id(update), user_id(update), dialog.APPLY_PHONE, target)
         await send(
             update,
@@ -114,7 +116,7 @@ async def _comment_screen(
 async def submit_without_comment(update: Update, context: FokContext, data: Callback) -> None:
     complex_ = await context.services.catalog.complex(data.arg(0))
     sport = resolve_sport_ref(data.arg(1), list(complex_.sports))
-    screen = await _submit(update, context, complex_.code, sport, None)
+    screen = await _submit(update, context, complex_, sport, None)
     await show(update, context, screen)
 
 
@@ -132,11 +134,16 @@ async def on_comment(update: Update, context: FokContext, text: str, state: Dial
 
 
 async def _submit(
-    update: Update, context: FokContext, complex_code: str, sport_code: str, comment: str | None
+    update: Update,
+    context: FokContext,
+    complex_: Complex | str,
+    sport_code: str,
+    comment: str | None,
 ) -> Screen:
+    """Submit for the complex (as read for this update, or by the code the dialog kept)."""
     language = context.language
     result = await context.services.applications.submit(
-        user_id(update), complex_code, sport_code, comment
+        context.resident, complex_, sport_code, comment
     )
     await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     application = result.application

@@ -25,7 +25,7 @@ from bot.telegram.actions import ApplicationAction, SessionAction
 from bot.telegram.context import NoticeView
 from bot.telegram.keyboards import button, inline
 from bot.telegram.naming import complex_name, sport_name
-from bot.telegram.sessions import session_block
+from bot.telegram.render import session_block
 from bot.telegram.texts import Markup, clip, format_when, m, t
 
 

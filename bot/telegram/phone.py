@@ -9,7 +9,7 @@ from bot.domain.errors import ValidationFailed
 from bot.domain.users import User
 from bot.telegram import keyboards
 from bot.telegram.context import FokContext
-from bot.telegram.screens import Screen, error_text, send, user_id
+from bot.telegram.screens import Screen, error_text, send
 
 
 async def save_shared_phone(update: Update, context: FokContext, *, skippable: bool) -> User | None:
@@ -19,7 +19,7 @@ async def save_shared_phone(update: Update, context: FokContext, *, skippable: b
         return None
     try:
         return await context.services.users.set_phone_from_contact(
-            user_id(update), message.contact.user_id, message.contact.phone_number
+            context.resident, message.contact.user_id, message.contact.phone_number
         )
     except ValidationFailed as error:
         language = context.language

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from telegram import Update
 
 from bot.domain.errors import ValidationFailed
-from bot.domain.users import NotificationPreferences, User
-from bot.services.guards import require_active_resident
+from bot.domain.users import User
 from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, keyboards
 from bot.telegram.actions import ProfileAction
@@ -73,12 +70,12 @@ def profile_screen(user: User) -> Screen:
 
 
 async def view(update: Update, context: FokContext, _: Callback) -> None:
-    user = require_active_resident(context.resident)
+    user = await context.services.users.profile(context.resident)
     await show(update, context, profile_screen(user))
 
 
 async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
-    require_active_resident(context.resident)
+    await context.services.users.profile(context.resident)
     await dialog.enter(
         context.services.dialogs, chat_id(update), user_id(update), dialog.PROFILE_NAME
     )
@@ -89,7 +86,7 @@ async def ask_name(update: Update, context: FokContext, _: Callback) -> None:
 async def on_name(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     language = context.language
     try:
-        user = await context.services.users.set_name(user_id(update), text)
+        user = await context.services.users.set_name(context.resident, text)
     except ValidationFailed as error:
         await send(update, context, Screen(error_text(language, error)))
         return
@@ -100,7 +97,7 @@ async def on_name(update: Update, context: FokContext, text: str, _: DialogState
 
 
 async def ask_phone(update: Update, context: FokContext, _: Callback) -> None:
-    require_active_resident(context.resident)
+    await context.services.users.profile(context.resident)
     language = context.language
     await dialog.enter(
         context.services.dialogs, chat_id(update), user_id(update), dialog.PROFILE_PHONE
@@ -126,25 +123,21 @@ async def on_contact(update: Update, context: FokContext, _: DialogState) -> Non
 
 
 async def set_language(update: Update, context: FokContext, data: Callback) -> None:
-    require_active_resident(context.resident)
-    user = await context.services.users.set_language(user_id(update), data.arg(0))
+    user = await context.services.users.set_language(context.resident, data.arg(0))
     context.resident = user
     await show(update, context, profile_screen(user))
 
 
 async def toggle_notification(update: Update, context: FokContext, data: Callback) -> None:
-    user = require_active_resident(context.resident)
     field = _TOGGLES.get(data.arg(0))
     if field is None:
         raise OutdatedButton("unknown notification kind")
-    current: bool = getattr(user.notifications, field)
-    preferences: NotificationPreferences = replace(user.notifications, **{field: not current})
-    updated = await context.services.users.set_notifications(user_id(update), preferences)
+    updated = await context.services.users.toggle_notification(context.resident, field)
     await show(update, context, profile_screen(updated))
 
 
 async def ask_delete(update: Update, context: FokContext, _: Callback) -> None:
-    require_active_resident(context.resident)
+    await context.services.users.profile(context.resident)
     language = context.language
     rows = [
         [
@@ -156,8 +149,7 @@ async def ask_delete(update: Update, context: FokContext, _: Callback) -> None:
 
 
 async def confirm_delete(update: Update, context: FokContext, _: Callback) -> None:
-    require_active_resident(context.resident)
-    await context.services.users.delete_my_data(user_id(update))
+    await context.services.users.delete_my_data(context.resident)
     await context.services.dialogs.clear(chat_id(update), user_id(update))
     await show(update, context, Screen(t(context.language, "profile.deleted")))
 

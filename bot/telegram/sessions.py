@@ -4,17 +4,15 @@ bookings, cancelling inside the complex's window, .ics files, seat offers and re
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 
-from bot.domain.bookings import Booking, BookingStatus, booking_id
+from bot.domain.bookings import Booking, BookingStatus
 from bot.domain.catalog import Complex
-from bot.domain.errors import NotFound
 from bot.domain.paging import PageRequest
-from bot.domain.sessions import Session
-from bot.services.guards import require_active_resident
+from bot.domain.sessions import Availability, Session
 from bot.telegram.actions import CatalogAction, SessionAction
 from bot.telegram.callbacks import (
     Callback,
@@ -24,16 +22,16 @@ from bot.telegram.callbacks import (
     resolve_sport_ref,
     sport_ref,
 )
-from bot.telegram.context import FokContext, View
+from bot.telegram.context import FokContext
 from bot.telegram.keyboards import Row, button, inline, menu_row, pager_row
 from bot.telegram.naming import sport_name
+from bot.telegram.render import session_block
 from bot.telegram.routing import Routes
 from bot.telegram.screens import Screen, answer, chat_id, show, user_id
 from bot.telegram.texts import Markup, format_date, format_time, format_when, join, m, t
 
 B = BookingStatus
 PAGE_SIZE = 6
-SCHEDULE_DAYS_AHEAD = 13
 ALL_SPORTS = "-"
 _BOOKING_ID = re.compile(r"^[0-9a-f]{24}:\d{1,20}$")
 _SESSION_ID = re.compile(r"^[0-9a-f]{24}$")
@@ -53,26 +51,6 @@ def _session_arg(data: Callback) -> str:
     return value
 
 
-def _today(context: FokContext, complex_: Complex) -> date:
-    return context.services.clock.now().astimezone(ZoneInfo(complex_.timezone)).date()
-
-
-async def session_block(context: View, session: Session, complex_: Complex) -> Markup:
-    """The lines that identify a session wherever it is shown (card, booking, offer, reminder)."""
-    language = context.language
-    title = session.title.get(language) or await sport_name(context, session.sport_code)
-    details = m(
-        language,
-        "session.details",
-        complex=complex_.name.get(language),
-        address=complex_.address.get(language),
-        sport=await sport_name(context, session.sport_code),
-        when=format_when(session.starts_at, complex_.timezone, language),
-        timezone=complex_.timezone,
-    )
-    return m(language, "session.block", title=title, details=details)
-
-
 # --- schedule ----------------------------------------------------------------------------
 
 
@@ -82,36 +60,34 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
     day = parse_day_ref(data.arg(1))
     sport_arg = data.arg(2)
     sport = None if sport_arg == ALL_SPORTS else resolve_sport_ref(sport_arg, list(complex_.sports))
-    today = _today(context, complex_)
-    day = min(max(day, today), today + timedelta(days=SCHEDULE_DAYS_AHEAD))
-    sessions = await context.services.schedule.day(complex_.code, day, sport)
-    now = context.services.clock.now()
+    view = await context.services.schedule.day_view(complex_, day, sport)
+    day = view.day
     lines: list[str] = []
     rows: list[Row] = []
-    for session in sessions:
-        if session.cancelled:
-            continue
-        if session.starts_at <= now:
+    for slot in view.sessions:
+        session = slot.session
+        if slot.availability is Availability.CLOSED:
             seats = t(language, "schedule.past")
-        elif session.seats_left == 0:
+        elif slot.availability is Availability.FULL:
             seats = t(language, "schedule.full")
         else:
             seats = t(
                 language, "schedule.seats", left=session.seats_left, capacity=session.capacity
             )
         title = session.title.get(language)
+        session_sport = await sport_name(context, session.sport_code)
         lines.append(
             t(
                 language,
                 "schedule.line",
                 time=format_time(session.starts_at, complex_.timezone),
-                sport=await sport_name(context, session.sport_code),
+                sport=session_sport,
                 title=f" «{title}»" if title else "",
                 seats=seats,
             )
         )
-        if session.starts_at > now:
-            label = f"{format_time(session.starts_at, complex_.timezone)} {title or await sport_name(context, session.sport_code)}"
+        if slot.availability is not Availability.CLOSED:
+            label = f"{format_time(session.starts_at, complex_.timezone)} {title or session_sport}"
             rows.append([button(label[:60], SessionAction.SESSION, session.id)])
     sport_label = (
         m(language, "schedule.sport_filter", sport=await sport_name(context, sport))
@@ -127,13 +103,13 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
         lines=join(lines) if lines else m(language, "schedule.empty"),
     )
     nav: Row = []
-    if day > today:
+    if view.has_previous:
         nav.append(
             button(
                 "⬅️", SessionAction.DAY, complex_.code, day_ref(day - timedelta(days=1)), sport_arg
             )
         )
-    if day < today + timedelta(days=SCHEDULE_DAYS_AHEAD):
+    if view.has_next:
         nav.append(
             button(
                 "➡️", SessionAction.DAY, complex_.code, day_ref(day + timedelta(days=1)), sport_arg
@@ -173,28 +149,17 @@ async def day_schedule(update: Update, context: FokContext, data: Callback) -> N
     await show(update, context, Screen(text, inline(rows)))
 
 
-async def _booking_or_none(context: FokContext, uid: int, session_id: str) -> Booking | None:
-    """The user's open booking of the session, if any (closed ones allow booking again)."""
-    try:
-        booking = await context.services.bookings.get_for_user(uid, booking_id(session_id, uid))
-    except NotFound:
-        return None
-    return booking if booking.is_open else None
-
-
 async def session_card(update: Update, context: FokContext, data: Callback) -> None:
     language = context.language
-    session = await context.services.schedule.session(_session_arg(data))
-    complex_ = await context.services.catalog.complex(session.complex_code)
-    existing = await _booking_or_none(context, user_id(update), session.id)
-    if existing is not None:
-        await show(update, context, await booking_screen(context, existing, session, complex_))
+    view = await context.services.bookings.session_view(user_id(update), _session_arg(data))
+    session, complex_ = view.session, view.complex_
+    if view.booking is not None:
+        await show(update, context, await booking_screen(context, view.booking, session, complex_))
         return
-    now = context.services.clock.now()
     rows: list[Row] = []
-    if not session.is_bookable_at(now):
+    if view.availability is Availability.CLOSED:
         seats = t(language, "session.unavailable")
-    elif session.seats_left > 0:
+    elif view.availability is Availability.OPEN:
         seats = t(
             language, "session.seats_left", left=session.seats_left, capacity=session.capacity
         )
@@ -222,11 +187,9 @@ async def session_card(update: Update, context: FokContext, data: Callback) -> N
 
 async def book(update: Update, context: FokContext, data: Callback) -> None:
     """A seat if one is left, else the waitlist; a double tap returns what the first one made."""
-    require_active_resident(context.resident)
     language = context.language
-    outcome = await context.services.bookings.book(user_id(update), _session_arg(data))
-    session = await context.services.schedule.session(outcome.booking.session_id)
-    complex_ = await context.services.catalog.complex(session.complex_code)
+    outcome = await context.services.bookings.book(context.resident, _session_arg(data))
+    session, complex_ = outcome.session, outcome.complex_
     block = await session_block(context, session, complex_)
     if outcome.booked:
         text = t(

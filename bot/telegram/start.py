@@ -39,7 +39,7 @@ start_command = guarded(_start)
 async def on_name(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     language = context.language
     try:
-        user = await context.services.users.set_name(user_id(update), text)
+        user = await context.services.users.set_name(context.resident, text)
     except ValidationFailed as error:
         await send(update, context, Screen(error_text(language, error)))
         return
@@ -100,7 +100,7 @@ async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
 
 
 async def consent_given(update: Update, context: FokContext, _: Callback) -> None:
-    user = await context.services.users.complete_registration(user_id(update), consent=True)
+    user = await context.services.users.complete_registration(context.resident, consent=True)
     await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     done = "start.done" if user.phone else "start.done_no_phone"
     menu = main_menu_screen(context, user)

@@ -158,7 +158,7 @@ async def test_applying_is_prepared_by_the_service(storage: Storage, services: S
 
 
 async def test_services_use_the_user_they_are_given(storage: Storage, clock: FakeClock) -> None:
-    await add_catalog(storage)
+    (complex_,) = await add_catalog(storage)
     session = await add_session(storage, capacity=1)
     anna = await add_resident(storage, 30)
     boris = await add_resident(storage, 31)
@@ -175,6 +175,11 @@ async def test_services_use_the_user_they_are_given(storage: Storage, clock: Fak
     await services.users.toggle_notification(anna, "reminders")
     await services.users.profile(anna)
     await services.applications.prepare(anna, "d1-c00")
+    # The complex as the handler already read it (to resolve a button's sport) is not read again.
+    await services.applications.prepare(boris, complex_, "swim")
+    assert (await services.applications.submit(boris, complex_, "swim")).created
+    with pytest.raises(NotFound):  # but it is still checked
+        await services.applications.submit(boris, replace(complex_, active=False), "swim")
     assert users.calls["get"] == 0
     # One booking reads its session and its complex once each.
     assert sessions.calls["get"] == 2

@@ -34,8 +34,10 @@ inside its bound.
 
 Bounds are today's figures; lower them after an optimisation, never raise them to make a change
 pass. Before the composition change of 7e2e708 (measured at 7921f88, with ``BotDeps`` and
-``build_bot_deps``, by the same walk; that commit had no catalog cache) the figures were the same
-as today's ``catalog-from-mongodb`` ones:
+``build_bot_deps``, by the same walk; that commit had no catalog cache) the figures were those of
+the table below, today's ``catalog-from-mongodb`` ones but for ``book a seat``: since the booking
+service takes the user the gate read and returns the session and complex it read, that update
+costs two finds fewer (find 3, total 9 from MongoDB; find 1, total 7 with the catalog copy).
 
 ================  ========================================================  =============
 scenario          MongoDB commands (total)                                  Redis (total)
@@ -95,12 +97,12 @@ BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
     "catalog-from-mongodb": {
         "districts page 2": (2, 1),
         "complex card": (7, 1),
-        "book a seat": (11, 1),
+        "book a seat": (9, 1),
     },
     "catalog-cache-default": {
         "districts page 2": (1, 1),
         "complex card": (1, 1),
-        "book a seat": (9, 1),
+        "book a seat": (7, 1),
     },
 }
 
