@@ -137,7 +137,11 @@ ButtonHandler = Callable[[Update, FokContext, Callback], Coroutine[Any, Any, Non
 
 
 def guarded(handler: Handler) -> Handler:
-    """Domain errors become a polite text; a pressed button is always answered."""
+    """Domain errors become a polite text; a pressed button is always answered.
+
+    Any other error leaves the button unanswered: the error handler (with a context of its own)
+    answers it with the apology, or Telegram's retry of a transient failure answers it.
+    """
 
     @functools.wraps(handler)
     async def run(update: Update, context: FokContext) -> None:
@@ -147,9 +151,8 @@ def guarded(handler: Handler) -> Handler:
             await refuse(update, context, t(context.language, "fallback.outdated"))
         except DomainError as error:
             await refuse(update, context, error_text(context.language, error))
-        finally:
-            if update.callback_query is not None and not context.callback_answered:
-                await answer(update, context)
+        if update.callback_query is not None and not context.callback_answered:
+            await answer(update, context)
 
     return run
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.bookings import BookingStatus, booking_id
 from bot.domain.users import Role
 from bot.telegram.texts import t
@@ -137,3 +139,19 @@ async def test_a_stale_page_button_shows_the_last_page(harness: BotHarness) -> N
     past_the_end = await anna.press_data(districts, "1|ct|d|9")
     assert past_the_end.screen is not None
     assert "📍 Советский" in past_the_end.screen.labels
+
+
+async def test_a_button_that_fails_unexpectedly_gets_the_apology(
+    harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    anna = await harness.resident("Анна")
+    menu = await anna.say("/menu")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in the catalog")
+
+    monkeypatch.setattr(harness.services.catalog, "districts", broken)
+    pressed = await anna.press(menu, "Каталог ФОК", expect_errors=True)
+    assert pressed.alert == t("ru", "refuse.internal")
+    assert pressed.is_alert
+    assert [call.error for call in pressed.calls] == [None]
