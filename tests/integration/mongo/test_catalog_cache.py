@@ -98,10 +98,12 @@ async def test_reads_come_from_memory_until_the_bound(storage: Storage) -> None:
     await storage.catalog.upsert_complex(replace(changed, name=LocalizedText({"ru": "Новое"})))
     ticks.now += STALENESS_S
     stale = await cached.get_complex("d1-c00")
-    assert stale is not None and stale.name.get("ru") != "Новое"
+    assert stale is not None
+    assert stale.name.get("ru") != "Новое"
     ticks.now += 0.001
     fresh = await cached.get_complex("d1-c00")
-    assert fresh is not None and fresh.name.get("ru") == "Новое"
+    assert fresh is not None
+    assert fresh.name.get("ru") == "Новое"
     assert counting.reads == 2 * loads
 
 
