@@ -39,5 +39,8 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             storage.users,
             storage.bookings,
             TelegramNoticeSender(process.services, process.require_bot()),
+            applications=storage.applications,
+            sessions=storage.sessions,
+            catalog=storage.catalog,
         )
         yield WorkerRuntime(process, delivery)

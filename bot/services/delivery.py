@@ -1,6 +1,11 @@
 """Delivery of what is not a direct reply: outbox notices (status changes, seat offers) and
 due reminders. Run by the workers; each item is claimed atomically, so one is sent once even with
 several workers, and a worker that dies mid-way leaves it to be claimed again after its lease.
+
+Whether an item is still to be sent is decided here, once: the user must be reachable (registered,
+not blocked, not unreachable) and want that kind of message, and what it is about must still hold
+(the application is theirs, the offer still stands, the booking is still active). The sender is
+handed what was read for that decision and only words and sends it.
 """
 
 from __future__ import annotations
@@ -9,10 +14,28 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.bookings import BookingStatus
+from bot.domain.bookings import Booking, BookingStatus
+from bot.domain.catalog import Complex
+from bot.domain.reminders import Reminder
+from bot.domain.sessions import Session
 from bot.domain.users import User
-from bot.services.ports.repositories import BookingRepository, UserRepository
-from bot.services.ports.system import DeliveryResult, NoticeSender, Outbox, OutboxEntry
+from bot.services.ports.repositories import (
+    ApplicationRepository,
+    BookingRepository,
+    CatalogRepository,
+    SessionRepository,
+    UserRepository,
+)
+from bot.services.ports.system import (
+    ApplicationStatusNotice,
+    DeliveryResult,
+    NoticeSender,
+    Outbox,
+    OutboxEntry,
+    OutboxNotice,
+    ReminderNotice,
+    SeatOfferNotice,
+)
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
@@ -37,32 +60,39 @@ class DeliveryService:
         users: UserRepository,
         bookings: BookingRepository,
         sender: NoticeSender,
+        *,
+        applications: ApplicationRepository,
+        sessions: SessionRepository,
+        catalog: CatalogRepository,
     ) -> None:
         self._outbox = outbox
         self._reminders = reminders
         self._users = users
         self._bookings = bookings
         self._sender = sender
+        self._applications = applications
+        self._sessions = sessions
+        self._catalog = catalog
 
     async def deliver_notices(self, limit: int = 50) -> DeliveryReport:
         counts = {result: 0 for result in DeliveryResult}
         skipped = 0
-        for notice in await self._outbox.claim(NOTICE_LEASE, limit):
-            user = await self._users.get(notice.user_id)
-            if user is None or not self._wants(user, notice):
+        for entry in await self._outbox.claim(NOTICE_LEASE, limit):
+            notice = await self._notice(entry)
+            if notice is None:
                 skipped += 1
-                await self._outbox.done(notice.key)
+                await self._outbox.done(entry.key)
                 continue
-            result = await self._sender.send_notice(notice, user)
+            result = await self._sender.send_notice(notice)
             counts[result] += 1
             if result is DeliveryResult.RETRY:
                 await self._outbox.failed(
-                    notice.key, final=notice.attempts + 1 >= MAX_NOTICE_ATTEMPTS
+                    entry.key, final=entry.attempts + 1 >= MAX_NOTICE_ATTEMPTS
                 )
             else:
                 if result is DeliveryResult.UNREACHABLE:
-                    await self._users.set_unreachable(user.telegram_id, True)
-                await self._outbox.done(notice.key)
+                    await self._users.set_unreachable(notice.user.telegram_id, True)
+                await self._outbox.done(entry.key)
         return DeliveryReport(
             counts[DeliveryResult.SENT],
             skipped,
@@ -74,25 +104,18 @@ class DeliveryService:
         counts = {result: 0 for result in DeliveryResult}
         skipped = 0
         for reminder in await self._reminders.claim_due(limit):
-            user = await self._users.get(reminder.user_id)
-            booking = await self._bookings.get(reminder.booking_id)
-            if (
-                user is None
-                or booking is None
-                or booking.status is not BookingStatus.ACTIVE
-                or not self._reachable(user)
-                or not user.notifications.reminders
-            ):
+            notice = await self._reminder_notice(reminder)
+            if notice is None:
                 skipped += 1
                 await self._reminders.sent(reminder)  # nothing to remind of: close it
                 continue
-            result = await self._sender.send_reminder(reminder, user)
+            result = await self._sender.send_reminder(notice)
             counts[result] += 1
             if result is DeliveryResult.RETRY:
                 await self._reminders.failed(reminder)
             else:
                 if result is DeliveryResult.UNREACHABLE:
-                    await self._users.set_unreachable(user.telegram_id, True)
+                    await self._users.set_unreachable(notice.user.telegram_id, True)
                 await self._reminders.sent(reminder)
         return DeliveryReport(
             counts[DeliveryResult.SENT],
@@ -101,13 +124,61 @@ class DeliveryService:
             counts[DeliveryResult.UNREACHABLE],
         )
 
-    def _wants(self, user: User, notice: OutboxEntry) -> bool:
-        if not self._reachable(user):
-            return False
-        if notice.kind == "application_status":
-            return user.notifications.application_updates
-        return True  # a seat offer is the answer to the user's own request: always sent
+    async def _notice(self, entry: OutboxEntry) -> OutboxNotice | None:
+        """What to send for an outbox entry, or None when it no longer applies."""
+        user = await self._users.get(entry.user_id)
+        if user is None or not self._reachable(user):
+            return None
+        if entry.kind == "application_status":
+            if not user.notifications.application_updates:
+                return None
+            application = await self._applications.get(str(entry.payload["application_id"]))
+            if application is None or application.user_id != user.telegram_id:
+                return None
+            return ApplicationStatusNotice(entry, user, application)
+        if entry.kind == "seat_offer":
+            # The answer to the user's own request: sent whatever the preferences, while it stands.
+            booking = await self._owned_booking(str(entry.payload["booking_id"]), user)
+            if (
+                booking is None
+                or booking.status is not BookingStatus.OFFERED
+                or booking.offer_expires_at is None
+            ):
+                return None  # taken, declined or expired meanwhile
+            place = await self._place(booking)
+            if place is None:
+                return None
+            return SeatOfferNotice(entry, user, booking, *place, booking.offer_expires_at)
+        raise ValueError(f"unknown outbox kind {entry.kind!r}")
+
+    async def _reminder_notice(self, reminder: Reminder) -> ReminderNotice | None:
+        """The reminder to send, or None when there is nothing to remind of any more."""
+        user = await self._users.get(reminder.user_id)
+        if user is None or not self._reachable(user) or not user.notifications.reminders:
+            return None
+        booking = await self._owned_booking(reminder.booking_id, user)
+        if booking is None or booking.status is not BookingStatus.ACTIVE:
+            return None
+        place = await self._place(booking)
+        if place is None:
+            return None
+        return ReminderNotice(reminder, user, booking, *place)
+
+    async def _owned_booking(self, bid: str, user: User) -> Booking | None:
+        booking = await self._bookings.get(bid)
+        return booking if booking is not None and booking.user_id == user.telegram_id else None
+
+    async def _place(self, booking: Booking) -> tuple[Session, Complex] | None:
+        """The booking's session and its complex, unless either is gone from what residents see."""
+        session = await self._sessions.get(booking.session_id)
+        if session is None:
+            return None
+        complex_ = await self._catalog.get_complex(session.complex_code)
+        if complex_ is None or not complex_.active:
+            return None
+        return session, complex_
 
     @staticmethod
     def _reachable(user: User) -> bool:
-        return user.deleted_at is None and not user.blocked and not user.unreachable
+        """Registered (not deleted), not blocked by staff, and has not blocked the bot."""
+        return user.is_registered and not user.blocked and not user.unreachable

@@ -11,10 +11,8 @@ import logging
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.domain.reminders import Reminder
-from bot.domain.users import User
 from bot.services.container import Services
-from bot.services.ports.system import DeliveryResult, OutboxEntry
+from bot.services.ports.system import DeliveryResult, OutboxNotice, ReminderNotice
 from bot.telegram.notifications import Notice, deliver, outbox_notice, reminder_notice
 
 log = logging.getLogger(__name__)
@@ -25,16 +23,13 @@ class TelegramNoticeSender:
         self._services = services
         self._bot = bot
 
-    async def send_notice(self, entry: OutboxEntry, user: User) -> DeliveryResult:
-        notice = await outbox_notice(self._services, entry.kind, entry.user_id, entry.payload)
-        return await self._send(notice, entry.kind)
+    async def send_notice(self, notice: OutboxNotice) -> DeliveryResult:
+        return await self._send(await outbox_notice(self._services, notice), notice.entry.kind)
 
-    async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult:
-        return await self._send(await reminder_notice(self._services, reminder), "reminder")
+    async def send_reminder(self, notice: ReminderNotice) -> DeliveryResult:
+        return await self._send(await reminder_notice(self._services, notice), "reminder")
 
-    async def _send(self, notice: Notice | None, kind: str) -> DeliveryResult:
-        if notice is None:
-            return DeliveryResult.SKIPPED
+    async def _send(self, notice: Notice, kind: str) -> DeliveryResult:
         try:
             await deliver(self._bot, notice)
         except Forbidden:

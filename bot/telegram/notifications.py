@@ -1,26 +1,29 @@
 """Messages sent outside a reply: an application's status changed, a seat is offered, a reminder.
 
 Each is rendered as a :class:`Notice` (chat, text, keyboard) so that whoever delivers it (the
-outbox deliverer, the reminder task) sends exactly what the bot would show. Their buttons
+outbox deliverer, the reminder task) sends exactly what the bot would show. Only rendering
+happens here: whether a notice is still to be sent, and what it is about, the delivery service
+(``bot.services.delivery``) has decided and read already. Their buttons
 («Беру»/«Отказаться», «Приду»/«Отменить», «Открыть заявку») are ordinary callback data handled by
 ``sessions`` and ``applications``, which re-check ownership and state when pressed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.domain.applications import Application
-from bot.domain.bookings import Booking, BookingStatus
-from bot.domain.errors import NotFound
-from bot.domain.reminders import Reminder, ReminderKind
-from bot.domain.users import User
+from bot.domain.reminders import ReminderKind
 from bot.services.container import Services
+from bot.services.ports.system import (
+    ApplicationStatusNotice,
+    OutboxNotice,
+    ReminderNotice,
+    SeatOfferNotice,
+)
 from bot.telegram.actions import ApplicationAction, SessionAction
 from bot.telegram.context import NoticeView
 from bot.telegram.keyboards import button, inline
@@ -43,14 +46,8 @@ class Notice:
         return params
 
 
-def _reachable(user: User | None) -> bool:
-    return user is not None and user.is_registered and not user.blocked
-
-
-async def application_status_notice(services: Services, application: Application) -> Notice | None:
-    user = await services.users.get(application.user_id)
-    if not _reachable(user) or user is None or not user.notifications.application_updates:
-        return None
+async def application_status_notice(services: Services, notice: ApplicationStatusNotice) -> Notice:
+    application, user = notice.application, notice.user
     view = NoticeView(services, user.language)
     language = user.language
     last = application.history[-1] if application.history else None
@@ -74,21 +71,15 @@ async def application_status_notice(services: Services, application: Application
     return Notice(application.user_id, clip(text), keyboard)
 
 
-async def seat_offer_notice(services: Services, booking: Booking) -> Notice | None:
-    if booking.status is not BookingStatus.OFFERED or booking.offer_expires_at is None:
-        return None  # taken, declined or expired meanwhile: nothing to offer any more
-    user = await services.users.get(booking.user_id)
-    if not _reachable(user) or user is None:
-        return None
+async def seat_offer_notice(services: Services, notice: SeatOfferNotice) -> Notice:
+    booking, user, session, complex_ = notice.booking, notice.user, notice.session, notice.complex_
     view = NoticeView(services, user.language)
-    session = await services.schedule.session(booking.session_id)
-    complex_ = await services.catalog.complex(session.complex_code)
     language = user.language
     text = t(
         language,
         "offer.text",
         session=await session_block(view, session, complex_),
-        until=format_when(booking.offer_expires_at, complex_.timezone, language),
+        until=format_when(notice.offer_until, complex_.timezone, language),
     )
     keyboard = inline(
         [
@@ -101,19 +92,10 @@ async def seat_offer_notice(services: Services, booking: Booking) -> Notice | No
     return Notice(booking.user_id, clip(text), keyboard)
 
 
-async def reminder_notice(services: Services, reminder: Reminder) -> Notice | None:
-    user = await services.users.get(reminder.user_id)
-    if not _reachable(user) or user is None or not user.notifications.reminders:
-        return None
-    try:
-        booking = await services.bookings.get_for_user(reminder.user_id, reminder.booking_id)
-    except NotFound:
-        return None
-    if booking.status is not BookingStatus.ACTIVE:
-        return None
+async def reminder_notice(services: Services, notice: ReminderNotice) -> Notice:
+    reminder, booking, user = notice.reminder, notice.booking, notice.user
+    session, complex_ = notice.session, notice.complex_
     view = NoticeView(services, user.language)
-    session = await services.schedule.session(booking.session_id)
-    complex_ = await services.catalog.complex(session.complex_code)
     language = user.language
     key = (
         "reminder.day_before"
@@ -132,23 +114,11 @@ async def reminder_notice(services: Services, reminder: Reminder) -> Notice | No
     return Notice(reminder.user_id, clip(text), keyboard)
 
 
-async def outbox_notice(
-    services: Services, kind: str, user_id: int, payload: Mapping[str, Any]
-) -> Notice | None:
-    """The notice for an outbox entry (``application_status`` or ``seat_offer``), or None when it
-    no longer applies (the user opted out, deleted their data, or the offer is gone)."""
-    try:
-        if kind == "application_status":
-            application = await services.applications.get_for_user(
-                user_id, str(payload["application_id"])
-            )
-            return await application_status_notice(services, application)
-        if kind == "seat_offer":
-            booking = await services.bookings.get_for_user(user_id, str(payload["booking_id"]))
-            return await seat_offer_notice(services, booking)
-    except NotFound:
-        return None
-    raise ValueError(f"unknown outbox kind {kind!r}")
+async def outbox_notice(services: Services, notice: OutboxNotice) -> Notice:
+    """The message for an outbox notice the delivery service decided to send."""
+    if isinstance(notice, ApplicationStatusNotice):
+        return await application_status_notice(services, notice)
+    return await seat_offer_notice(services, notice)
 
 
 async def deliver(bot: Bot, notice: Notice) -> int:

@@ -300,6 +300,9 @@ class BotHarness:
             self.storage.users,
             self.storage.bookings,
             TelegramNoticeSender(self.services, self.bot),
+            applications=self.storage.applications,
+            sessions=self.storage.sessions,
+            catalog=self.storage.catalog,
         )
 
     async def deliver_notices(self) -> DeliveryReport:

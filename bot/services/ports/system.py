@@ -66,9 +66,48 @@ class Outbox(Protocol):
     async def failed(self, key: str, *, final: bool) -> None: ...
 
 
+@dataclass(frozen=True)
+class ApplicationStatusNotice:
+    """An application's status changed; the user wants to hear of it."""
+
+    entry: OutboxEntry
+    user: User
+    application: Application
+
+
+@dataclass(frozen=True)
+class SeatOfferNotice:
+    """A freed seat is held for the user until ``booking.offer_expires_at``."""
+
+    entry: OutboxEntry
+    user: User
+    booking: Booking
+    session: Session
+    complex_: Complex
+    offer_until: datetime
+
+
+@dataclass(frozen=True)
+class ReminderNotice:
+    """A reminder of an active booking, due now."""
+
+    reminder: Reminder
+    user: User
+    booking: Booking
+    session: Session
+    complex_: Complex
+
+
+OutboxNotice = ApplicationStatusNotice | SeatOfferNotice
+
+
 class NoticeSender(Protocol):
-    """Words and sends notices and reminders in the user's language (the Telegram layer)."""
+    """Words and sends notices and reminders in the user's language (the Telegram layer).
 
-    async def send_notice(self, notice: OutboxEntry, user: User) -> DeliveryResult: ...
+    The delivery service has decided that each one is to be sent and read what it is about; the
+    sender only renders and sends it.
+    """
 
-    async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult: ...
+    async def send_notice(self, notice: OutboxNotice) -> DeliveryResult: ...
+
+    async def send_reminder(self, notice: ReminderNotice) -> DeliveryResult: ...

@@ -191,6 +191,9 @@ class BackOffice:
             self.storage.users,
             self.storage.bookings,
             TelegramNoticeSender(self.services, self.bot),
+            applications=self.storage.applications,
+            sessions=self.storage.sessions,
+            catalog=self.storage.catalog,
         )
 
     async def deliver_notices(self, expected: int = 1) -> None:

@@ -10,12 +10,19 @@ import pytest
 
 from bot.bootstrap import Services, Storage
 from bot.domain.applications import ApplicationStatus
-from bot.domain.reminders import Reminder
-from bot.domain.users import NotificationPreferences, Role, User
+from bot.domain.bookings import BookingStatus
+from bot.domain.paging import PageRequest
+from bot.domain.reminders import plan_reminders
+from bot.domain.users import NotificationPreferences, Role
 from bot.services.delivery import MAX_NOTICE_ATTEMPTS, DeliveryService
-from bot.services.ports.system import DeliveryResult, OutboxEntry
+from bot.services.ports.system import (
+    DeliveryResult,
+    OutboxNotice,
+    ReminderNotice,
+    SeatOfferNotice,
+)
 from tests.fakes.clock import FakeClock
-from tests.integration.mongo.seed import add_catalog, add_resident, add_session, add_staff
+from tests.integration.mongo.seed import NOW, add_catalog, add_resident, add_session, add_staff
 
 pytestmark = pytest.mark.integration
 
@@ -27,20 +34,30 @@ class RecordingSender:
         self.answer = answer
         self.notices: list[tuple[str, int]] = []
         self.reminders: list[str] = []
+        self.sent: list[OutboxNotice | ReminderNotice] = []
 
-    async def send_notice(self, notice: OutboxEntry, user: User) -> DeliveryResult:
+    async def send_notice(self, notice: OutboxNotice) -> DeliveryResult:
         await asyncio.sleep(0)
-        self.notices.append((notice.key, user.telegram_id))
+        self.notices.append((notice.entry.key, notice.user.telegram_id))
+        self.sent.append(notice)
         return self.answer
 
-    async def send_reminder(self, reminder: Reminder, user: User) -> DeliveryResult:
-        self.reminders.append(reminder.id)
+    async def send_reminder(self, notice: ReminderNotice) -> DeliveryResult:
+        self.reminders.append(notice.reminder.id)
+        self.sent.append(notice)
         return self.answer
 
 
 def delivery(storage: Storage, services: Services, sender: RecordingSender) -> DeliveryService:
     return DeliveryService(
-        storage.outbox, services.reminders, storage.users, storage.bookings, sender
+        storage.outbox,
+        services.reminders,
+        storage.users,
+        storage.bookings,
+        sender,
+        applications=storage.applications,
+        sessions=storage.sessions,
+        catalog=storage.catalog,
     )
 
 
@@ -110,3 +127,157 @@ async def test_reminders_only_for_live_bookings(
     clock.advance(timedelta(hours=22))
     assert (await worker.deliver_reminders()).sent == 1
     assert sender.reminders[-1] == f"{kept.id}:1:hours_before"
+
+
+# --- whether a notice is still to be sent is decided by the delivery service alone ---------------
+
+
+async def test_seat_offers_are_sent_while_they_stand(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    (complex_,) = await add_catalog(storage)
+    session = await add_session(storage, capacity=1)
+    for user in (1, 2, 3):
+        await add_resident(storage, user)
+        await services.bookings.book(user, session.id)
+        clock.advance(timedelta(seconds=1))
+    quiet = await storage.users.get(2)
+    assert quiet is not None
+    silent = NotificationPreferences(reminders=False, application_updates=False, broadcasts=False)
+    await storage.users.save(replace(quiet, notifications=silent))
+    await services.bookings.cancel(1, f"{session.id}:1")  # the seat is offered to 2
+    sender = RecordingSender()
+    worker = delivery(storage, services, sender)
+
+    assert (await worker.deliver_notices()).sent == 1  # the answer to their own request
+    (offer,) = sender.sent
+    assert isinstance(offer, SeatOfferNotice)
+    assert (offer.user.telegram_id, offer.booking.status) == (2, BookingStatus.OFFERED)
+    assert (offer.session.id, offer.complex_) == (session.id, complex_)
+    assert offer.offer_until == offer.booking.offer_expires_at
+
+    await services.bookings.decline_offer(2, f"{session.id}:2")  # now offered to 3 ...
+    await services.bookings.accept_offer(3, f"{session.id}:3")  # ... who takes it at once
+    report = await worker.deliver_notices()
+    assert (report.sent, report.skipped) == (0, 1)  # the offer no longer stands
+    assert len(sender.sent) == 1
+    assert await storage.db.outbox.count_documents({"status": {"$ne": "sent"}}) == 0
+
+
+async def test_nobody_unreachable_is_sent_anything(storage: Storage, services: Services) -> None:
+    await _three_status_changes(storage, services)  # users 1, 2, 3
+    for user_id, change in (
+        (1, {"deleted_at": NOW, "registered_at": None}),  # deleted their data
+        (2, {"blocked": True}),
+        (3, {"unreachable": True}),  # blocked the bot
+    ):
+        user = await storage.users.get(user_id)
+        assert user is not None
+        await storage.users.save(replace(user, **change))  # type: ignore[arg-type]
+    sender = RecordingSender()
+    report = await delivery(storage, services, sender).deliver_notices()
+    assert (report.sent, report.skipped) == (0, 3)
+    assert sender.sent == []
+
+    unfinished = await add_resident(storage, 4)
+    app = (await services.applications.submit(4, "d1-c00", "swim")).application
+    await storage.users.save(replace(unfinished, registered_at=None))  # not registered (any more)
+    await services.applications.staff_transition(900, app.id, ApplicationStatus.ACCEPTED)
+    assert (await delivery(storage, services, sender).deliver_notices()).skipped == 1
+    assert sender.sent == []
+
+
+async def test_a_notice_about_someone_elses_things_is_not_sent(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+    sender = RecordingSender()
+    worker = delivery(storage, services, sender)
+    assert (await worker.deliver_notices()).sent == 3
+    (one_s,) = (await storage.applications.list_for_user(1, PageRequest())).items
+    await _put(storage, "application_status", 2, application_id=one_s.id)
+    session = await add_session(storage, capacity=5, hours_ahead=30)
+    booked = await services.bookings.book(1, session.id)
+    offer = await storage.bookings.move(
+        booked.booking.id,
+        frozenset({BookingStatus.ACTIVE}),
+        BookingStatus.OFFERED,
+        clock.now(),
+        offer_expires_at=clock.now() + timedelta(minutes=30),
+    )
+    assert offer is not None  # a real offer, but user 1's
+    await _put(storage, "seat_offer", 2, booking_id=offer.id)
+    report = await worker.deliver_notices()
+    assert (report.sent, report.skipped) == (0, 2)
+
+    other = await add_session(storage, session_id="b" * 24, capacity=5, hours_ahead=30)
+    active = await services.bookings.book(1, other.id)
+    assert active.booked
+    await storage.db.reminders.delete_many({})
+    await storage.reminders.insert_missing(  # user 1's active booking, reminders for user 2
+        plan_reminders(
+            booking_id=active.booking.id,
+            user_id=2,
+            session_id=other.id,
+            starts_at=other.starts_at,
+            now=clock.now(),
+        )
+    )
+    clock.advance(timedelta(hours=29))
+    report = await worker.deliver_reminders()
+    assert (report.sent, report.skipped) == (0, 2)
+    assert len(sender.sent) == 3
+
+
+async def test_reminders_follow_preferences_and_what_still_exists(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    (complex_,) = await add_catalog(storage)
+    session = await add_session(storage, session_id="a" * 24, hours_ahead=30)
+    for user in (1, 2):
+        await add_resident(storage, user)
+        await services.bookings.book(user, session.id)
+    opted_out = await storage.users.get(2)
+    assert opted_out is not None
+    await storage.users.save(
+        replace(opted_out, notifications=NotificationPreferences(reminders=False))
+    )
+    sender = RecordingSender()
+    worker = delivery(storage, services, sender)
+    clock.advance(timedelta(hours=7))  # the day-before reminders are due
+    report = await worker.deliver_reminders()
+    assert (report.sent, report.skipped) == (1, 1)
+    (reminder,) = sender.sent
+    assert isinstance(reminder, ReminderNotice)
+    assert (reminder.user.telegram_id, reminder.booking.status) == (1, BookingStatus.ACTIVE)
+    assert (reminder.session.id, reminder.complex_) == (session.id, complex_)
+
+    # The complex closes before the last reminder: it is closed unsent, not retried for ever.
+    await storage.catalog.upsert_complex(replace(complex_, active=False))
+    clock.advance(timedelta(hours=22))
+    report = await worker.deliver_reminders()
+    assert (report.sent, report.skipped) == (0, 2)
+    assert await services.reminders.claim_due() == []
+    assert len(sender.sent) == 1
+
+
+async def test_an_unknown_kind_of_notice_is_an_error(storage: Storage, services: Services) -> None:
+    await add_resident(storage, 1)
+    await _put(storage, "mystery", 1)
+    with pytest.raises(ValueError, match="mystery"):
+        await delivery(storage, services, RecordingSender()).deliver_notices()
+
+
+async def _put(storage: Storage, kind: str, user_id: int, **payload: str) -> None:
+    """An outbox entry as a (buggy or forged) producer might write it."""
+    await storage.db.outbox.insert_one(
+        {
+            "_id": f"{kind}:{user_id}:{sorted(payload.items())}",
+            "kind": kind,
+            "user_id": user_id,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": NOW,
+        }
+    )
