@@ -29,6 +29,10 @@ declare -A PACKAGE_OF=(
   [amtool]=prometheus-alertmanager
   [chromium]=chromium
   [openssl]=openssl
+  # Deployment gates (scripts/check-configs.sh, tests/deploy): Debian's docker-compose 1.29
+  # validates docker-compose.enterprise.yml without a Docker engine; shellcheck lints the scripts.
+  [docker-compose]=docker-compose
+  [shellcheck]=shellcheck
 )
 
 missing_packages=()
