@@ -124,13 +124,13 @@ return {1, slot - now, slot_end, aligned}
 
 # KEYS[1] global budget, KEYS[2] global pause (same hash tag).
 # ARGV[1] interval ms, ARGV[2] burst tolerance ms, ARGV[3] longest acceptable wait ms.
-# Returns {0, pause ms left, 0} while paused, {1, wait ms, end of reservation} when reserved,
-# {2, wait ms, 0} when the wait would be too long (nothing reserved).
+# Returns {0, pause ms left, 0, 0} while paused, {1, wait ms, end of reservation, slot start} when
+# reserved, {2, wait ms, 0, 0} when the wait would be too long (nothing reserved).
 _RESERVE_GLOBAL_SLOT = (
     """
 local paused_ms = redis.call('PTTL', KEYS[2])
 if paused_ms > 0 then
-  return {0, paused_ms, 0}
+  return {0, paused_ms, 0, 0}
 end
 """
     + NOW_MS
@@ -143,11 +143,11 @@ if tat < now then tat = now end
 local slot = tat - tolerance
 if slot < now then slot = now end
 if slot - now > max_wait then
-  return {2, slot - now, 0}
+  return {2, slot - now, 0, 0}
 end
 local slot_end = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', slot_end), 'PX', slot_end - now + 1)
-return {1, slot - now, slot_end}
+return {1, slot - now, slot_end, slot}
 """
 )
 
@@ -179,6 +179,19 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundGrant:
+    """What one :meth:`RedisOutboundLimiter.acquire_grant` was let go with.
+
+    The slots are the reservations the send used, in server milliseconds (each on the clock of the
+    node holding its key): the limits hold on these, whatever the caller's wake-up jitter.
+    """
+
+    waited_s: float
+    chat_slot_ms: int
+    global_slot_ms: int
+
+
 class RedisOutboundLimiter:
     def __init__(self, redis: RedisCluster, limits: OutboundLimits | None = None) -> None:
         self._redis = redis
@@ -199,6 +212,10 @@ class RedisOutboundLimiter:
         return self._limits
 
     async def acquire(self, chat_id: int | str, is_group: bool) -> float:
+        return (await self.acquire_grant(chat_id, is_group)).waited_s
+
+    async def acquire_grant(self, chat_id: int | str, is_group: bool) -> OutboundGrant:
+        """:meth:`acquire`, also telling which chat and global slots the send was given."""
         started = time.monotonic()
         deadline = started + self._limits.max_wait_s
         chat_key = keys.chat_outbound(chat_id)
@@ -221,7 +238,7 @@ class RedisOutboundLimiter:
             await _sleep_until(chat_slot_at)
 
             while True:
-                state, global_wait_ms, global_end = await self._reserve_global_slot(
+                state, global_wait_ms, global_end, global_slot = await self._reserve_global_slot(
                     keys=self._global_keys,
                     args=[self._global_interval_ms, self._global_tolerance_ms, remaining_ms()],
                 )
@@ -237,9 +254,10 @@ class RedisOutboundLimiter:
 
                 send_at = time.monotonic() + int(global_wait_ms) / 1000
                 if send_at - chat_slot_at <= self._limits.inline_wait_s:
+                    chat_slot = int(chat_end) - chat_interval_ms
                     chat_end = 0  # used: nothing to give back any more
                     await _sleep_until(send_at)
-                    return time.monotonic() - started
+                    return OutboundGrant(time.monotonic() - started, chat_slot, int(global_slot))
 
                 # The global slot is too far from our chat slot: move the chat slot onto it.
                 reserved, wait_ms, new_chat_end, aligned = await self._reserve_chat_slot(
@@ -257,8 +275,9 @@ class RedisOutboundLimiter:
                 chat_slot_at = time.monotonic() + int(wait_ms) / 1000
                 await _sleep_until(chat_slot_at)
                 if int(aligned):
+                    chat_slot = chat_end - chat_interval_ms
                     chat_end = 0
-                    return time.monotonic() - started
+                    return OutboundGrant(time.monotonic() - started, chat_slot, int(global_slot))
         except BaseException:
             if chat_end:
                 # Best effort: an abandoned slot (too long a wait, cancelled caller) is given back
