@@ -60,6 +60,8 @@ def project_copy(tmp_path: Path) -> Path:
         ("bot/telegram/_breach.py", "import bot.web", "bot layers"),
         ("workers/_breach.py", "import bot.telegram.notice_sender", "workers reach the product"),
         ("workers/runtime.py", "import bot.telegram.screens", "workers reach the product"),
+        ("bot/telegram/render.py", "import bot.telegram.sessions", "imports no handler module"),
+        ("bot/telegram/notifications.py", "import bot.telegram.menu", "imports no handler module"),
         ("bot/services/_breach.py", "import redis", "bot.services uses ports"),
         ("bot/telegram/_breach.py", "import bot.infra", "bot layers"),
         ("bot/telegram/_breach.py", "import redis", "only bot.infra, the composition root"),
