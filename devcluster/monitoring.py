@@ -1,4 +1,5 @@
-"""Prometheus and Alertmanager with the local variants of the configs in monitoring/.
+"""Prometheus and Alertmanager with the local variants of the configs in monitoring/, and the
+Debian exporters they scrape (prometheus-node-exporter, prometheus-redis-exporter).
 
 The templates are rendered with the chosen ports into the run directory and checked with
 promtool / amtool before the server starts, so a broken config fails `up` with the checker's
@@ -16,13 +17,16 @@ from string import Template
 from devcluster.executables import find_executable
 from devcluster.paths import REPO_ROOT
 from devcluster.ports import LOOPBACK
-from devcluster.process import ManagedProcess, ProcessStartError
+from devcluster.process import ManagedProcess, ProcessStartError, SingleProcessService
 
 MONITORING_DIR = REPO_ROOT / "monitoring"
 PROMETHEUS_TEMPLATE = MONITORING_DIR / "prometheus" / "prometheus.local.yml.tmpl"
 RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
 ALERTMANAGER_TEMPLATE = MONITORING_DIR / "alertmanager" / "alertmanager.local.yml.tmpl"
 ALERT_TEMPLATES_DIR = MONITORING_DIR / "alertmanager" / "templates"
+# The Celery queue (workers/celery_app.py task_default_queue) is a Redis list of that name in the
+# broker's db 0; redis_exporter reports its length as redis_key_size{key="fok"}.
+CELERY_QUEUE_KEYS = "db0=fok"
 
 
 def render_template(template: Path, destination: Path, values: dict[str, str]) -> Path:
@@ -92,6 +96,65 @@ class AlertmanagerServer:
         return [self.process]
 
 
+def _serves_metrics(url: str) -> bool:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (http on loopback)
+        return bool(response.status == 200 and response.read())
+
+
+class NodeExporterServer(SingleProcessService):
+    """Debian's prometheus-node-exporter: this machine's CPU, memory and filesystems."""
+
+    def __init__(self, run_dir: Path, *, port: int, die_with_parent: bool = True) -> None:
+        self.port = port
+        self.process = ManagedProcess(
+            "node-exporter",
+            [
+                find_executable("prometheus-node-exporter"),
+                f"--web.listen-address={LOOPBACK}:{port}",
+                # The package's textfile directory belongs to a system install, not to us.
+                "--no-collector.textfile",
+            ],
+            log_dir=run_dir / "logs",
+            die_with_parent=die_with_parent,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/metrics"
+
+    def wait_ready(self) -> None:
+        self.process.wait_ready(port=self.port, check=lambda: _serves_metrics(self.url))
+
+
+class RedisExporterServer(SingleProcessService):
+    """Debian's prometheus-redis-exporter in multi-target mode, as in production: Prometheus asks
+    ``/scrape?target=redis://host:port`` once per Redis node (the six cluster nodes, the broker).
+
+    No default address (``-redis.addr=``), so its own ``/metrics`` reports only the exporter.
+    """
+
+    def __init__(self, run_dir: Path, *, port: int, die_with_parent: bool = True) -> None:
+        self.port = port
+        self.process = ManagedProcess(
+            "redis-exporter",
+            [
+                find_executable("prometheus-redis-exporter"),
+                f"-web.listen-address={LOOPBACK}:{port}",
+                "-redis.addr=",
+                f"-check-single-keys={CELERY_QUEUE_KEYS}",
+            ],
+            log_dir=run_dir / "logs",
+            die_with_parent=die_with_parent,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/metrics"
+
+    def wait_ready(self) -> None:
+        self.process.wait_ready(port=self.port, check=lambda: _serves_metrics(self.url))
+
+
 class PrometheusServer:
     def __init__(
         self,
@@ -102,10 +165,16 @@ class PrometheusServer:
         worker_metrics_address: str,
         haproxy_metrics_address: str,
         alertmanager_address: str,
+        node_exporter_address: str,
+        redis_exporter_address: str,
+        redis_cluster_addresses: list[str],
+        redis_broker_address: str,
         die_with_parent: bool = True,
     ) -> None:
         if len(bot_addresses) != 3:
             raise ValueError("the local scrape config names exactly three bot instances")
+        if not redis_cluster_addresses:
+            raise ValueError("the redis job needs the cluster's nodes")
         self.port = port
         self.config_path = render_template(
             PROMETHEUS_TEMPLATE,
@@ -119,6 +188,12 @@ class PrometheusServer:
                 "HAPROXY_METRICS_ADDR": haproxy_metrics_address,
                 "ALERTMANAGER_ADDR": alertmanager_address,
                 "PROMETHEUS_ADDR": f"{LOOPBACK}:{port}",
+                "NODE_EXPORTER_ADDR": node_exporter_address,
+                "REDIS_EXPORTER_ADDR": redis_exporter_address,
+                "REDIS_CLUSTER_TARGETS": ", ".join(
+                    f'"redis://{address}"' for address in redis_cluster_addresses
+                ),
+                "REDIS_BROKER_TARGET": f"redis://{redis_broker_address}",
             },
         )
         self.process = ManagedProcess(

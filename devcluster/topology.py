@@ -18,7 +18,12 @@ from devcluster.celery import CeleryBeat, CeleryWorker
 from devcluster.credentials import Credentials
 from devcluster.emulator import EmulatorServer
 from devcluster.haproxy import HAProxyPorts, HAProxyServer
-from devcluster.monitoring import AlertmanagerServer, PrometheusServer
+from devcluster.monitoring import (
+    AlertmanagerServer,
+    NodeExporterServer,
+    PrometheusServer,
+    RedisExporterServer,
+)
 from devcluster.ports import LOOPBACK, free_ports
 from devcluster.process import ManagedProcess
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
@@ -268,6 +273,22 @@ def _alertmanager(cluster: LocalCluster) -> Built:
     return Built(server, endpoints=[Endpoint("Alertmanager", server.url)])
 
 
+def _node_exporter(cluster: LocalCluster) -> Built:
+    server = NodeExporterServer(
+        cluster.run_dir, port=cluster.ports["node-exporter"], die_with_parent=False
+    )
+    return Built(server, endpoints=[Endpoint("Node exporter (this machine)", server.url)])
+
+
+def _redis_exporter(cluster: LocalCluster) -> Built:
+    server = RedisExporterServer(
+        cluster.run_dir, port=cluster.ports["redis-exporter"], die_with_parent=False
+    )
+    return Built(
+        server, endpoints=[Endpoint("Redis exporter (/scrape?target=redis://...)", server.url)]
+    )
+
+
 def _prometheus(cluster: LocalCluster) -> Built:
     server = PrometheusServer(
         cluster.run_dir,
@@ -276,6 +297,10 @@ def _prometheus(cluster: LocalCluster) -> Built:
         worker_metrics_address=cluster.address("worker-metrics"),
         haproxy_metrics_address=cluster.address("haproxy-metrics"),
         alertmanager_address=cluster.address("alertmanager"),
+        node_exporter_address=cluster.address("node-exporter"),
+        redis_exporter_address=cluster.address("redis-exporter"),
+        redis_cluster_addresses=[cluster.address(name) for name in _REDIS_NODE_PORTS],
+        redis_broker_address=cluster.address("broker-redis"),
         die_with_parent=False,
     )
     return Built(
@@ -301,6 +326,8 @@ COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec("celery-beat", (), _celery_beat),
     ComponentSpec("alert-sink", ("alert-sink",), _alert_sink),
     ComponentSpec("alertmanager", ("alertmanager",), _alertmanager),
+    ComponentSpec("node-exporter", ("node-exporter",), _node_exporter),
+    ComponentSpec("redis-exporter", ("redis-exporter",), _redis_exporter),
     ComponentSpec("prometheus", ("prometheus",), _prometheus),
 )
 

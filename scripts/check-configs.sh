@@ -77,7 +77,10 @@ render_local_prometheus() {
     render "$prom/prometheus.local.yml.tmpl" "$work/prometheus.local.yml" \
         RULES_DIR="$prom/rules" ALERTMANAGER_ADDR=127.0.0.1:9093 PROMETHEUS_ADDR=127.0.0.1:9090 \
         BOT1_ADDR=127.0.0.1:8001 BOT2_ADDR=127.0.0.1:8002 BOT3_ADDR=127.0.0.1:8003 \
-        WORKER_METRICS_ADDR=127.0.0.1:8011 HAPROXY_METRICS_ADDR=127.0.0.1:8405 &&
+        WORKER_METRICS_ADDR=127.0.0.1:8011 HAPROXY_METRICS_ADDR=127.0.0.1:8405 \
+        NODE_EXPORTER_ADDR=127.0.0.1:9100 REDIS_EXPORTER_ADDR=127.0.0.1:9121 \
+        REDIS_CLUSTER_TARGETS='"redis://127.0.0.1:7001", "redis://127.0.0.1:7002"' \
+        REDIS_BROKER_TARGET=redis://127.0.0.1:6379 &&
         promtool check config "$work/prometheus.local.yml"
 }
 run "promtool check config monitoring/prometheus/prometheus.local.yml.tmpl (rendered)" \

@@ -27,6 +27,8 @@ declare -A PACKAGE_OF=(
   [promtool]=prometheus
   [prometheus-alertmanager]=prometheus-alertmanager
   [amtool]=prometheus-alertmanager
+  [prometheus-node-exporter]=prometheus-node-exporter
+  [prometheus-redis-exporter]=prometheus-redis-exporter
   [chromium]=chromium
   [openssl]=openssl
   # Deployment gates (scripts/check-configs.sh, tests/deploy): Debian's docker-compose 1.29

@@ -27,8 +27,8 @@ from devcluster.process import pid_is_alive
 from devcluster.state import ClusterState
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FULL_TOPOLOGY_PROCESSES = 18  # secantus, 6 nodes, broker, emulator, haproxy, 3 bots,
-# celery worker and beat, alert sink, alertmanager, prometheus
+FULL_TOPOLOGY_PROCESSES = 20  # secantus, 6 nodes, broker, emulator, haproxy, 3 bots,
+# celery worker and beat, alert sink, alertmanager, node and redis exporters, prometheus
 
 
 def devcluster(
@@ -185,10 +185,12 @@ def test_prometheus_scrapes_and_alerts_reach_the_sink(
             and up_by_job.get("fok-worker") == 1
             and up_by_job.get("haproxy") == 1
             and up_by_job.get("alertmanager") == 1
+            and up_by_job.get("node") == 1
+            and up_by_job.get("redis") == 7  # six cluster nodes and the broker
         )
 
     assert _wait_for(targets_up), (
-        "Prometheus does not scrape the bots, the worker, HAProxy and Alertmanager"
+        "Prometheus does not scrape the bots, the worker, HAProxy, Alertmanager and the exporters"
     )
     rules = httpx.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     assert rules, "the rules from monitoring/prometheus/rules were not loaded"
@@ -359,3 +361,5 @@ def test_foreground_up_stops_everything_on_ctrl_c(run_dir: Path) -> None:
         if attached.poll() is None:
             attached.kill()
             attached.wait()
+        if attached.stdout is not None:
+            attached.stdout.close()  # an unclosed pipe is a ResourceWarning, and warnings fail

@@ -30,7 +30,9 @@ def prometheus_over_edge(
     if binary is None:
         pytest.fail("Prometheus is not installed (apt-get install prometheus)")
     edge = start_edge()
-    prometheus_port, nothing_on_worker, nothing_on_alertmanager = free_ports(3)
+    prometheus_port, nothing_on_worker, nothing_on_alertmanager, nothing_on_exporters = free_ports(
+        4
+    )
     template = (PROMETHEUS_DIR / "prometheus.local.yml.tmpl").read_text(encoding="utf-8")
     config = tmp_path / "prometheus.yml"
     config.write_text(
@@ -43,6 +45,10 @@ def prometheus_over_edge(
             HAPROXY_METRICS_ADDR=f"{LOOPBACK}:{edge.metrics_port}",
             ALERTMANAGER_ADDR=f"{LOOPBACK}:{nothing_on_alertmanager}",
             PROMETHEUS_ADDR=f"{LOOPBACK}:{prometheus_port}",
+            NODE_EXPORTER_ADDR=f"{LOOPBACK}:{nothing_on_exporters}",
+            REDIS_EXPORTER_ADDR=f"{LOOPBACK}:{nothing_on_exporters}",
+            REDIS_CLUSTER_TARGETS='"redis://127.0.0.1:7001", "redis://127.0.0.1:7002"',
+            REDIS_BROKER_TARGET="redis://127.0.0.1:6379",
         ),
         encoding="utf-8",
     )
@@ -100,18 +106,27 @@ def test_local_prometheus_scrapes_the_edge_and_evaluates_every_rule(
         return {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in targets}
 
     _wait_for(
-        lambda: len(target_health()) == 7 and "unknown" not in target_health().values(),
+        lambda: len(target_health()) == 12 and "unknown" not in target_health().values(),
         30,
-        "all 7 targets to be scraped once",
+        "all 12 targets to be scraped once",
     )
     health = target_health()
     assert {job for job, _ in health} == {
         "fok-bot",
         "fok-worker",
         "haproxy",
+        "redis",
+        "redis-exporter",
+        "node",
         "alertmanager",
         "prometheus",
     }
+    # one scrape per Redis node, named by the node, not by the exporter they all go through
+    assert sorted(instance for job, instance in health if job == "redis") == [
+        "redis://127.0.0.1:6379",
+        "redis://127.0.0.1:7001",
+        "redis://127.0.0.1:7002",
+    ]
     assert [h for (job, _), h in health.items() if job == "haproxy"] == ["up"]
     assert [h for (job, _), h in health.items() if job == "prometheus"] == ["up"]
     # the echo backends have no /metrics: the bot job is down, as FokBotInstanceDown will see
