@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, TypeVar
 
 from pydantic import (
@@ -156,6 +156,18 @@ class AppSettings(BaseSettings):
         return value
 
 
+class BackupSettings(BaseSettings):
+    """Where backups go and how many are kept (``admin_tools.py backup``, the ``fok.backup`` task)."""
+
+    model_config = _section("BACKUP_")
+
+    directory: str = Field(default="/var/backups/fok", min_length=1)
+    # After each backup the newest ``retention_count`` are kept, minus any older than
+    # ``retention_days``; the newest archive is never removed.
+    retention_count: int = Field(default=14, ge=1, le=10000)
+    retention_days: float = Field(default=30.0, gt=0, le=3660)
+
+
 SECTIONS: dict[str, type[BaseSettings]] = {
     "telegram": TelegramSettings,
     "mongo": MongoSettings,
@@ -164,6 +176,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "limits": LimitSettings,
     "web": WebSettings,
     "app": AppSettings,
+    "backup": BackupSettings,
 }
 
 
@@ -176,6 +189,7 @@ class Settings:
     limits: LimitSettings
     web: WebSettings
     app: AppSettings
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
 def env_names() -> list[str]:
