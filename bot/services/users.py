@@ -10,7 +10,7 @@ from bot.domain.i18n import SUPPORTED_LANGUAGES, pick_language
 from bot.domain.ids import new_id
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import NotificationPreferences, Role, User, validate_name
-from bot.services.guards import Actor, active_resident
+from bot.services.guards import Actor, active_resident, actor_record
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationRepository,
@@ -140,6 +140,13 @@ class UserService:
         await self._users.set_unreachable(telegram_id, False)
 
     # --- staff -----------------------------------------------------------------------------
+
+    async def staff_member(self, actor: Actor) -> User:
+        """The acting staff member (any role, not blocked): the staff panel's entry check."""
+        user = await actor_record(self._users, actor)
+        if user is None or not user.is_staff or user.blocked:
+            raise PermissionDenied("staff role required")
+        return user
 
     async def set_blocked(self, actor_id: int | None, telegram_id: int, blocked: bool) -> User:
         """Admins and super admins block; ``actor_id=None`` is the operator CLI (trusted shell)."""

@@ -72,3 +72,10 @@ class ProfileAction(Action, token="pf", feature="profile"):
     TOGGLE = "t", 1  # notification kind
     DELETE = "d"
     CONFIRM_DELETE = "dy"
+
+
+# --- staff (bot/telegram/staff/) -------------------------------------------------------------
+
+
+class StaffAction(Action, token="sf", feature="staff"):
+    HUB = "h"

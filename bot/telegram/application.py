@@ -41,6 +41,7 @@ from bot.telegram.context import SERVICES_KEY, FokContext
 from bot.telegram.gate import gate
 from bot.telegram.routing import Router, Routes
 from bot.telegram.screens import refuse
+from bot.telegram.staff import hub as staff_hub
 from bot.telegram.texts import pick_text_language, t
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ def feature_routes() -> tuple[Routes, ...]:
         applications.ROUTES,
         sessions.ROUTES,
         profile.ROUTES,
+        # staff (bot/telegram/staff/)
+        staff_hub.ROUTES,
     )
 
 
@@ -93,6 +96,7 @@ def build_application(
     application.add_handler(CommandHandler("start", start.start_command))
     application.add_handler(CommandHandler("menu", menu.menu_command))
     application.add_handler(CommandHandler("help", help.help_command))
+    application.add_handler(CommandHandler("admin", staff_hub.admin_command))
 
     for actions in router.features:
         application.add_handler(

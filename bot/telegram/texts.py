@@ -506,8 +506,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Not found: it may have been removed or is not yours.",
     },
     "error.permission_denied": {
-        "ru": "Недостаточно прав.",
-        "en": "You are not allowed to do that.",
+        "ru": "❌ У вас нет прав для выполнения этого действия.",
+        "en": "❌ You do not have permission to do that.",
     },
     "error.validation_failed": {
         "ru": "Проверьте введённые данные.",
@@ -555,6 +555,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Действие не выполнено.",
         "en": "The action was not completed.",
     },
+    # --- staff: the hub (/admin) -------------------------------------------------------
+    "staff.menu_entry": {"ru": "🛠 Управление", "en": "🛠 Staff"},
+    "staff.hub.title": {
+        "ru": "👑 <b>Панель администратора</b>\n\nДобро пожаловать, {name}!\nРоль: {role}{scope}"
+        "\n\nВыберите раздел:",
+        "en": "👑 <b>Admin panel</b>\n\nWelcome, {name}!\nRole: {role}{scope}\n\nChoose a section:",
+    },
+    "staff.hub.scope": {"ru": "\nФОК: {complexes}", "en": "\nComplexes: {complexes}"},
+    "staff.hub.all_complexes": {"ru": "\nФОК: все", "en": "\nComplexes: all"},
+    "staff.hub.no_scope": {
+        "ru": "\nФОК пока не назначены — обратитесь к супер-администратору.",
+        "en": "\nNo complexes assigned yet: ask a super admin.",
+    },
+    "staff.hub.to_hub": {"ru": "🔙 В панель", "en": "🔙 Admin panel"},
+    "staff.role.super_admin": {"ru": "супер-администратор", "en": "super admin"},
+    "staff.role.admin": {"ru": "администратор", "en": "admin"},
+    "staff.role.manager": {"ru": "менеджер", "en": "manager"},
     # --- calendar -----------------------------------------------------------------------
     "weekday.0": {"ru": "пн", "en": "Mon"},
     "weekday.1": {"ru": "вт", "en": "Tue"},

@@ -156,6 +156,8 @@ SENT_BUTTONS = {
     "profile.toggle": "1|pf|t",
     "profile.delete": "1|pf|d",
     "profile.confirm_delete": "1|pf|dy",
+    # staff
+    "staff.hub": "1|sf|h",
 }
 
 

@@ -24,6 +24,7 @@ from bot.telegram.actions import (
     MenuAction,
     ProfileAction,
     SessionAction,
+    StaffAction,
     StartAction,
 )
 from bot.telegram.application import build_application, feature_routes
@@ -88,6 +89,8 @@ LONGEST_ARGS: dict[Action, tuple[str | int, ...]] = {
     ProfileAction.TOGGLE: ("r",),
     ProfileAction.DELETE: (),
     ProfileAction.CONFIRM_DELETE: (),
+    # staff
+    StaffAction.HUB: (),
 }
 
 
