@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -22,9 +23,18 @@ from bot.bootstrap import ProcessRole, Storage, open_process
 from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
 from bot.domain.users import Role
+from bot.infra.mongo.backup import mongo_backup_service
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
+from bot.infra.progress import terminal_progress
+from bot.services.backup import BackupFailed, RestoreRefused, RetentionPolicy, TargetNotEmpty
 from bot.services.container import Services
-from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
+from bot.settings import (
+    BackupSettings,
+    MongoSettings,
+    SettingsError,
+    TelegramSettings,
+    load_section,
+)
 from bot.telegram.application import BOT_COMMANDS
 
 Command = Callable[[argparse.Namespace, Storage, Services], Awaitable[int]]
@@ -126,6 +136,78 @@ async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Servic
         for key, value in stats.items():
             print(f"{key}: {value}")
     return 0
+
+
+# --- backup and restore (bot/services/backup.py; the fok.backup task runs the same code) -------
+
+
+async def cmd_backup(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    try:
+        settings = load_section(BackupSettings)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    directory = Path(args.dir or settings.directory)
+    retention = RetentionPolicy(settings.retention_count, timedelta(days=settings.retention_days))
+    service = mongo_backup_service(storage.db, clock=services.clock)
+    try:
+        report = await service.create(directory, retention, terminal_progress())
+    except BackupFailed as error:
+        print(f"error: backup failed: {error}", file=sys.stderr)
+        return 1
+    manifest = report.manifest
+    print(
+        f"backup written: {report.path} ({manifest.documents} documents in "
+        f"{len(manifest.collections)} collections, schema version {manifest.schema_version})"
+    )
+    for path in report.pruned.removed:
+        print(f"removed old backup: {path.name}")
+    for path, reason in report.pruned.failed:
+        print(f"warning: could not remove old backup {path.name}: {reason}", file=sys.stderr)
+    return 0
+
+
+async def cmd_restore(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    archive = Path(args.archive)
+    target = args.database or storage.db.name
+    service = mongo_backup_service(storage.db, database_name=args.database, clock=services.clock)
+    try:
+        if args.check:
+            manifest = await service.verify(archive)
+            print(
+                f"{archive.name} is intact: {manifest.documents} documents in "
+                f"{len(manifest.collections)} collections, schema version "
+                f"{manifest.schema_version}, made {manifest.created_at.isoformat()}"
+            )
+            return 0
+        report = await service.restore(archive, replace=args.replace, progress=terminal_progress())
+    except TargetNotEmpty as error:
+        print(
+            f"error: restore refused: database {target} is not empty ({error.documents} "
+            f"documents in {error.collections} collections); add --replace to restore over it",
+            file=sys.stderr,
+        )
+        return 1
+    except RestoreRefused as error:
+        print(f"error: restore refused: {error}", file=sys.stderr)
+        return 1
+    for collection in report.collections:
+        print(f"{collection.name}: {collection.documents} documents, {collection.indexes} indexes")
+    for name in report.dropped:
+        print(f"{name}: dropped (not in the backup)")
+    print(
+        f"restored {archive.name} into {target}: {report.documents} documents in "
+        f"{len(report.collections)} collections, schema version "
+        f"{report.manifest.schema_version}, backed up {report.manifest.created_at.isoformat()}"
+    )
+    return 0
+
+
+def _database_name(value: str) -> str:
+    """``--database``: the shape MONGO_DATABASE must have."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,60}", value):
+        raise argparse.ArgumentTypeError("must be 1-60 of A-Z a-z 0-9 _ -")
+    return value
 
 
 # --- webhook (deploy time only: the bot never calls setWebhook at start, design §4 rule 3) ------
@@ -258,6 +340,20 @@ def build_parser() -> argparse.ArgumentParser:
     stats = groups.add_parser("stats", help="counts of users, applications, reminders")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=cmd_stats)
+
+    backup = groups.add_parser("backup", help="back up every collection (BACKUP_* settings)")
+    backup.add_argument("--dir", help="directory of the archives (default: BACKUP_DIRECTORY)")
+    backup.set_defaults(run=cmd_backup)
+    restore = groups.add_parser("restore", help="restore a backup archive, verified first")
+    restore.add_argument("archive", help="a fok-backup-*.tar.gz file")
+    restore.add_argument(
+        "--replace", action="store_true", help="restore over a database that holds documents"
+    )
+    restore.add_argument(
+        "--database", type=_database_name, help="restore into this database (MONGO_DATABASE)"
+    )
+    restore.add_argument("--check", action="store_true", help="only verify the archive")
+    restore.set_defaults(run=cmd_restore)
 
     webhook = groups.add_parser(
         "webhook", help="Telegram webhook (TELEGRAM_* settings; deploy time)"
