@@ -68,3 +68,34 @@ class StaleAction(DomainError):
     """The state changed since the button was drawn."""
 
     code = "stale_action"
+
+
+class BookingBlocked(DomainError):
+    """Too many no-shows: booking is refused until ``details["until"]`` (aware UTC)."""
+
+    code = "booking_blocked"
+
+
+class CapacityBelowBooked(DomainError):
+    """A session's capacity cannot go below the seats taken (``details["booked"]``)."""
+
+    code = "capacity_below_booked"
+
+
+class AttendanceNotOpen(DomainError):
+    """Too early to mark attendance: arrivals from an hour before the start, no-shows after it."""
+
+    code = "attendance_not_open"
+
+
+class CheckinCodeUnknown(DomainError):
+    """No active booking of the session has the code staff typed."""
+
+    code = "checkin_code_unknown"
+
+
+class CatalogEntryInUse(DomainError):
+    """A district or sport still used by visible complexes cannot be hidden
+    (``details["complexes"]``: how many)."""
+
+    code = "catalog_entry_in_use"

@@ -278,3 +278,75 @@ async def test_attendance_and_confirmation_need_an_active_booking(ports: Ports) 
     assert await ports.bookings.get(bid) == marked
     assert await ports.bookings.confirm("missing", later) is None
     assert await ports.bookings.mark_attendance("missing", Attendance.ATTENDED, 1, later) is None
+
+
+async def test_a_check_in_code_is_given_once_and_unique_in_its_session(ports: Ports) -> None:
+    first = await claimed(ports, 7)
+    second = await claimed(ports, 8)
+    elsewhere = await claimed(ports, 7, session_id="t" * 24)
+    coded = await ports.bookings.assign_checkin_code(first, "ACD347")
+    assert coded is not None
+    assert coded.checkin_code == "ACD347"
+    assert await ports.bookings.get(first) == coded
+    # It keeps its own code: a second assignment changes nothing.
+    again = await ports.bookings.assign_checkin_code(first, "XYW999")
+    assert again == coded
+    # The same code is taken in this session, but free in another one.
+    assert await ports.bookings.assign_checkin_code(second, "ACD347") is None
+    still = await ports.bookings.get(second)
+    assert still is not None
+    assert still.checkin_code is None
+    other = await ports.bookings.assign_checkin_code(elsewhere, "ACD347")
+    assert other is not None
+    assert other.checkin_code == "ACD347"
+    assert await ports.bookings.assign_checkin_code("missing", "ACD347") is None
+
+    found = await ports.bookings.find_by_checkin_code(SESSION, "ACD347")
+    assert found is not None
+    assert found.id == first
+    assert await ports.bookings.find_by_checkin_code(SESSION, "XYW999") is None
+
+
+async def test_a_booking_made_afresh_loses_the_old_code(ports: Ports) -> None:
+    bid = await claimed(ports, 7)
+    await ports.bookings.assign_checkin_code(bid, "ACD347")
+    await ports.bookings.move(bid, frozenset({B.RESERVING}), B.CANCELLED, NOW)
+    assert await ports.bookings.claim(bid, SESSION, 7, NOW + timedelta(hours=1)) is True
+    fresh = await ports.bookings.get(bid)
+    assert fresh is not None
+    assert fresh.checkin_code is None
+    assert await ports.bookings.find_by_checkin_code(SESSION, "ACD347") is None
+    # A second booking without a code and one more with a code coexist in the session.
+    other = await claimed(ports, 8)
+    assert await ports.bookings.assign_checkin_code(other, "ACD347") is not None
+
+
+async def test_no_shows_are_listed_by_when_they_were_marked(ports: Ports) -> None:
+    marks = [
+        (1, Attendance.NO_SHOW, NOW - timedelta(days=40)),
+        (2, Attendance.NO_SHOW, NOW - timedelta(days=3)),
+        (3, Attendance.ATTENDED, NOW - timedelta(days=2)),
+        (4, Attendance.NO_SHOW, PRECISE),
+    ]
+    for index, attendance, at in marks:
+        session_id = f"{index:024d}"
+        bid = await claimed(ports, 7, session_id=session_id)
+        await ports.bookings.move(bid, frozenset({B.RESERVING}), B.ACTIVE, NOW)
+        marked = await ports.bookings.mark_attendance(bid, attendance, 99, at)
+        assert marked is not None
+        assert marked.attendance_at == (PRECISE_STORED if at is PRECISE else at)
+    someone_else = await claimed(ports, 8)
+    await ports.bookings.move(someone_else, frozenset({B.RESERVING}), B.ACTIVE, NOW)
+    await ports.bookings.mark_attendance(someone_else, Attendance.NO_SHOW, 99, NOW)
+
+    since = NOW - timedelta(days=30)
+    assert await ports.bookings.no_shows_since(7, since) == [
+        NOW - timedelta(days=3),
+        PRECISE_STORED,
+    ]
+    assert await ports.bookings.no_shows_since(7, NOW + timedelta(days=1)) == []
+    assert await ports.bookings.no_shows_since(9, since) == []
+    # A correction (no-show → attended) takes it out of the count.
+    corrected = booking_id(f"{2:024d}", 7)
+    await ports.bookings.mark_attendance(corrected, Attendance.ATTENDED, 99, NOW)
+    assert await ports.bookings.no_shows_since(7, since) == [PRECISE_STORED]

@@ -144,3 +144,34 @@ async def test_a_template_start_is_kept_to_the_minute(ports: Ports) -> None:
     (stored,) = await ports.sessions.list_templates()
     assert stored.start == time(7, 15)
     assert stored == template("t1", start=time(7, 15))
+
+
+async def test_a_cancelled_session_keeps_why(ports: Ports) -> None:
+    await ports.sessions.insert(session("s1"))
+    await ports.sessions.insert(session("s2"))
+    assert await ports.sessions.cancel("s1", "Авария <водопровода> & ремонт") is True
+    assert await ports.sessions.cancel("s1", "другая причина") is False
+    stored = await ports.sessions.get("s1")
+    assert stored is not None
+    assert (stored.cancelled, stored.cancel_reason) == (True, "Авария <водопровода> & ремонт")
+    untouched = await ports.sessions.get("s2")
+    assert untouched is not None
+    assert (untouched.cancelled, untouched.cancel_reason) == (False, None)
+
+
+async def test_capacity_is_changed_only_above_the_seats_taken(ports: Ports) -> None:
+    await ports.sessions.insert(session("s1", capacity=10, booked=4))
+    lowered = await ports.sessions.set_capacity("s1", 4)
+    assert lowered is not None
+    assert (lowered.capacity, lowered.booked) == (4, 4)
+    assert await ports.sessions.get("s1") == lowered
+    assert await ports.sessions.set_capacity("s1", 3) is None  # below the seats taken
+    raised = await ports.sessions.set_capacity("s1", 12)
+    assert raised is not None
+    assert raised.seats_left == 8
+    assert await ports.sessions.set_capacity("missing", 5) is None
+    await ports.sessions.cancel("s1", "закрыто")
+    assert await ports.sessions.set_capacity("s1", 20) is None
+    stored = await ports.sessions.get("s1")
+    assert stored is not None
+    assert stored.capacity == 12

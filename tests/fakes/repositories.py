@@ -418,12 +418,20 @@ class InMemorySessionRepository:
         if s is not None:
             self._sessions[session_id] = replace(s, booked=booked)
 
-    async def cancel(self, session_id: str) -> bool:
+    async def cancel(self, session_id: str, reason: str | None = None) -> bool:
         s = self._sessions.get(session_id)
         if s is None or s.cancelled:
             return False
-        self._sessions[session_id] = replace(s, cancelled=True)
+        self._sessions[session_id] = replace(s, cancelled=True, cancel_reason=reason)
         return True
+
+    async def set_capacity(self, session_id: str, capacity: int) -> Session | None:
+        s = self._sessions.get(session_id)
+        if s is None or s.cancelled or s.booked > capacity:
+            return None
+        changed = replace(s, capacity=capacity)
+        self._sessions[session_id] = changed
+        return changed
 
     async def upsert_template(self, template: WeeklyTemplate) -> None:
         self._templates[template.id] = _stored_template(template)
@@ -588,11 +596,46 @@ class InMemoryBookingRepository:
         b = self._bookings.get(booking_id)
         if b is None or b.status is not B.ACTIVE:
             return None
+        moment = stored_time(now)
         marked = replace(
-            b, attendance=attendance, attendance_by=staff_id, updated_at=stored_time(now)
+            b,
+            attendance=attendance,
+            attendance_by=staff_id,
+            attendance_at=moment,
+            updated_at=moment,
         )
         self._bookings[booking_id] = marked
         return marked
+
+    async def assign_checkin_code(self, booking_id: str, code: str) -> Booking | None:
+        b = self._bookings.get(booking_id)
+        if b is None or b.checkin_code is not None:
+            return b
+        if any(
+            other.session_id == b.session_id and other.checkin_code == code
+            for other in self._bookings.values()
+        ):
+            return None  # the unique (session, code) index
+        coded = replace(b, checkin_code=code)
+        self._bookings[booking_id] = coded
+        return coded
+
+    async def find_by_checkin_code(self, session_id: str, code: str) -> Booking | None:
+        for b in self._bookings.values():
+            if b.session_id == session_id and b.checkin_code == code:
+                return b
+        return None
+
+    async def no_shows_since(self, user_id: int, since: datetime) -> list[datetime]:
+        moment = stored_time(since)
+        return sorted(
+            b.attendance_at
+            for b in self._bookings.values()
+            if b.user_id == user_id
+            and b.attendance is Attendance.NO_SHOW
+            and b.attendance_at is not None
+            and b.attendance_at >= moment
+        )
 
     async def confirm(self, booking_id: str, now: datetime) -> Booking | None:
         b = self._bookings.get(booking_id)

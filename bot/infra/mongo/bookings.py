@@ -35,6 +35,8 @@ def booking_from_doc(d: Document) -> Booking:
         attendance=Attendance(attendance) if attendance else None,
         attendance_by=d.get("attendance_by"),
         confirmed_at=d.get("confirmed_at"),
+        attendance_at=d.get("attendance_at"),
+        checkin_code=d.get("checkin_code"),
     )
 
 
@@ -61,8 +63,11 @@ class MongoBookingRepository:
                         "offer_expires_at": None,
                         "attendance": None,
                         "attendance_by": None,
+                        "attendance_at": None,
                         "confirmed_at": None,
-                    }
+                    },
+                    # Absent, not null: the per-session unique index covers only real codes.
+                    "$unset": {"checkin_code": ""},
                 },
                 upsert=True,
             )
@@ -186,12 +191,41 @@ class MongoBookingRepository:
                 "$set": {
                     "attendance": attendance.value,
                     "attendance_by": staff_id,
+                    "attendance_at": now,
                     "updated_at": now,
                 }
             },
             return_document=ReturnDocument.AFTER,
         )
         return booking_from_doc(doc) if doc else None
+
+    async def assign_checkin_code(self, booking_id: str, code: str) -> Booking | None:
+        try:
+            doc = await self._bookings.find_one_and_update(
+                {"_id": booking_id, "checkin_code": {"$exists": False}},
+                {"$set": {"checkin_code": code}},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return None  # another booking of the session holds this code
+        if doc is None:  # it has a code already, or there is no such booking
+            doc = await self._bookings.find_one({"_id": booking_id})
+        return booking_from_doc(doc) if doc else None
+
+    async def find_by_checkin_code(self, session_id: str, code: str) -> Booking | None:
+        doc = await self._bookings.find_one({"session_id": session_id, "checkin_code": code})
+        return booking_from_doc(doc) if doc else None
+
+    async def no_shows_since(self, user_id: int, since: datetime) -> list[datetime]:
+        cursor = self._bookings.find(
+            {
+                "user_id": user_id,
+                "attendance": Attendance.NO_SHOW.value,
+                "attendance_at": {"$gte": since},
+            },
+            {"attendance_at": 1},
+        ).sort("attendance_at", 1)
+        return [d["attendance_at"] async for d in cursor]
 
     async def confirm(self, booking_id: str, now: datetime) -> Booking | None:
         doc = await self._bookings.find_one_and_update(

@@ -92,8 +92,28 @@ async def _initial_indexes(db: AsyncDatabase[Document]) -> None:
     await db.audit_log.create_indexes([IndexModel([("at", DESCENDING)], name="recent")])
 
 
+async def _checkin_codes_and_no_shows(db: AsyncDatabase[Document]) -> None:
+    await db.bookings.create_indexes(
+        [
+            # A check-in code names one booking of its session: staff type it at the door.
+            IndexModel(
+                [("session_id", ASCENDING), ("checkin_code", ASCENDING)],
+                name="one_checkin_code_per_session",
+                unique=True,
+                partialFilterExpression={"checkin_code": {"$exists": True}},
+            ),
+            # A resident's no-shows by when they were marked (the no-show rule at booking).
+            IndexModel(
+                [("user_id", ASCENDING), ("attendance", ASCENDING), ("attendance_at", ASCENDING)],
+                name="attendance_by_user",
+            ),
+        ]
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial indexes and invariants", _initial_indexes),
+    Migration(2, "check-in codes unique per session, no-shows", _checkin_codes_and_no_shows),
 )
 
 

@@ -28,6 +28,7 @@ def session_to_doc(s: Session) -> Document:
         "title": s.title.to_dict(),
         "template_id": s.template_id,
         "cancelled": s.cancelled,
+        "cancel_reason": s.cancel_reason,
     }
 
 
@@ -43,6 +44,7 @@ def session_from_doc(d: Document) -> Session:
         title=LocalizedText.of(d.get("title")),
         template_id=d.get("template_id"),
         cancelled=bool(d.get("cancelled", False)),
+        cancel_reason=d.get("cancel_reason"),
     )
 
 
@@ -115,11 +117,20 @@ class MongoSessionRepository:
     async def set_booked(self, session_id: str, booked: int) -> None:
         await self._sessions.update_one({"_id": session_id}, {"$set": {"booked": booked}})
 
-    async def cancel(self, session_id: str) -> bool:
+    async def cancel(self, session_id: str, reason: str | None = None) -> bool:
         result = await self._sessions.update_one(
-            {"_id": session_id, "cancelled": False}, {"$set": {"cancelled": True}}
+            {"_id": session_id, "cancelled": False},
+            {"$set": {"cancelled": True, "cancel_reason": reason}},
         )
         return result.modified_count == 1
+
+    async def set_capacity(self, session_id: str, capacity: int) -> Session | None:
+        doc = await self._sessions.find_one_and_update(
+            {"_id": session_id, "cancelled": False, "booked": {"$lte": capacity}},
+            {"$set": {"capacity": capacity}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return session_from_doc(doc) if doc else None
 
     async def upsert_template(self, template: WeeklyTemplate) -> None:
         await self._templates.replace_one(

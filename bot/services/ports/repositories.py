@@ -114,7 +114,14 @@ class SessionRepository(Protocol):
 
     async def set_booked(self, session_id: str, booked: int) -> None: ...
 
-    async def cancel(self, session_id: str) -> bool: ...
+    async def cancel(self, session_id: str, reason: str | None = None) -> bool:
+        """Mark the session cancelled (with why); False if it was cancelled already."""
+        ...
+
+    async def set_capacity(self, session_id: str, capacity: int) -> Session | None:
+        """Set the capacity if the session is not cancelled and no more than ``capacity`` seats
+        are taken (one conditional update); the session after it, or None if refused."""
+        ...
 
     async def upsert_template(self, template: WeeklyTemplate) -> None: ...
 
@@ -169,7 +176,20 @@ class BookingRepository(Protocol):
 
     async def mark_attendance(
         self, booking_id: str, attendance: Attendance, staff_id: int, now: datetime
-    ) -> Booking | None: ...
+    ) -> Booking | None:
+        """Record attendance (by whom, at ``now``) of an active booking; None if not active."""
+        ...
+
+    async def assign_checkin_code(self, booking_id: str, code: str) -> Booking | None:
+        """Give the booking ``code`` unless it has one (then it keeps its own); None when another
+        booking of the session holds ``code`` (unique per session) or the booking is missing."""
+        ...
+
+    async def find_by_checkin_code(self, session_id: str, code: str) -> Booking | None: ...
+
+    async def no_shows_since(self, user_id: int, since: datetime) -> list[datetime]:
+        """When each no-show of the user marked at or after ``since`` was marked."""
+        ...
 
     async def confirm(self, booking_id: str, now: datetime) -> Booking | None: ...
 
