@@ -9,17 +9,31 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from celery.signals import worker_init, worker_process_shutdown
-from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+from prometheus_client import CollectorRegistry, Gauge, multiprocess, start_http_server
 
 from bot.infra.metrics import InstanceInfoCollector
 
 log = logging.getLogger(__name__)
 BIND_ENV = "WORKER_METRICS_BIND"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# The alert FokBackupTooOld reads this name (max over the workers). Every worker process exports
+# it, 0 until it knows of a backup: at start it takes the newest archive in BACKUP_DIRECTORY, then
+# each fok.backup that succeeds. A worker without the directory reports 0 and the max ignores it.
+BACKUP_LAST_SUCCESS = Gauge(
+    "fok_backup_last_success_timestamp_seconds",
+    "Unix time of the newest successful backup this worker knows of (0: none)",
+    multiprocess_mode="max",
+)
+
+
+def record_backup_success(at: datetime) -> None:
+    BACKUP_LAST_SUCCESS.set(at.timestamp())
 
 
 def parse_bind(value: str) -> tuple[str, int]:

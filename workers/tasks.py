@@ -9,15 +9,26 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from bot.infra.metrics import CELERY_TASKS
-from bot.settings import load_settings
+from bot.infra.mongo.backup import mongo_backup_service
+from bot.services.backup import RetentionPolicy, latest_backup_time
+from bot.settings import BackupSettings, SettingsError, load_section, load_settings
 from workers.celery_app import app
+from workers.metrics import record_backup_success
 from workers.runtime import WorkerRuntime, open_worker
-from workers.schedule import DELIVER_NOTICES, DELIVER_REMINDERS, EXPIRE_OFFERS, GENERATE_SESSIONS
+from workers.schedule import (
+    BACKUP,
+    BACKUP_QUEUE,
+    DELIVER_NOTICES,
+    DELIVER_REMINDERS,
+    EXPIRE_OFFERS,
+    GENERATE_SESSIONS,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -42,6 +53,18 @@ def _ensure_runtime() -> tuple[asyncio.AbstractEventLoop, WorkerRuntime]:
 @worker_process_init.connect
 def _on_process_init(**_: Any) -> None:
     _ensure_runtime()
+    _seed_backup_gauge()
+
+
+def _seed_backup_gauge() -> None:
+    """A restarted worker reports the newest archive on disk, not "never backed up"."""
+    try:
+        latest = latest_backup_time(Path(load_section(BackupSettings).directory))
+    except (OSError, SettingsError) as error:
+        log.warning("cannot look for backups: %s", error)
+        return
+    if latest is not None:
+        record_backup_success(latest)
 
 
 @worker_process_shutdown.connect
@@ -86,3 +109,45 @@ def generate_sessions(days: int = 14) -> int:
         return await runtime.services.schedule.generate(today - timedelta(days=1), days + 1)
 
     return _run(GENERATE_SESSIONS, generate)
+
+
+# A backup may take longer than the default limits (300 s); it stays under the broker's
+# visibility timeout (3600 s), after which an unacknowledged task would be delivered again.
+BACKUP_TIME_LIMIT_S = 3000
+BACKUP_SOFT_TIME_LIMIT_S = 2700
+
+
+@app.task(
+    name=BACKUP,
+    queue=BACKUP_QUEUE,
+    time_limit=BACKUP_TIME_LIMIT_S,
+    soft_time_limit=BACKUP_SOFT_TIME_LIMIT_S,
+)
+def backup() -> dict[str, Any]:
+    """The nightly backup: the same code as ``admin_tools.py backup``, into BACKUP_DIRECTORY."""
+
+    async def back_up(runtime: WorkerRuntime) -> dict[str, Any]:
+        settings = load_section(BackupSettings)
+        retention = RetentionPolicy(
+            settings.retention_count, timedelta(days=settings.retention_days)
+        )
+        service = mongo_backup_service(runtime.process.storage.db, clock=runtime.services.clock)
+        report = await service.create(Path(settings.directory), retention)
+        record_backup_success(report.manifest.created_at)
+        for path, reason in report.pruned.failed:
+            log.warning("could not remove old backup %s: %s", path.name, reason)
+        log.info(
+            "backup %s: %d documents in %d collections; %d old archives removed",
+            report.path.name,
+            report.manifest.documents,
+            len(report.manifest.collections),
+            len(report.pruned.removed),
+        )
+        return {
+            "archive": report.path.name,
+            "documents": report.manifest.documents,
+            "collections": len(report.manifest.collections),
+            "removed": [path.name for path in report.pruned.removed],
+        }
+
+    return _run(BACKUP, back_up)

@@ -15,8 +15,9 @@ database names.
 A restore checks the whole archive first (gzip integrity, format, every file's SHA-256 and size,
 the document counts, the schema version), unpacking it into a private temporary directory. Only
 then does it look at the target, and it refuses one that holds documents unless told to replace
-it. Collections are loaded beside the live ones and put in their place at the end, so a restore
-that fails on the way leaves the target as it was.
+it. The target's own collections are replaced only once everything is loaded and indexed, and
+what a failed restore created is dropped, so a restore that fails on the way leaves the target as
+it was.
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ cannot do that and the backup is refused rather than made inconsistent. mongod k
 history for ``minSnapshotHistoryWindowInSeconds`` (300 s by default): a backup reading for longer
 fails with SnapshotTooOld and must be retried (or the window raised).
 
-Restore loads every collection under a staging name (``_fok_restore_<token>_<name>``), builds its
-indexes, and only then renames the staged collections over the live ones
-(``renameCollection`` with ``dropTarget``); what is not committed is dropped.
+Restore creates a collection the target lacks in place, with its options; one the target has is
+loaded under a staging name (``_fok_restore_<token>_<name>``) and renamed over the live one
+(``renameCollection`` with ``dropTarget``) only once every collection is loaded and indexed. What
+a failed restore created is dropped; the target's own collections are untouched until the end.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class MongoBackupDatabase:
             if name.startswith(STAGING_PREFIX):  # left by a restore that was killed
                 log.warning("dropping %s, left by an interrupted restore", name)
                 await self._db.drop_collection(name)
-        staging = _MongoStaging(self._db, self._raw, secrets.token_hex(4))
+        live = {n for n in await self._db.list_collection_names() if _backed_up(n)}
+        staging = _MongoStaging(self._db, self._raw, secrets.token_hex(4), live)
         try:
             yield staging
         finally:
@@ -191,63 +193,76 @@ class _MongoSnapshot:
 
 
 class _MongoStaging:
+    """A collection the target lacks is created in place, under its own name, with its options;
+    one the target has is loaded beside it (staging name) and swapped in at ``commit``.
+
+    Creating in place keeps every option exactly (SecantusDB's renameCollection drops collection
+    options; mongod's keeps them). Whatever was created and not committed is dropped.
+    """
+
     def __init__(
-        self, db: AsyncDatabase[Document], raw: AsyncDatabase[RawBSONDocument], token: str
+        self,
+        db: AsyncDatabase[Document],
+        raw: AsyncDatabase[RawBSONDocument],
+        token: str,
+        live: set[str],
     ) -> None:
         self._db = db
         self._raw = raw
         self._token = token
+        self._live = live  # collections the target had when the restore began
         self._indexes: dict[str, list[dict[str, Any]]] = {}
-        self._staged: list[str] = []  # live names, in load order
-        self._committed: set[str] = set()
-
-    def _name(self, name: str) -> str:
-        return f"{STAGING_PREFIX}{self._token}_{name}"
+        self._targets: dict[str, str] = {}  # archive name -> where it is being loaded
+        self._committed = False
 
     async def create(self, definition: CollectionDefinition) -> None:
         decoded = _decode_definition(definition.metadata)
-        await self._db.command({"create": self._name(definition.name), **decoded["options"]})
-        self._staged.append(definition.name)
-        self._indexes[definition.name] = decoded["indexes"]
+        name = definition.name
+        target = f"{STAGING_PREFIX}{self._token}_{name}" if name in self._live else name
+        await self._db.command({"create": target, **decoded["options"]})
+        self._targets[name] = target
+        self._indexes[name] = decoded["indexes"]
 
     async def insert(self, name: str, documents: Sequence[bytes]) -> None:
         if documents:
-            await self._raw[self._name(name)].insert_many(
+            await self._raw[self._targets[name]].insert_many(
                 [RawBSONDocument(d, codec_options=_RAW_CODEC) for d in documents],
                 ordered=True,
                 bypass_document_validation=True,
             )
 
     async def finish(self, name: str) -> int:
-        staged = self._name(name)
+        target = self._targets[name]
         indexes = self._indexes[name]
         if indexes:
-            await self._db.command({"createIndexes": staged, "indexes": indexes})
-        return await self._db[staged].count_documents({})
+            await self._db.command({"createIndexes": target, "indexes": indexes})
+        return await self._db[target].count_documents({})
 
     async def commit(self, *, drop_others: bool) -> None:
         db_name = self._db.name
-        for name in self._staged:
-            await self._db.client.admin.command(
-                "renameCollection",
-                f"{db_name}.{self._name(name)}",
-                to=f"{db_name}.{name}",
-                dropTarget=True,
-            )
-            self._committed.add(name)
+        for name, target in self._targets.items():
+            if target != name:
+                await self._db.client.admin.command(
+                    "renameCollection",
+                    f"{db_name}.{target}",
+                    to=f"{db_name}.{name}",
+                    dropTarget=True,
+                )
+        self._committed = True
         if drop_others:
             for name in await self._db.list_collection_names():
-                if _backed_up(name) and name not in self._committed:
+                if _backed_up(name) and name not in self._targets:
                     await self._db.drop_collection(name)
 
     async def discard(self) -> None:
-        """Drop the staged collections not committed (after a failure: all of them)."""
-        for name in self._staged:
-            if name not in self._committed:
-                try:
-                    await self._db.drop_collection(self._name(name))
-                except Exception:
-                    log.exception("could not drop the staging collection of %s", name)
+        """After a failure: drop what this restore created (live collections stay as they were)."""
+        if self._committed:
+            return
+        for name, target in self._targets.items():
+            try:
+                await self._db.drop_collection(target)
+            except Exception:
+                log.exception("could not drop %s after the failed restore of %s", target, name)
 
 
 def mongo_backup_service(

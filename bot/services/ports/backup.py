@@ -44,10 +44,16 @@ class Snapshot(Protocol):
 
 
 class Staging(Protocol):
-    """Collections loaded beside the live ones; invisible until ``commit``, dropped otherwise."""
+    """A restore in progress: the live collections change only at ``commit``.
+
+    What was created and not committed is dropped when the block ends.
+    """
 
     async def create(self, definition: CollectionDefinition) -> None:
-        """A staging collection for ``definition.name`` with its options (no indexes yet)."""
+        """Where ``definition.name`` will be loaded, with its options (no indexes yet).
+
+        A collection the target lacks may be created in place; one it has is never touched.
+        """
         ...
 
     async def insert(self, name: str, documents: Sequence[bytes]) -> None: ...
