@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Config gates: validate every shipped HAProxy, Prometheus and Alertmanager config with the real
-# tools, the way they will be loaded. Runs every check, prints each result, exits 1 if any failed.
+# tools, the way they will be loaded, and the Grafana dashboards against their builders. Runs every
+# check, prints each result, exits 1 if any failed.
 #
 #   scripts/check-configs.sh
 #
@@ -132,6 +133,12 @@ check_message_template() {
     }
 }
 run "amtool template render monitoring/alertmanager/templates/*.tmpl" check_message_template
+
+# --- Grafana -----------------------------------------------------------------------------------
+# No Grafana binary here: the dashboards are typed by grafana-foundation-sdk, and the committed JSON
+# must be exactly what its builders make (tests/monitoring runs every query on a live Prometheus).
+run "monitoring/grafana/dashboards/*.json are what build_dashboards.py makes" \
+    "$python" "$root/monitoring/grafana/build_dashboards.py" --check
 
 echo "$((checks - failures))/$checks config checks passed"
 [[ $failures -eq 0 ]]

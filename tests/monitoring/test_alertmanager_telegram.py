@@ -131,10 +131,10 @@ def test_critical_alerts_reach_the_admin_chat_grouped_and_inhibited(
 ) -> None:
     alerts = [
         # one group (alertname + severity): a single message naming both instances
-        _alert("FokDependencyDown", "critical", instance="bot1:8000", dependency="redis"),
-        _alert("FokDependencyDown", "critical", instance="bot2:8000", dependency="redis"),
+        _alert("FokDependencyDown", "critical", instance="bot1:8000", dependency="redis_cluster"),
+        _alert("FokDependencyDown", "critical", instance="bot2:8000", dependency="redis_cluster"),
         # explained by the replica set having no primary: silenced
-        _alert("FokDependencyDown", "critical", instance="bot3:8000", dependency="mongo"),
+        _alert("FokDependencyDown", "critical", instance="bot3:8000", dependency="mongodb"),
         _alert("FokMongoDBNoPrimary", "critical", rs_nm="rs0"),
     ]
     response = httpx.post(f"{alertmanager_url}/api/v2/alerts", json=alerts, timeout=5)
