@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram_emulator.clock import Clock
+from telegram_emulator.faults import FaultInjector
 from telegram_emulator.model import (
     CallbackQuery,
     ChatMessage,
@@ -48,6 +49,7 @@ class BotState:
         self.next_update_id = 100_000_001
         self.poll_generation = 0
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.faults = FaultInjector()
         self._reset_runtime()
 
     def _reset_runtime(self) -> None:
@@ -66,11 +68,14 @@ class BotState:
         self.last_error_message: str | None = None
         self.polling_allowed_updates: list[str] | None = None
         self.webhook_reply_errors: list[dict[str, Any]] = []
+        # Times of the sends accepted within the last second, for ``max_sends_per_second``.
+        self.recent_sends: deque[float] = deque()
         self.limiter.clear()
 
     def reset(self) -> None:
-        """Forget chats, counters and queued updates; keep the webhook and update_id sequence."""
+        """Forget chats, counters, queued updates and any fault; keep the webhook and update_ids."""
         self._reset_runtime()
+        self.faults.set(None)
         self.chat_signal.notify()
         self.queue_signal.notify()
 
@@ -97,6 +102,15 @@ class BotState:
         self.chat_queues.setdefault(update.order_key, deque()).append(update)
         self.queue_signal.notify()
 
+    def count_send(self, now: float) -> None:
+        """An accepted send: keep the most seen within any one second (window (now-1, now])."""
+        self.recent_sends.append(now)
+        while now - self.recent_sends[0] >= 1.0:
+            self.recent_sends.popleft()
+        self.counters.max_sends_per_second = max(
+            self.counters.max_sends_per_second, len(self.recent_sends)
+        )
+
     def in_flight_count(self) -> int:
         return sum(1 for update in self.pending.values() if update.in_flight)
 
@@ -107,4 +121,5 @@ class BotState:
         view = dict(vars(self.counters))
         view["pending"] = len(self.pending)
         view["in_flight"] = self.in_flight_count()
+        view["held"] = self.faults.held
         return view

@@ -286,6 +286,36 @@ class EmulatorClient:
         )
         return result
 
+    # --- injected faults (see telegram_emulator/faults.py) -----------------------------------
+
+    async def set_fault(
+        self,
+        status: int | None = 502,
+        *,
+        retry_after: int | None = None,
+        methods: list[str] | None = None,
+        hold: bool = False,
+    ) -> dict[str, Any]:
+        """Make the Bot API fail: ``status`` (429 needs ``retry_after``, else 5xx) for
+        ``methods`` (default: every method); ``hold`` keeps requests waiting until cleared."""
+        body: dict[str, Any] = {"status": status, "hold": hold}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        if methods is not None:
+            body["methods"] = methods
+        result: dict[str, Any] = await self._request("POST", self._bot_path("fault"), json=body)
+        return result
+
+    async def clear_fault(self) -> dict[str, Any]:
+        """Answer normally again; held requests get the fault's error (or run, if it had none)."""
+        result: dict[str, Any] = await self._request("DELETE", self._bot_path("fault"))
+        return result
+
+    async def fault(self) -> dict[str, Any]:
+        """The current fault (or None) and how many requests it holds right now."""
+        result: dict[str, Any] = await self._request("GET", self._bot_path("fault"))
+        return result
+
     async def reset(self) -> None:
         """Forget this bot's chats, counters and queued updates (users and webhook stay)."""
         await self._request("POST", self._bot_path("reset"))

@@ -17,6 +17,7 @@ from telegram_emulator.bot_state import BotState
 from telegram_emulator.chat_page import CHAT_PAGE_HTML
 from telegram_emulator.emulator import Emulator
 from telegram_emulator.errors import ApiError, bad_request, unauthorized
+from telegram_emulator.faults import Fault
 from telegram_emulator.params import parse_body
 
 MAX_LONG_POLL_SECONDS = 60.0
@@ -97,7 +98,10 @@ def build_app(emulator: Emulator) -> Starlette:
                 await request.body(),
                 list(request.query_params.multi_items()),
             )
-            result = await api.call(bot, request.path_params["method"], params)
+            method = request.path_params["method"]
+            if not await bot.faults.intercept(method, request.is_disconnected, bot.counters):
+                return Response(status_code=499)  # nobody is listening any more
+            result = await api.call(bot, method, params)
         except ApiError as error:
             return _error_response(error)
         return JSONResponse({"ok": True, "result": result})
@@ -237,6 +241,14 @@ def build_app(emulator: Emulator) -> Starlette:
     async def commands(request: Request) -> Any:
         return bot_of(request).commands
 
+    async def fault(request: Request) -> Any:
+        bot = bot_of(request)
+        if request.method == "POST":
+            bot.faults.set(Fault.from_client(await _json_body(request)))
+        elif request.method == "DELETE":
+            bot.faults.set(None)
+        return bot.faults.view()
+
     async def reset(request: Request) -> Any:
         bot_of(request).reset()
         return True
@@ -274,6 +286,7 @@ def build_app(emulator: Emulator) -> Starlette:
         Route(f"{bot_base}/webhook-reply-errors", _client_endpoint(reply_errors), methods=["GET"]),
         Route(f"{bot_base}/commands", _client_endpoint(commands), methods=["GET"]),
         Route(f"{bot_base}/reset", _client_endpoint(reset), methods=["POST"]),
+        Route(f"{bot_base}/fault", _client_endpoint(fault), methods=["GET", "POST", "DELETE"]),
         Route(f"{bot_base}/idle", _client_endpoint(idle), methods=["GET"]),
     ]
 

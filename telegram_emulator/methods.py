@@ -156,6 +156,7 @@ class BotApi:
         elif markup is not None and markup.get("remove_keyboard"):
             log.reply_keyboard = None
         bot.counters.sent += 1
+        bot.count_send(self.world.clock.now())
         self.world.add_message(bot, chat["id"], message)
         return message.to_api()
 

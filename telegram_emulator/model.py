@@ -243,3 +243,8 @@ class Counters:
     webhook_reply_methods: int = 0
     polled_updates: int = 0
     duplicate_sends_seen: int = 0
+    # Answers given by an injected fault (faults.py), and held requests whose client went away.
+    faults_injected: int = 0
+    faults_abandoned: int = 0
+    # The most sends accepted within any one second (a sliding window on the emulator's clock).
+    max_sends_per_second: int = 0
