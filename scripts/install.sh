@@ -35,6 +35,8 @@ declare -A PACKAGE_OF=(
   # validates docker-compose.enterprise.yml without a Docker engine; shellcheck lints the scripts.
   [docker-compose]=docker-compose
   [shellcheck]=shellcheck
+  # node --check on mongo/init-replica-set.js (mongosh runs JavaScript; no mongod here).
+  [node]=nodejs
 )
 
 missing_packages=()

@@ -6,9 +6,11 @@ copied script checks the copied files; the repository is never touched.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,20 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path("scripts") / "check-configs.sh"
-COPIED = [Path("haproxy"), Path("monitoring"), SCRIPT, Path("scripts") / "make-selfsigned-cert.sh"]
+COPIED = [
+    Path("haproxy"),
+    Path("monitoring"),
+    SCRIPT,
+    Path("scripts") / "make-selfsigned-cert.sh",
+    # The deployment gates' inputs.
+    Path("docker-compose.enterprise.yml"),
+    Path(".env.prod.example"),
+    Path("Dockerfile"),
+    Path("docker"),
+    Path("mongo"),
+    Path("redis-cluster"),
+    Path("scripts") / "deploy-enterprise.sh",
+]
 RULES = Path("monitoring/prometheus/rules/fok-bot.rules.yml")
 OPERATIONS_DOC = REPO_ROOT / "docs" / "operations.md"
 
@@ -39,8 +54,15 @@ class GateRun:
 
 
 def run_gates(root: Path) -> GateRun:
+    # A copy has no .venv of its own: tools that come with the venv (hadolint) are found on PATH.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     result = subprocess.run(
-        [str(root / SCRIPT)], capture_output=True, text=True, check=False, timeout=120
+        [str(root / SCRIPT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "PATH": path},
     )
     return GateRun(result.returncode, result.stdout + result.stderr)
 
