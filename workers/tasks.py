@@ -23,7 +23,6 @@ from workers.metrics import record_backup_success
 from workers.runtime import WorkerRuntime, open_worker
 from workers.schedule import (
     BACKUP,
-    BACKUP_QUEUE,
     DELIVER_NOTICES,
     DELIVER_REMINDERS,
     EXPIRE_OFFERS,
@@ -117,14 +116,12 @@ BACKUP_TIME_LIMIT_S = 3000
 BACKUP_SOFT_TIME_LIMIT_S = 2700
 
 
-@app.task(
-    name=BACKUP,
-    queue=BACKUP_QUEUE,
-    time_limit=BACKUP_TIME_LIMIT_S,
-    soft_time_limit=BACKUP_SOFT_TIME_LIMIT_S,
-)
+@app.task(name=BACKUP, time_limit=BACKUP_TIME_LIMIT_S, soft_time_limit=BACKUP_SOFT_TIME_LIMIT_S)
 def backup() -> dict[str, Any]:
-    """The nightly backup: the same code as ``admin_tools.py backup``, into BACKUP_DIRECTORY."""
+    """The nightly backup: the same code as ``admin_tools.py backup``, into BACKUP_DIRECTORY.
+
+    Runs on the ``backups`` queue (``workers.schedule``): only the worker that has the directory.
+    """
 
     async def back_up(runtime: WorkerRuntime) -> dict[str, Any]:
         settings = load_section(BackupSettings)
