@@ -39,7 +39,8 @@ if ! printf '%s' "$maxmemory" | grep -Eq '^[0-9]+(kb|mb|gb)?$'; then
     exit 1
 fi
 for value in "${REDIS_BIND:-}" "${REDIS_DIR:-}" "${REDIS_ANNOUNCE_IP:-}" "${REDIS_ANNOUNCE_HOSTNAME:-}"; do
-    if ! printf '%s' "$value" | grep -Eq '^[A-Za-z0-9_./:* -]*$'; then
+    [ -n "$value" ] || continue
+    if ! printf '%s\n' "$value" | grep -Eq '^[A-Za-z0-9_./:* -]+$'; then
         echo "$0: unexpected characters in '$value'" >&2
         exit 1
     fi
