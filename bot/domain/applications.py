@@ -73,6 +73,9 @@ class Application:
     applicant_name: str | None = None
     applicant_phone: str | None = None
     history: tuple[StatusChange, ...] = field(default_factory=tuple)
+    # The human-friendly sequential number staff and residents quote («№ 123»); an application
+    # stored before numbers existed gets one from a migration.
+    number: int | None = None
 
     @property
     def is_active(self) -> bool:
@@ -112,6 +115,7 @@ def new_application(
     comment: str | None,
     applicant_name: str | None,
     applicant_phone: str | None,
+    number: int | None = None,
 ) -> Application:
     text = clean_comment(comment)
     return Application(
@@ -126,6 +130,7 @@ def new_application(
         applicant_name=applicant_name,
         applicant_phone=applicant_phone,
         history=(StatusChange(None, S.PENDING, user_id, ActorKind.APPLICANT, at, None),),
+        number=number,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain.applications import (
@@ -9,23 +11,26 @@ from bot.domain.applications import (
     ActorKind,
     Application,
     ApplicationStatus,
+    is_allowed,
     new_application,
 )
 from bot.domain.audit import AuditEntry
 from bot.domain.catalog import Complex
 from bot.domain.errors import (
     DuplicateActiveApplication,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     StaleAction,
     ValidationFailed,
 )
 from bot.domain.ids import new_id
-from bot.domain.paging import Page, PageRequest
+from bot.domain.paging import Page, PageRequest, clamp_page
 from bot.domain.users import User
 from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
+    ApplicationQuery,
     ApplicationRepository,
     AuditRepository,
     CatalogRepository,
@@ -48,6 +53,26 @@ class ApplicationDraft:
     complex_: Complex
     sport_code: str | None
     needs_phone: bool
+
+
+SEARCH_MAX_LENGTH = 64
+# «№ 123», «#123», «123»: a number; a longer run of digits is a phone number.
+_NUMBER = re.compile(r"^[№#]\s*(\d{1,9})$")
+_PHONE_CHARACTERS = re.compile(r"[\s()+\-]")
+NUMBER_MAX_DIGITS = 7
+OTHER_APPLICATIONS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class StaffApplicationCard:
+    """What staff see of one application: the applicant as they are now (``None`` once they
+    deleted their data), their other applications staff may see, newest first, and the names of
+    everyone in the history (by Telegram id; a person without a name is absent)."""
+
+    application: Application
+    applicant: User | None
+    others: tuple[Application, ...]
+    people: Mapping[int, str]
 
 
 class ApplicationService:
@@ -110,6 +135,7 @@ class ApplicationService:
             comment=comment,
             applicant_name=user.name,
             applicant_phone=user.phone,
+            number=await self._applications.next_number(),
         )
         try:
             await self._applications.insert(application)
@@ -119,7 +145,23 @@ class ApplicationService:
                 raise
             return SubmitResult(raced, created=False)
         self._events.application(application.status)
+        await self._tell_staff(application)
         return SubmitResult(application, created=True)
+
+    async def _tell_staff(self, application: Application) -> None:
+        """One notice per person responsible for the complex (its managers, every admin and
+        super admin), whatever roles they hold; the applicant is not told of their own."""
+        told: set[int] = set()
+        for staff in await self._users.list_staff():
+            if (
+                staff.telegram_id in told
+                or staff.telegram_id == application.user_id
+                or staff.blocked
+                or not staff.can_manage_complex(application.complex_code)
+            ):
+                continue
+            told.add(staff.telegram_id)
+            await self._notifier.new_application_for_staff(application, staff.telegram_id)
 
     async def mine(self, user_id: int, page: PageRequest) -> Page[Application]:
         return await self._applications.list_for_user(user_id, page)
@@ -139,12 +181,79 @@ class ApplicationService:
 
     async def staff_view(self, staff_id: int, application_id: str) -> Application:
         staff = await self._require_staff(staff_id)
-        application = await self._applications.get(application_id)
-        if application is None:
-            raise NotFound(f"application {application_id}")
-        if not staff.can_manage_complex(application.complex_code):
-            raise PermissionDenied("complex outside the manager's scope")
+        return await self._in_scope(staff, application_id)
+
+    async def staff_card(self, staff_id: int, application_id: str) -> StaffApplicationCard:
+        """The application with its applicant, their other applications in the staff member's
+        scope and who is who in its history."""
+        staff = await self._require_staff(staff_id)
+        return await self._card(staff, await self._in_scope(staff, application_id))
+
+    async def _card(self, staff: User, application: Application) -> StaffApplicationCard:
+        applicant = await self._users.get(application.user_id)
+        theirs = await self._applications.list_for_user(
+            application.user_id, PageRequest(size=OTHER_APPLICATIONS_SHOWN + 1)
+        )
+        others = tuple(
+            a
+            for a in theirs.items
+            if a.id != application.id and staff.can_manage_complex(a.complex_code)
+        )[:OTHER_APPLICATIONS_SHOWN]
+        people: dict[int, str] = {}
+        for actor_id in sorted({change.actor_id for change in application.history}):
+            person = (
+                applicant if actor_id == application.user_id else await self._users.get(actor_id)
+            )
+            if person is not None and person.name:
+                people[actor_id] = person.name
+        return StaffApplicationCard(application, applicant, others, people)
+
+    async def staff_prepare(
+        self,
+        staff_id: int,
+        application_id: str,
+        target: ApplicationStatus,
+        *,
+        expected_version: int,
+    ) -> Application:
+        """Before asking for the comment: may this staff member move it to ``target``, and is it
+        still as the button showed it? Changes nothing. A stale button raises ``StaleAction``
+        carrying the card as it is now (``card``)."""
+        staff = await self._require_staff(staff_id)
+        application = await self._in_scope(staff, application_id)
+        try:
+            self._check_current(application, target, expected_version)
+        except StaleAction as stale:
+            raise StaleAction(str(stale), card=await self._card(staff, application)) from stale
         return application
+
+    async def staff_decide(
+        self,
+        staff_id: int,
+        application_id: str,
+        target: ApplicationStatus,
+        *,
+        expected_version: int,
+        comment: str | None = None,
+    ) -> StaffApplicationCard:
+        """:meth:`staff_transition` from a button drawn at ``expected_version``; the card after
+        it. A stale button raises ``StaleAction`` carrying the card as it is now (``card``)."""
+        try:
+            updated = await self.staff_transition(
+                staff_id,
+                application_id,
+                target,
+                expected_version=expected_version,
+                comment=comment,
+            )
+        except StaleAction as stale:
+            staff = await self._require_staff(staff_id)
+            current = stale.details.get("current")
+            fresh = current if isinstance(current, Application) else None
+            fresh = fresh or await self._in_scope(staff, application_id)
+            raise StaleAction(str(stale), card=await self._card(staff, fresh)) from stale
+        staff = await self._require_staff(staff_id)
+        return await self._card(staff, updated)
 
     async def staff_transition(
         self,
@@ -153,13 +262,22 @@ class ApplicationService:
         target: ApplicationStatus,
         *,
         expected_status: ApplicationStatus | None = None,
+        expected_version: int | None = None,
         comment: str | None = None,
     ) -> Application:
-        """``expected_status`` is what the button showed: a stale button is refused, not applied."""
+        """``expected_status``/``expected_version`` are what the button showed: a stale button is
+        refused (``StaleAction`` carrying the application as it is now), not applied."""
         application = await self.staff_view(staff_id, application_id)
         if expected_status is not None and application.status is not expected_status:
-            raise StaleAction(f"status is {application.status}")
-        updated = await self._move(application, target, staff_id, ActorKind.STAFF, comment)
+            raise StaleAction(f"status is {application.status}", current=application)
+        if expected_version is not None:
+            self._check_current(application, target, expected_version)
+        try:
+            updated = await self._move(application, target, staff_id, ActorKind.STAFF, comment)
+        except StaleAction as stale:
+            fresh = await self._applications.get(application_id)
+            raise StaleAction(str(stale), current=fresh or application) from stale
+        change = updated.history[-1]
         await self._audit.record(
             AuditEntry(
                 new_id(),
@@ -167,12 +285,30 @@ class ApplicationService:
                 f"application.{target.value}",
                 "application",
                 application_id,
-                self._clock.now(),
-                {"from": application.status.value},
+                change.at,
+                {
+                    "before": {"status": application.status.value},
+                    "after": {"status": updated.status.value},
+                    "comment": change.comment,
+                    "number": updated.number,
+                },
             )
         )
         await self._notifier.application_status_changed(updated)
         return updated
+
+    @staticmethod
+    def _check_current(
+        application: Application, target: ApplicationStatus, expected_version: int
+    ) -> None:
+        if application.version != expected_version:
+            raise StaleAction(f"version is {application.version}", current=application)
+        if not is_allowed(application.status, target, ActorKind.STAFF):
+            raise InvalidTransition(
+                f"{application.status} -> {target}",
+                current=application.status.value,
+                target=target.value,
+            )
 
     async def inbox(
         self,
@@ -180,9 +316,66 @@ class ApplicationService:
         page: PageRequest,
         statuses: frozenset[ApplicationStatus] = ACTIVE_STATUSES,
     ) -> Page[Application]:
+        """Applications in ``statuses`` in the staff member's scope, newest first."""
         staff = await self._require_staff(staff_id)
-        scope = None if staff.manages_all_complexes else staff.managed_complexes
-        return await self._applications.list_for_staff(scope, statuses, page)
+        scope = self._scope(staff)
+        found = await self._applications.list_for_staff(scope, statuses, page, newest_first=True)
+        if found.items or found.total == 0 or page.page == 0:
+            return found
+        # A stale "next" past the end: the last page instead of an empty one.
+        last = clamp_page(page, found.total)
+        return await self._applications.list_for_staff(scope, statuses, last, newest_first=True)
+
+    async def staff_counts(self, staff_id: int) -> dict[ApplicationStatus, int]:
+        """How many applications of each status the staff member's scope holds."""
+        staff = await self._require_staff(staff_id)
+        return await self._applications.count_by_status(self._scope(staff))
+
+    async def staff_search(self, staff_id: int, text: str, page: PageRequest) -> Page[Application]:
+        """Applications in scope by number («№ 123», «123»), phone (its digits), the applicant's
+        name or a complex's name, newest first."""
+        staff = await self._require_staff(staff_id)
+        query = await self._query(text)
+        found = await self._applications.search(self._scope(staff), query, page)
+        if found.items or found.total == 0 or page.page == 0:
+            return found
+        return await self._applications.search(
+            self._scope(staff), query, clamp_page(page, found.total)
+        )
+
+    async def _query(self, text: str) -> ApplicationQuery:
+        typed = " ".join(text.split())
+        if not typed:
+            raise ValidationFailed("query", "empty")
+        if len(typed) > SEARCH_MAX_LENGTH:
+            raise ValidationFailed("query", "too_long")
+        number = _NUMBER.match(typed)
+        if number is not None:
+            return ApplicationQuery(number=int(number.group(1)))
+        digits = _PHONE_CHARACTERS.sub("", typed)
+        if digits.isdigit():
+            short = len(digits) <= NUMBER_MAX_DIGITS
+            return ApplicationQuery(phone_digits=digits, number=int(digits) if short else None)
+        needle = typed.casefold()
+        complexes = frozenset(
+            c.code
+            for c in await self._catalog.list_complexes(include_inactive=True)
+            if needle in c.code.casefold()
+            or any(needle in name.casefold() for name in c.name.values.values())
+        )
+        return ApplicationQuery(name=typed, complex_codes=complexes)
+
+    @staticmethod
+    def _scope(staff: User) -> frozenset[str] | None:
+        return None if staff.manages_all_complexes else staff.managed_complexes
+
+    async def _in_scope(self, staff: User, application_id: str) -> Application:
+        application = await self._applications.get(application_id)
+        if application is None:
+            raise NotFound(f"application {application_id}")
+        if not staff.can_manage_complex(application.complex_code):
+            raise PermissionDenied("complex outside the manager's scope")
+        return application
 
     async def count_by_status(self) -> dict[ApplicationStatus, int]:
         return await self._applications.count_by_status()

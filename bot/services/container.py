@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.services.applications import ApplicationService
+from bot.services.audit import AuditService
 from bot.services.bookings import BookingService
 from bot.services.catalog import CatalogService
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
@@ -49,6 +50,7 @@ class Services:
     schedule: ScheduleService
     bookings: BookingService
     reminders: ReminderService
+    audit: AuditService
     calendar: CalendarRenderer
     dialogs: DialogStateStore
     flood: FloodLimiter
@@ -67,7 +69,17 @@ def build_services(
 ) -> Services:
     r = repos
     return Services(
-        users=UserService(r.users, r.applications, r.catalog, r.audit, phones, clock, events),
+        users=UserService(
+            r.users,
+            r.applications,
+            r.catalog,
+            r.audit,
+            phones,
+            clock,
+            events,
+            bookings=r.bookings,
+            notifier=r.outbox,
+        ),
         catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock),
         applications=ApplicationService(
             r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
@@ -77,6 +89,7 @@ def build_services(
             r.bookings, r.sessions, r.catalog, r.users, r.reminders, r.outbox, clock, events
         ),
         reminders=ReminderService(r.reminders, clock, events),
+        audit=AuditService(r.audit, r.users),
         calendar=calendar,
         dialogs=dialogs,
         flood=flood,

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import Booking, BookingStatus
 from bot.domain.catalog import Complex
 from bot.domain.reminders import Reminder
@@ -28,6 +29,7 @@ from bot.services.ports.repositories import (
 )
 from bot.services.ports.system import (
     ApplicationStatusNotice,
+    BlockedNotice,
     DeliveryResult,
     NoticeSender,
     Outbox,
@@ -35,12 +37,15 @@ from bot.services.ports.system import (
     OutboxNotice,
     ReminderNotice,
     SeatOfferNotice,
+    StaffApplicationNotice,
 )
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
 
 NOTICE_LEASE = timedelta(minutes=2)
+# Outbox kinds addressed to staff or caused by staff, decided by ``_staff_notice``.
+STAFF_KINDS = frozenset({"staff_new_application", "user_blocked"})
 MAX_NOTICE_ATTEMPTS = 8
 
 
@@ -127,7 +132,11 @@ class DeliveryService:
     async def _notice(self, entry: OutboxEntry) -> OutboxNotice | None:
         """What to send for an outbox entry, or None when it no longer applies."""
         user = await self._users.get(entry.user_id)
-        if user is None or not self._reachable(user):
+        if user is None:
+            return None
+        if entry.kind in STAFF_KINDS:
+            return await self._staff_notice(entry, user)
+        if not self._reachable(user):
             return None
         if entry.kind == "application_status":
             if not user.notifications.application_updates:
@@ -150,6 +159,27 @@ class DeliveryService:
                 return None
             return SeatOfferNotice(entry, user, booking, *place, booking.offer_expires_at)
         raise ValueError(f"unknown outbox kind {entry.kind!r}")
+
+    async def _staff_notice(
+        self, entry: OutboxEntry, user: User
+    ) -> StaffApplicationNotice | BlockedNotice | None:
+        """Notices staff send or cause: to a staff member still responsible for a still pending
+        application; to a blocked user while they are blocked (the one message they get)."""
+        if user.deleted_at is not None or user.unreachable:
+            return None
+        if entry.kind == "user_blocked":
+            return (
+                BlockedNotice(entry, user, str(entry.payload["reason"])) if user.blocked else None
+            )
+        application = await self._applications.get(str(entry.payload["application_id"]))
+        if (
+            application is None
+            or application.status is not ApplicationStatus.PENDING
+            or user.blocked
+            or not user.can_manage_complex(application.complex_code)
+        ):
+            return None  # decided meanwhile, or no longer theirs to decide
+        return StaffApplicationNotice(entry, user, application)
 
     async def _reminder_notice(self, reminder: Reminder) -> ReminderNotice | None:
         """The reminder to send, or None when there is nothing to remind of any more."""

@@ -79,3 +79,30 @@ class ProfileAction(Action, token="pf", feature="profile"):
 
 class StaffAction(Action, token="sf", feature="staff"):
     HUB = "h"
+
+
+class StaffApplicationAction(Action, token="sa", feature="staff_applications"):
+    MENU = "m"  # the «📋 Заявки» screen: statuses with counts, search
+    LIST = "l", 2  # status marker or "all", page
+    CARD = "v", 1  # application id
+    ASK = "a", 3  # application id, target marker, version shown: asks for the comment
+    DECIDE = "d", 3  # application id, target marker, version shown: without a comment
+    SEARCH = "s"  # asks what to look for
+    RESULTS = "r", 1  # page of the last search
+
+
+class StaffUserAction(Action, token="su", feature="staff_users"):
+    SEARCH = "s"  # asks whom to look for
+    RESULTS = "r", 1  # page of the last search
+    CARD = "v", 1  # Telegram id
+    BLOCK = "b", 2  # Telegram id, "1" to block / "0" to unblock: asks for the reason
+    ROLE = "ro", 1  # Telegram id: the roles to choose from
+    SET_ROLE = "sr", 2  # Telegram id, role marker ("-": no role)
+    COMPLEXES = "mc", 2  # Telegram id, page: a manager's complexes
+    ASSIGN = "as", 4  # Telegram id, complex reference, "1" assign / "0" take away, page
+
+
+class StaffAuditAction(Action, token="sl", feature="staff_audit"):
+    LOG = "l", 4  # staff id or "-", object kind marker or "-", object id or "-", page
+    BY_STAFF = "f"  # the staff members to filter by
+    BY_OBJECT = "o"  # the kinds of object to filter by

@@ -41,7 +41,10 @@ from bot.telegram.context import SERVICES_KEY, FokContext
 from bot.telegram.gate import gate
 from bot.telegram.routing import Router, Routes
 from bot.telegram.screens import refuse
+from bot.telegram.staff import applications as staff_applications
+from bot.telegram.staff import audit as staff_audit
 from bot.telegram.staff import hub as staff_hub
+from bot.telegram.staff import users as staff_users
 from bot.telegram.texts import pick_text_language, t
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,9 @@ def feature_routes() -> tuple[Routes, ...]:
         profile.ROUTES,
         # staff (bot/telegram/staff/)
         staff_hub.ROUTES,
+        staff_applications.ROUTES,
+        staff_users.ROUTES,
+        staff_audit.ROUTES,
     )
 
 

@@ -20,6 +20,7 @@ from bot.telegram.naming import complex_name, sport_name
 from bot.telegram.phone import save_shared_phone
 from bot.telegram.routing import Routes, Step
 from bot.telegram.screens import Screen, chat_id, error_text, send, show, user_id
+from bot.telegram.staff.render import number_of
 from bot.telegram.texts import Markup, format_when, join, m, t
 
 PAGE_SIZE = 6
@@ -36,7 +37,8 @@ DEFAULT_TIMEZONE = "Europe/Moscow"
 
 
 def number(application: Application) -> str:
-    return application.id[-6:].upper()
+    """The number staff and the resident both quote (see ``staff.render.number_of``)."""
+    return number_of(application)
 
 
 # --- applying ----------------------------------------------------------------------------

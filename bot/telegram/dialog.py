@@ -20,6 +20,11 @@ APPLY_COMMENT = "apply.comment"
 PROFILE_NAME = "profile.name"
 PROFILE_PHONE = "profile.phone"
 NEAREST_LOCATION = "nearest.location"
+# staff (bot/telegram/staff/)
+STAFF_APP_COMMENT = "staff.app_comment"
+STAFF_APP_SEARCH = "staff.app_search"
+STAFF_USER_SEARCH = "staff.user_search"
+STAFF_BLOCK_REASON = "staff.block_reason"
 # Every step a feature may enter; the router refuses to start unless each is claimed by one
 # feature (bot.telegram.routing.Step), which also says what input the step takes.
 STEPS = frozenset(
@@ -32,6 +37,10 @@ STEPS = frozenset(
         PROFILE_NAME,
         PROFILE_PHONE,
         NEAREST_LOCATION,
+        STAFF_APP_COMMENT,
+        STAFF_APP_SEARCH,
+        STAFF_USER_SEARCH,
+        STAFF_BLOCK_REASON,
     }
 )
 

@@ -20,15 +20,18 @@ from bot.domain.reminders import ReminderKind
 from bot.services.container import Services
 from bot.services.ports.system import (
     ApplicationStatusNotice,
+    BlockedNotice,
     OutboxNotice,
     ReminderNotice,
     SeatOfferNotice,
+    StaffApplicationNotice,
 )
-from bot.telegram.actions import ApplicationAction, SessionAction
+from bot.telegram.actions import ApplicationAction, SessionAction, StaffApplicationAction
 from bot.telegram.context import NoticeView
 from bot.telegram.keyboards import button, inline
 from bot.telegram.naming import complex_name, sport_name
 from bot.telegram.render import session_block
+from bot.telegram.staff.render import decision_row, number_of
 from bot.telegram.texts import Markup, clip, format_when, m, t
 
 
@@ -59,7 +62,7 @@ async def application_status_notice(services: Services, notice: ApplicationStatu
     text = t(
         language,
         "notify.application",
-        number=application.id[-6:].upper(),
+        number=number_of(application),
         line=m(language, f"notify.{application.status.value}"),
         complex=await complex_name(view, application.complex_code),
         sport=await sport_name(view, application.sport_code),
@@ -114,10 +117,51 @@ async def reminder_notice(services: Services, notice: ReminderNotice) -> Notice:
     return Notice(reminder.user_id, clip(text), keyboard)
 
 
+async def staff_application_notice(services: Services, notice: StaffApplicationNotice) -> Notice:
+    """A new application for a staff member: who, where, and the one-tap decisions."""
+    application, user = notice.application, notice.user
+    view = NoticeView(services, user.language)
+    language = user.language
+    comment = (
+        m(language, "staff.apps.comment", text=application.comment)
+        if application.comment
+        else Markup("")
+    )
+    text = t(
+        language,
+        "staff.notify.new",
+        number=number_of(application),
+        name=application.applicant_name or t(language, "staff.apps.erased"),
+        phone=application.applicant_phone or t(language, "staff.apps.no_phone"),
+        complex=await complex_name(view, application.complex_code),
+        sport=await sport_name(view, application.sport_code),
+        comment=comment,
+    )
+    open_row = [
+        button(t(language, "staff.notify.open"), StaffApplicationAction.CARD, application.id)
+    ]
+    keyboard = inline([decision_row(language, application), open_row])
+    return Notice(user.telegram_id, clip(text), keyboard)
+
+
+def blocked_notice(notice: BlockedNotice) -> Notice:
+    language = notice.user.language
+    reason = (
+        m(language, "staff.notify.blocked_reason", reason=notice.reason)
+        if notice.reason
+        else Markup("")
+    )
+    return Notice(notice.user.telegram_id, t(language, "staff.notify.blocked", reason=reason))
+
+
 async def outbox_notice(services: Services, notice: OutboxNotice) -> Notice:
     """The message for an outbox notice the delivery service decided to send."""
     if isinstance(notice, ApplicationStatusNotice):
         return await application_status_notice(services, notice)
+    if isinstance(notice, StaffApplicationNotice):
+        return await staff_application_notice(services, notice)
+    if isinstance(notice, BlockedNotice):
+        return blocked_notice(notice)
     return await seat_offer_notice(services, notice)
 
 

@@ -118,6 +118,14 @@ def error_text(language: str, error: DomainError) -> str:
             ("phone", "invalid"): "phone.invalid",
             ("comment", "too_long"): "apply.comment_too_long",
             ("sports", "empty"): "search.empty_selection",
+            # staff
+            ("reason", "missing"): "staff.error.reason_missing",
+            ("reason", "too_long"): "staff.error.reason_too_long",
+            ("query", "empty"): "staff.error.query_empty",
+            ("query", "too_long"): "staff.error.query_too_long",
+            ("user", "self"): "staff.error.block_self",
+            ("role", "self"): "staff.error.role_self",
+            ("complexes", "only_for_managers"): "staff.error.only_managers",
         }.get((error.field, error.reason))
         if specific:
             return t(language, specific)

@@ -572,6 +572,292 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff.role.super_admin": {"ru": "супер-администратор", "en": "super admin"},
     "staff.role.admin": {"ru": "администратор", "en": "admin"},
     "staff.role.manager": {"ru": "менеджер", "en": "manager"},
+    "staff.hub.applications": {"ru": "📋 Заявки", "en": "📋 Applications"},
+    "staff.hub.users": {"ru": "👥 Пользователи", "en": "👥 Users"},
+    "staff.hub.audit": {"ru": "📜 Журнал действий", "en": "📜 Audit log"},
+    "staff.cancel": {"ru": "✖️ Отмена", "en": "✖️ Cancel"},
+    "staff.none": {"ru": "—", "en": "—"},
+    "staff.error.reason_missing": {
+        "ru": "✍️ Напишите причину обычным текстом.",
+        "en": "✍️ Please type the reason as plain text.",
+    },
+    "staff.error.reason_too_long": {
+        "ru": "❌ Причина длиннее 200 символов — сократите её.",
+        "en": "❌ The reason is over 200 characters: please shorten it.",
+    },
+    "staff.error.query_empty": {
+        "ru": "✍️ Введите запрос обычным текстом.",
+        "en": "✍️ Please type what to look for.",
+    },
+    "staff.error.query_too_long": {
+        "ru": "❌ Запрос длиннее 64 символов — сократите его.",
+        "en": "❌ The query is over 64 characters: please shorten it.",
+    },
+    "staff.error.block_self": {
+        "ru": "❌ Нельзя заблокировать самого себя.",
+        "en": "❌ You cannot block yourself.",
+    },
+    "staff.error.role_self": {
+        "ru": "❌ Нельзя снять с себя роль супер-администратора.",
+        "en": "❌ You cannot take the super admin role from yourself.",
+    },
+    "staff.error.only_managers": {
+        "ru": "❌ ФОК назначают только менеджерам.",
+        "en": "❌ Complexes are assigned to managers only.",
+    },
+    # --- staff: applications --------------------------------------------------------------
+    "staff.apps.menu": {
+        "ru": "📋 <b>Управление заявками</b>\n\nВыберите список или найдите заявку:",
+        "en": "📋 <b>Applications</b>\n\nChoose a list or find an application:",
+    },
+    "staff.apps.status_button": {
+        "ru": "{emoji} {status} ({count})",
+        "en": "{emoji} {status} ({count})",
+    },
+    "staff.apps.all": {"ru": "📊 Все заявки ({count})", "en": "📊 All applications ({count})"},
+    "staff.apps.search": {"ru": "🔍 Поиск заявок", "en": "🔍 Find applications"},
+    "staff.apps.list_title": {
+        "ru": "{emoji} <b>{status}</b>: {total}\nСначала новые.",
+        "en": "{emoji} <b>{status}</b>: {total}\nNewest first.",
+    },
+    "staff.apps.all_title": {
+        "ru": "📊 <b>Все заявки</b>: {total}\nСначала новые.",
+        "en": "📊 <b>All applications</b>: {total}\nNewest first.",
+    },
+    "staff.apps.list_empty": {
+        "ru": "\n\nВ этом списке заявок нет.",
+        "en": "\n\nThis list is empty.",
+    },
+    "staff.apps.item": {
+        "ru": "{emoji} № {number} · {complex} · {name}",
+        "en": "{emoji} #{number} · {complex} · {name}",
+    },
+    "staff.apps.to_menu": {"ru": "🔙 К заявкам", "en": "🔙 Applications"},
+    "staff.apps.to_list": {"ru": "🔙 К списку", "en": "🔙 Back to the list"},
+    "staff.apps.search_ask": {
+        "ru": "🔍 Введите номер заявки, телефон, имя заявителя или название ФОК:",
+        "en": "🔍 Type an application number, a phone, the applicant's name or a complex's name:",
+    },
+    "staff.apps.search_results": {
+        "ru": "🔍 По запросу «{query}» найдено: {total}. Сначала новые.",
+        "en": "🔍 Found for “{query}”: {total}. Newest first.",
+    },
+    "staff.apps.search_nothing": {
+        "ru": "🔍 По запросу «{query}» заявок нет. Попробуйте иначе:",
+        "en": "🔍 No applications for “{query}”. Try something else:",
+    },
+    "staff.apps.search_again": {"ru": "🔍 Новый поиск", "en": "🔍 New search"},
+    "staff.apps.card": {
+        "ru": "📋 <b>Заявка № {number}</b>\n{emoji} {status}\n\n👤 {name}\n📱 {phone}\n🆔 {user_id}"
+        "\n🏢 {complex}\n⚽ {sport}\n📅 Подана: {created}{comment}\n\n<b>История:</b>\n{history}"
+        "{others}",
+        "en": "📋 <b>Application #{number}</b>\n{emoji} {status}\n\n👤 {name}\n📱 {phone}\n🆔 {user_id}"
+        "\n🏢 {complex}\n⚽ {sport}\n📅 Submitted: {created}{comment}\n\n<b>History:</b>\n{history}"
+        "{others}",
+    },
+    "staff.apps.comment": {"ru": "\n💬 Сообщение: {text}", "en": "\n💬 Message: {text}"},
+    "staff.apps.no_phone": {"ru": "не указан", "en": "not given"},
+    "staff.apps.erased": {"ru": "данные удалены", "en": "data deleted"},
+    "staff.apps.history_submitted": {
+        "ru": "• {at} — {who}: подана",
+        "en": "• {at} — {who}: submitted",
+    },
+    "staff.apps.history_line": {
+        "ru": "• {at} — {who}: {before} → {after}{comment}",
+        "en": "• {at} — {who}: {before} → {after}{comment}",
+    },
+    "staff.apps.history_comment": {"ru": "\n   💬 {text}", "en": "\n   💬 {text}"},
+    "staff.apps.who_applicant": {"ru": "заявитель", "en": "applicant"},
+    "staff.apps.who_staff": {"ru": "сотрудник {id}", "en": "staff member {id}"},
+    "staff.apps.others": {
+        "ru": "\n\n<b>Другие заявки заявителя:</b>\n{lines}",
+        "en": "\n\n<b>The applicant's other applications:</b>\n{lines}",
+    },
+    "staff.apps.other_line": {
+        "ru": "• № {number} — {complex}, {sport}: {emoji} {status}",
+        "en": "• #{number} — {complex}, {sport}: {emoji} {status}",
+    },
+    "staff.apps.do.accepted": {"ru": "✅ Принять", "en": "✅ Accept"},
+    "staff.apps.do.transferred": {"ru": "📤 Передать", "en": "📤 Pass on"},
+    "staff.apps.do.completed": {"ru": "🎉 Выполнено", "en": "🎉 Completed"},
+    "staff.apps.do.rejected": {"ru": "🚫 Отклонить", "en": "🚫 Reject"},
+    "staff.apps.done.accepted": {"ru": "✅ Заявка принята!", "en": "✅ Application accepted!"},
+    "staff.apps.done.transferred": {
+        "ru": "📤 Заявка передана в учреждение!",
+        "en": "📤 Application passed to the complex!",
+    },
+    "staff.apps.done.completed": {"ru": "🎉 Заявка выполнена!", "en": "🎉 Application completed!"},
+    "staff.apps.done.rejected": {"ru": "🚫 Заявка отклонена!", "en": "🚫 Application rejected!"},
+    "staff.apps.ask_comment": {
+        "ru": "<b>{action}</b>: заявка № {number} ({complex}, {name}).\n\n💬 Напишите комментарий "
+        "для заявителя — он его увидит — или нажмите «Без комментария».",
+        "en": "<b>{action}</b>: application #{number} ({complex}, {name}).\n\n💬 Type a comment for "
+        "the applicant (they will see it) or press “No comment”.",
+    },
+    "staff.apps.no_comment": {"ru": "➡️ Без комментария", "en": "➡️ No comment"},
+    "staff.apps.stale": {
+        "ru": "⚠️ Заявку № {number} уже изменил другой сотрудник: сейчас она «{status}». "
+        "Ничего не изменено.",
+        "en": "⚠️ Application #{number} was changed by someone else: it is now “{status}”. "
+        "Nothing was changed.",
+    },
+    "staff.apps.open_user": {"ru": "👤 Профиль пользователя", "en": "👤 The user"},
+    "staff.apps.audit": {"ru": "📜 Журнал по заявке", "en": "📜 Audit of it"},
+    "staff.notify.new": {
+        "ru": "🆕 <b>Новая заявка № {number}</b>\n\n👤 {name}\n📱 {phone}\n🏢 {complex}\n⚽ {sport}"
+        "{comment}",
+        "en": "🆕 <b>New application #{number}</b>\n\n👤 {name}\n📱 {phone}\n🏢 {complex}\n⚽ {sport}"
+        "{comment}",
+    },
+    "staff.notify.open": {"ru": "📋 Открыть заявку", "en": "📋 Open the application"},
+    "staff.notify.blocked": {
+        "ru": "⛔ Доступ к боту ограничен администрацией.{reason}\n\nЕсли это ошибка, обратитесь в ФОК.",
+        "en": "⛔ Your access to the bot has been restricted.{reason}\n\nIf this is a mistake, "
+        "contact the complex.",
+    },
+    "staff.notify.blocked_reason": {"ru": "\nПричина: {reason}", "en": "\nReason: {reason}"},
+    # --- staff: users ---------------------------------------------------------------------
+    "staff.users.ask": {
+        "ru": "👥 <b>Пользователи</b>\n\nВведите имя, телефон или Telegram ID:",
+        "en": "👥 <b>Users</b>\n\nType a name, a phone or a Telegram ID:",
+    },
+    "staff.users.results": {
+        "ru": "👥 По запросу «{query}» найдено: {total}.",
+        "en": "👥 Found for “{query}”: {total}.",
+    },
+    "staff.users.nothing": {
+        "ru": "👥 По запросу «{query}» никого нет. Попробуйте иначе:",
+        "en": "👥 Nobody found for “{query}”. Try something else:",
+    },
+    "staff.users.item": {
+        "ru": "{marks}{name} · {phone} · {id}",
+        "en": "{marks}{name} · {phone} · {id}",
+    },
+    "staff.users.search_again": {"ru": "🔍 Новый поиск", "en": "🔍 New search"},
+    "staff.users.card": {
+        "ru": "👤 <b>{name}</b>\n🆔 {id}\n📱 {phone}\n🌐 Язык: {lang}\n📅 Регистрация: "
+        "{registered}\n🎖 Роль: {role}{complexes}\n{state}\n\n📋 Заявки: {applications}{lines}"
+        "\n🗓 Записи: {bookings} (активных: {active}), посещено: {attended}, неявок: {no_shows}",
+        "en": "👤 <b>{name}</b>\n🆔 {id}\n📱 {phone}\n🌐 Language: {lang}\n📅 Registered: "
+        "{registered}\n🎖 Role: {role}{complexes}\n{state}\n\n📋 Applications: {applications}{lines}"
+        "\n🗓 Bookings: {bookings} ({active} active), attended: {attended}, no-shows: {no_shows}",
+    },
+    "staff.users.unnamed": {"ru": "без имени", "en": "no name"},
+    "staff.users.not_registered": {"ru": "не завершена", "en": "not completed"},
+    "staff.users.deleted": {"ru": "данные удалены {at}", "en": "data deleted {at}"},
+    "staff.users.no_role": {"ru": "нет (житель)", "en": "none (resident)"},
+    "staff.users.complexes": {"ru": "\n🏢 ФОК: {names}", "en": "\n🏢 Complexes: {names}"},
+    "staff.users.state_active": {"ru": "✅ Доступ открыт", "en": "✅ Has access"},
+    "staff.users.state_blocked": {"ru": "⛔ Заблокирован{reason}", "en": "⛔ Blocked{reason}"},
+    "staff.users.reason": {"ru": ": {reason}", "en": ": {reason}"},
+    "staff.users.app_line": {
+        "ru": "\n• № {number} — {complex}: {emoji} {status}",
+        "en": "\n• #{number} — {complex}: {emoji} {status}",
+    },
+    "staff.users.block": {"ru": "⛔ Заблокировать", "en": "⛔ Block"},
+    "staff.users.unblock": {"ru": "✅ Разблокировать", "en": "✅ Unblock"},
+    "staff.users.ask_block": {
+        "ru": "⛔ Заблокировать {name}?\n\n✍️ Напишите причину — пользователь её увидит:",
+        "en": "⛔ Block {name}?\n\n✍️ Type the reason (they will see it):",
+    },
+    "staff.users.ask_unblock": {
+        "ru": "✅ Разблокировать {name}?\n\n✍️ Напишите причину (для журнала):",
+        "en": "✅ Unblock {name}?\n\n✍️ Type the reason (for the audit log):",
+    },
+    "staff.users.blocked_done": {
+        "ru": "⛔ Пользователь заблокирован.",
+        "en": "⛔ The user is blocked.",
+    },
+    "staff.users.unblocked_done": {
+        "ru": "✅ Пользователь разблокирован.",
+        "en": "✅ The user is unblocked.",
+    },
+    "staff.users.role": {"ru": "🎖 Роль", "en": "🎖 Role"},
+    "staff.users.manager_complexes": {"ru": "🏢 ФОК менеджера", "en": "🏢 Manager's complexes"},
+    "staff.users.role_ask": {
+        "ru": "🎖 Какую роль дать {name}? Сейчас: {role}.",
+        "en": "🎖 Which role for {name}? Now: {role}.",
+    },
+    "staff.users.set.super_admin": {"ru": "👑 Супер-администратор", "en": "👑 Super admin"},
+    "staff.users.set.admin": {"ru": "🛡 Администратор", "en": "🛡 Admin"},
+    "staff.users.set.manager": {"ru": "🏢 Менеджер", "en": "🏢 Manager"},
+    "staff.users.set.none": {"ru": "🚫 Снять роль", "en": "🚫 Take the role away"},
+    "staff.users.role_done": {"ru": "🎖 Роль сохранена.", "en": "🎖 Role saved."},
+    "staff.users.complexes_title": {
+        "ru": "🏢 <b>ФОК менеджера {name}</b>\n\nНазначено: {count}. Нажмите на ФОК, чтобы "
+        "назначить его или снять (✅ — назначен):",
+        "en": "🏢 <b>Complexes of manager {name}</b>\n\nAssigned: {count}. Press a complex to assign "
+        "or unassign it (✅: assigned):",
+    },
+    "staff.users.complex_item": {"ru": "{mark} {name}", "en": "{mark} {name}"},
+    "staff.users.to_card": {"ru": "🔙 К пользователю", "en": "🔙 The user"},
+    "staff.users.audit": {"ru": "📜 Журнал по пользователю", "en": "📜 Audit of them"},
+    # --- staff: the audit log -------------------------------------------------------------
+    "staff.audit.title": {
+        "ru": "📜 <b>Журнал действий</b>{filters}\nЗаписей: {total}, сначала новые.\n\n{lines}",
+        "en": "📜 <b>Audit log</b>{filters}\nEntries: {total}, newest first.\n\n{lines}",
+    },
+    "staff.audit.filter_staff": {"ru": "\n👤 Сотрудник: {name}", "en": "\n👤 Staff member: {name}"},
+    "staff.audit.filter_kind": {"ru": "\n🗂 Объекты: {kind}", "en": "\n🗂 Objects: {kind}"},
+    "staff.audit.filter_object": {"ru": "\n🗂 Объект: {kind} {id}", "en": "\n🗂 Object: {kind} {id}"},
+    "staff.audit.empty": {"ru": "Записей нет.", "en": "No entries."},
+    "staff.audit.line": {
+        "ru": "<b>{at}</b> · {actor}\n{action} · {kind} {object}{changes}",
+        "en": "<b>{at}</b> · {actor}\n{action} · {kind} {object}{changes}",
+    },
+    "staff.audit.change": {
+        "ru": "\n   {field}: {before} → {after}",
+        "en": "\n   {field}: {before} → {after}",
+    },
+    "staff.audit.note": {"ru": "\n   💬 {text}", "en": "\n   💬 {text}"},
+    "staff.audit.operator": {"ru": "оператор (admin_tools)", "en": "operator (admin_tools)"},
+    "staff.audit.by_staff": {"ru": "👤 По сотруднику", "en": "👤 By staff member"},
+    "staff.audit.by_object": {"ru": "🗂 По объекту", "en": "🗂 By object"},
+    "staff.audit.reset": {"ru": "✖️ Сбросить фильтр", "en": "✖️ Clear the filter"},
+    "staff.audit.pick_staff": {
+        "ru": "👤 Чьи действия показать?",
+        "en": "👤 Whose actions should be shown?",
+    },
+    "staff.audit.pick_object": {
+        "ru": "🗂 Действия над какими объектами показать?",
+        "en": "🗂 Actions on which objects should be shown?",
+    },
+    "staff.audit.to_log": {"ru": "🔙 К журналу", "en": "🔙 Audit log"},
+    "staff.audit.kind.application": {"ru": "заявка", "en": "application"},
+    "staff.audit.kind.user": {"ru": "пользователь", "en": "user"},
+    "staff.audit.kind.catalog": {"ru": "каталог", "en": "catalog"},
+    "staff.audit.kind.schedule": {"ru": "расписание", "en": "schedule"},
+    "staff.audit.kind.session": {"ru": "занятие", "en": "session"},
+    "staff.audit.kind.template": {"ru": "шаблон", "en": "template"},
+    "staff.audit.kind.booking": {"ru": "запись", "en": "booking"},
+    "staff.audit.kinds.application": {"ru": "📋 Заявки", "en": "📋 Applications"},
+    "staff.audit.kinds.user": {"ru": "👥 Пользователи", "en": "👥 Users"},
+    "staff.audit.kinds.catalog": {"ru": "🏢 Каталог", "en": "🏢 Catalog"},
+    "staff.audit.kinds.schedule": {"ru": "📅 Расписание", "en": "📅 Schedule"},
+    "staff.audit.kinds.session": {"ru": "🗓 Занятия", "en": "🗓 Sessions"},
+    "staff.audit.kinds.template": {"ru": "🔁 Шаблоны", "en": "🔁 Templates"},
+    "staff.audit.kinds.booking": {"ru": "🎫 Записи", "en": "🎫 Bookings"},
+    "staff.audit.action.application.accepted": {"ru": "✅ заявка принята", "en": "✅ accepted"},
+    "staff.audit.action.application.transferred": {
+        "ru": "📤 заявка передана",
+        "en": "📤 passed on",
+    },
+    "staff.audit.action.application.completed": {"ru": "🎉 заявка выполнена", "en": "🎉 completed"},
+    "staff.audit.action.application.rejected": {"ru": "🚫 заявка отклонена", "en": "🚫 rejected"},
+    "staff.audit.action.user.block": {"ru": "⛔ блокировка", "en": "⛔ blocked"},
+    "staff.audit.action.user.unblock": {"ru": "✅ разблокировка", "en": "✅ unblocked"},
+    "staff.audit.action.user.role": {"ru": "🎖 роль", "en": "🎖 role"},
+    "staff.audit.action.catalog.import": {"ru": "📥 импорт каталога", "en": "📥 catalog import"},
+    "staff.audit.action.sessions.generate": {
+        "ru": "📅 создание занятий",
+        "en": "📅 sessions generated",
+    },
+    "staff.audit.field.status": {"ru": "статус", "en": "status"},
+    "staff.audit.field.blocked": {"ru": "заблокирован", "en": "blocked"},
+    "staff.audit.field.role": {"ru": "роль", "en": "role"},
+    "staff.audit.field.complexes": {"ru": "ФОК", "en": "complexes"},
+    "staff.audit.yes": {"ru": "да", "en": "yes"},
+    "staff.audit.no": {"ru": "нет", "en": "no"},
     # --- calendar -----------------------------------------------------------------------
     "weekday.0": {"ru": "пн", "en": "Mon"},
     "weekday.1": {"ru": "вт", "en": "Tue"},

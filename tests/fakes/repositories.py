@@ -47,6 +47,7 @@ from bot.domain.reminders import Reminder, ReminderStatus
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role, User
 from bot.services.container import Repositories
+from bot.services.ports.repositories import ApplicationQuery, AuditQuery, BookingTally
 from bot.services.ports.system import Clock, OutboxEntry
 
 T = TypeVar("T")
@@ -274,9 +275,24 @@ def _same_slot(a: Application, b: Application) -> bool:
     return (a.user_id, a.complex_code, a.sport_code) == (b.user_id, b.complex_code, b.sport_code)
 
 
+def _matches(a: Application, query: ApplicationQuery) -> bool:
+    name = query.name.lower() if query.name else None
+    return (
+        (name is not None and a.applicant_name is not None and name in a.applicant_name.lower())
+        or (
+            bool(query.phone_digits)
+            and a.applicant_phone is not None
+            and str(query.phone_digits) in a.applicant_phone
+        )
+        or (query.number is not None and a.number == query.number)
+        or a.complex_code in query.complex_codes
+    )
+
+
 class InMemoryApplicationRepository:
     def __init__(self) -> None:
         self._applications: dict[str, Application] = {}
+        self._last_number = 0
 
     def _second_active(self, candidate: Application) -> bool:
         return candidate.is_active and any(
@@ -323,13 +339,30 @@ class InMemoryApplicationRepository:
         complexes: frozenset[str] | None,
         statuses: frozenset[ApplicationStatus],
         page: PageRequest,
+        *,
+        newest_first: bool = False,
     ) -> Page[Application]:
         found = (
             a
             for a in self._applications.values()
             if a.status in statuses and (complexes is None or a.complex_code in complexes)
         )
-        return _page(_sorted(found, lambda a: (a.created_at, a.id)), page)
+        ordered = _sorted(found, lambda a: (a.created_at, a.id), reverse=newest_first)
+        return _page(ordered, page)
+
+    async def search(
+        self, complexes: frozenset[str] | None, query: ApplicationQuery, page: PageRequest
+    ) -> Page[Application]:
+        found = (
+            a
+            for a in self._applications.values()
+            if (complexes is None or a.complex_code in complexes) and _matches(a, query)
+        )
+        return _page(_sorted(found, lambda a: (a.created_at, a.id), reverse=True), page)
+
+    async def next_number(self) -> int:
+        self._last_number += 1
+        return self._last_number
 
     async def anonymise_user(self, user_id: int) -> int:
         modified = 0
@@ -342,10 +375,13 @@ class InMemoryApplicationRepository:
                 modified += 1
         return modified
 
-    async def count_by_status(self) -> dict[ApplicationStatus, int]:
+    async def count_by_status(
+        self, complexes: frozenset[str] | None = None
+    ) -> dict[ApplicationStatus, int]:
         counts: dict[ApplicationStatus, int] = {}
         for a in self._applications.values():
-            counts[a.status] = counts.get(a.status, 0) + 1
+            if complexes is None or a.complex_code in complexes:
+                counts[a.status] = counts.get(a.status, 0) + 1
         return counts
 
     def all(self) -> list[Application]:
@@ -571,6 +607,15 @@ class InMemoryBookingRepository:
             found, lambda b: (b.status.value, _null_first(b.queued_at), b.created_at, b.id)
         )
 
+    async def tally_for_user(self, user_id: int) -> BookingTally:
+        mine = [b for b in self._bookings.values() if b.user_id == user_id]
+        return BookingTally(
+            total=len(mine),
+            active=sum(1 for b in mine if b.status is B.ACTIVE),
+            attended=sum(1 for b in mine if b.attendance is Attendance.ATTENDED),
+            no_shows=sum(1 for b in mine if b.attendance is Attendance.NO_SHOW),
+        )
+
     async def expired_offers(self, now: datetime, limit: int) -> list[Booking]:
         moment = stored_time(now)
         found = [
@@ -744,7 +789,18 @@ class InMemoryAuditRepository:
         self._entries[entry.id] = replace(entry, at=stored_time(entry.at), details=details)
 
     async def recent(self, page: PageRequest) -> Page[AuditEntry]:
-        ordered = sorted(self._entries.values(), key=lambda e: e.id)
+        return await self.search(AuditQuery(), page)
+
+    async def search(self, query: AuditQuery, page: PageRequest) -> Page[AuditEntry]:
+        found = [
+            e
+            for e in self._entries.values()
+            if (query.actor_id is None or e.actor_id == query.actor_id)
+            and (query.target_type is None or e.target_type == query.target_type)
+            and (query.target_id is None or e.target_id == query.target_id)
+            and (query.action is None or e.action == query.action)
+        ]
+        ordered = sorted(found, key=lambda e: e.id)
         ordered = sorted(ordered, key=lambda e: e.at, reverse=True)
         return _page(ordered, page)
 
@@ -793,6 +849,22 @@ class InMemoryOutbox:
             "seat_offer",
             booking.user_id,
             {"booking_id": booking.id, "session_id": session.id},
+        )
+
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
+        self._put(
+            f"staff_new_application:{application.id}:{staff_id}",
+            "staff_new_application",
+            staff_id,
+            {"application_id": application.id},
+        )
+
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
+        self._put(
+            f"user_blocked:{telegram_id}:{event_id}",
+            "user_blocked",
+            telegram_id,
+            {"reason": reason},
         )
 
     async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]:

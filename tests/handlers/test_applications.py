@@ -144,7 +144,7 @@ async def test_my_applications_page_card_and_cancel_with_confirmation(harness: B
         for a in harness.storage.applications.all()
         if a.sport_code == "swimming" and a.complex_code == OLIMP
     ]
-    assert f"Заявка №{oldest.id[-6:].upper()}" in card.text
+    assert f"Заявка №{oldest.number}" in card.text
     assert "Статус: ⏳ На рассмотрении" in card.text
     assert "💬 коммент <b>" in card.text
     assert "• пн, 23.11 12:00: На рассмотрении" in card.text  # history in Moscow time
@@ -153,7 +153,7 @@ async def test_my_applications_page_card_and_cancel_with_confirmation(harness: B
     kept = await anna.press(confirm, "Нет, оставить")
     assert "Статус: ⏳ На рассмотрении" in kept.text
     cancelled = await anna.press(await anna.press(kept, "Отменить заявку"), "Да, отменить")
-    assert f"✅ Заявка №{oldest.id[-6:].upper()} отменена." in cancelled.text
+    assert f"✅ Заявка №{oldest.number} отменена." in cancelled.text
     assert "Статус: ❌ Отменена" in cancelled.text
     assert cancelled.screen is not None
     assert not cancelled.screen.has_button("Отменить заявку")
@@ -196,7 +196,7 @@ async def test_a_staff_decision_reaches_the_user_and_a_stale_confirmation_is_ref
     report = await harness.deliver_notices()
     assert report.sent == 1
     notice = vera.last
-    assert f"📋 Заявка №{application.id[-6:].upper()} обновлена" in notice.text
+    assert f"📋 Заявка №{application.number} обновлена" in notice.text
     assert "✅ Ваша заявка принята к рассмотрению!" in notice.text
     assert "💬 Ждём вас в понедельник <в 18:00>" in notice.text
     assert notice.labels == ["📋 Открыть заявку"]

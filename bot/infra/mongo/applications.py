@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -15,6 +18,10 @@ from bot.domain.applications import (
 from bot.domain.errors import DuplicateActiveApplication
 from bot.domain.paging import Page, PageRequest
 from bot.infra.mongo.client import Document
+from bot.services.ports.repositories import ApplicationQuery
+
+# The counter document the application numbers are drawn from (collection ``counters``).
+NUMBER_COUNTER = "applications"
 
 
 def _change_to_doc(change: StatusChange) -> Document:
@@ -29,7 +36,7 @@ def _change_to_doc(change: StatusChange) -> Document:
 
 
 def application_to_doc(a: Application) -> Document:
-    return {
+    doc: Document = {
         "_id": a.id,
         "user_id": a.user_id,
         "complex_code": a.complex_code,
@@ -44,6 +51,9 @@ def application_to_doc(a: Application) -> Document:
         "applicant_phone": a.applicant_phone,
         "history": [_change_to_doc(c) for c in a.history],
     }
+    if a.number is not None:  # absent, not null: the unique index on numbers is sparse
+        doc["number"] = a.number
+    return doc
 
 
 def application_from_doc(doc: Document) -> Application:
@@ -69,12 +79,14 @@ def application_from_doc(doc: Document) -> Application:
             )
             for h in doc.get("history", [])
         ),
+        number=int(doc["number"]) if doc.get("number") is not None else None,
     )
 
 
 class MongoApplicationRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._applications = db.applications
+        self._counters = db.counters
 
     async def insert(self, application: Application) -> None:
         try:
@@ -114,11 +126,44 @@ class MongoApplicationRepository:
         complexes: frozenset[str] | None,
         statuses: frozenset[ApplicationStatus],
         page: PageRequest,
+        *,
+        newest_first: bool = False,
     ) -> Page[Application]:
         criteria: Document = {"status": {"$in": sorted(s.value for s in statuses)}}
         if complexes is not None:
             criteria["complex_code"] = {"$in": sorted(complexes)}
-        return await self._page(criteria, page, newest_first=False)
+        return await self._page(criteria, page, newest_first=newest_first)
+
+    async def search(
+        self, complexes: frozenset[str] | None, query: ApplicationQuery, page: PageRequest
+    ) -> Page[Application]:
+        either: list[Document] = []
+        if query.name:
+            pattern = re.escape(query.name)
+            either.append({"applicant_name": {"$regex": pattern, "$options": "i"}})
+        if query.phone_digits:
+            either.append({"applicant_phone": {"$regex": re.escape(query.phone_digits)}})
+        if query.number is not None:
+            either.append({"number": query.number})
+        if query.complex_codes:
+            either.append({"complex_code": {"$in": sorted(query.complex_codes)}})
+        if not either:
+            return Page([], page.page, page.size, 0)
+        criteria: Document = {"$or": either}
+        if complexes is not None:
+            criteria = {"$and": [{"complex_code": {"$in": sorted(complexes)}}, criteria]}
+        return await self._page(criteria, page, newest_first=True)
+
+    async def next_number(self) -> int:
+        doc = await self._counters.find_one_and_update(
+            {"_id": NUMBER_COUNTER},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # upsert with AFTER always returns the document
+            raise RuntimeError("the application number counter returned nothing")
+        return int(doc["seq"])
 
     async def anonymise_user(self, user_id: int) -> int:
         result = await self._applications.update_many(
@@ -127,10 +172,13 @@ class MongoApplicationRepository:
         )
         return result.modified_count
 
-    async def count_by_status(self) -> dict[ApplicationStatus, int]:
-        cursor = await self._applications.aggregate(
-            [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
-        )
+    async def count_by_status(
+        self, complexes: frozenset[str] | None = None
+    ) -> dict[ApplicationStatus, int]:
+        pipeline: list[Document] = [{"$group": {"_id": "$status", "n": {"$sum": 1}}}]
+        if complexes is not None:
+            pipeline.insert(0, {"$match": {"complex_code": {"$in": sorted(complexes)}}})
+        cursor = await self._applications.aggregate(pipeline)
         return {ApplicationStatus(d["_id"]): int(d["n"]) async for d in cursor}
 
     async def _page(

@@ -17,6 +17,7 @@ from bot.domain.bookings import (
 )
 from bot.domain.paging import Page, PageRequest
 from bot.infra.mongo.client import Document
+from bot.services.ports.repositories import BookingTally
 
 WAITLIST_ORDER = [("queued_at", 1), ("_id", 1)]
 
@@ -162,6 +163,27 @@ class MongoBookingRepository:
             [("status", 1), ("queued_at", 1), ("created_at", 1), ("_id", 1)]
         )
         return [booking_from_doc(d) async for d in cursor]
+
+    async def tally_for_user(self, user_id: int) -> BookingTally:
+        cursor = await self._bookings.aggregate(
+            [
+                {"$match": {"user_id": user_id}},
+                {
+                    "$group": {
+                        "_id": {"status": "$status", "attendance": "$attendance"},
+                        "n": {"$sum": 1},
+                    }
+                },
+            ]
+        )
+        total = active = attended = no_shows = 0
+        async for d in cursor:
+            n = int(d["n"])
+            total += n
+            active += n if d["_id"].get("status") == BookingStatus.ACTIVE.value else 0
+            attended += n if d["_id"].get("attendance") == Attendance.ATTENDED.value else 0
+            no_shows += n if d["_id"].get("attendance") == Attendance.NO_SHOW.value else 0
+        return BookingTally(total, active, attended, no_shows)
 
     async def expired_offers(self, now: datetime, limit: int) -> list[Booking]:
         cursor = (

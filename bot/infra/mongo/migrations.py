@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bot.infra.mongo.client import Document
@@ -111,9 +111,46 @@ async def _checkin_codes_and_no_shows(db: AsyncDatabase[Document]) -> None:
     )
 
 
+async def _application_numbers(db: AsyncDatabase[Document]) -> None:
+    """Every application gets a sequential number from the counter, oldest first; new ones draw
+    theirs at submit (``MongoApplicationRepository.next_number``). Staff look applications up by
+    number, and audit entries by actor and object."""
+    cursor = db.applications.find({"number": {"$exists": False}}, {"_id": 1}).sort(
+        [("created_at", ASCENDING), ("_id", ASCENDING)]
+    )
+    async for doc in cursor:
+        counter = await db.counters.find_one_and_update(
+            {"_id": "applications"},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        if counter is None:
+            raise RuntimeError("the application number counter returned nothing")
+        await db.applications.update_one(
+            {"_id": doc["_id"], "number": {"$exists": False}}, {"$set": {"number": counter["seq"]}}
+        )
+    await db.applications.create_indexes(
+        [
+            IndexModel([("number", ASCENDING)], name="number", unique=True, sparse=True),
+            IndexModel([("created_at", DESCENDING)], name="newest"),
+        ]
+    )
+    await db.audit_log.create_indexes(
+        [
+            IndexModel([("actor_id", ASCENDING), ("at", DESCENDING)], name="by_actor"),
+            IndexModel(
+                [("target_type", ASCENDING), ("target_id", ASCENDING), ("at", DESCENDING)],
+                name="by_target",
+            ),
+        ]
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial indexes and invariants", _initial_indexes),
     Migration(2, "check-in codes unique per session, no-shows", _checkin_codes_and_no_shows),
+    Migration(3, "application numbers; audit log by actor and object", _application_numbers),
 )
 
 

@@ -42,6 +42,22 @@ class MongoOutboxNotifier:
             {"booking_id": booking.id, "session_id": session.id},
         )
 
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
+        await self._put(
+            f"staff_new_application:{application.id}:{staff_id}",
+            "staff_new_application",
+            staff_id,
+            {"application_id": application.id},
+        )
+
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
+        await self._put(
+            f"user_blocked:{telegram_id}:{event_id}",
+            "user_blocked",
+            telegram_id,
+            {"reason": reason},
+        )
+
     async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]:
         now = self._clock.now()
         claimed: list[OutboxEntry] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -14,6 +15,38 @@ from bot.domain.paging import Page, PageRequest
 from bot.domain.reminders import Reminder
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role, User
+
+
+@dataclass(frozen=True)
+class ApplicationQuery:
+    """What staff searched applications for; an application matching any given part is found:
+    the applicant's name containing ``name`` (any case), their phone containing ``phone_digits``,
+    the number ``number``, or a complex among ``complex_codes``."""
+
+    name: str | None = None
+    phone_digits: str | None = None
+    number: int | None = None
+    complex_codes: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Audit entries matching every given part (``None``: any)."""
+
+    actor_id: int | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    action: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingTally:
+    """A person's bookings at a glance: all of them, those active now, and attendance marks."""
+
+    total: int = 0
+    active: int = 0
+    attended: int = 0
+    no_shows: int = 0
 
 
 class UserRepository(Protocol):
@@ -86,11 +119,27 @@ class ApplicationRepository(Protocol):
         complexes: frozenset[str] | None,
         statuses: frozenset[ApplicationStatus],
         page: PageRequest,
-    ) -> Page[Application]: ...
+        *,
+        newest_first: bool = False,
+    ) -> Page[Application]:
+        """Applications in ``statuses`` at ``complexes`` (``None``: every complex), by creation."""
+        ...
+
+    async def search(
+        self, complexes: frozenset[str] | None, query: ApplicationQuery, page: PageRequest
+    ) -> Page[Application]:
+        """Applications at ``complexes`` (``None``: every complex) matching ``query``, newest first."""
+        ...
+
+    async def next_number(self) -> int:
+        """The next application number: one counter, incremented atomically (1, 2, 3, ...)."""
+        ...
 
     async def anonymise_user(self, user_id: int) -> int: ...
 
-    async def count_by_status(self) -> dict[ApplicationStatus, int]: ...
+    async def count_by_status(
+        self, complexes: frozenset[str] | None = None
+    ) -> dict[ApplicationStatus, int]: ...
 
 
 class SessionRepository(Protocol):
@@ -170,6 +219,10 @@ class BookingRepository(Protocol):
 
     async def list_for_session(self, session_id: str) -> list[Booking]: ...
 
+    async def tally_for_user(self, user_id: int) -> BookingTally:
+        """How many bookings the user has (every status), active now, attended and missed."""
+        ...
+
     async def expired_offers(self, now: datetime, limit: int) -> list[Booking]: ...
 
     async def count_by_status(self, session_id: str) -> dict[BookingStatus, int]: ...
@@ -214,3 +267,7 @@ class AuditRepository(Protocol):
     async def record(self, entry: AuditEntry) -> None: ...
 
     async def recent(self, page: PageRequest) -> Page[AuditEntry]: ...
+
+    async def search(self, query: AuditQuery, page: PageRequest) -> Page[AuditEntry]:
+        """Entries matching ``query``, newest first (then by id), like ``recent``."""
+        ...

@@ -35,6 +35,14 @@ class Notifier(Protocol):
 
     async def seat_offered(self, booking: Booking, session: Session) -> None: ...
 
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
+        """A new application, for one staff member responsible for its complex."""
+        ...
+
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
+        """Staff blocked the user (``event_id``: the audit entry of that block)."""
+        ...
+
 
 class CalendarRenderer(Protocol):
     def render_booking(self, session: Session, complex_: Complex, language: str) -> bytes: ...
@@ -98,7 +106,25 @@ class ReminderNotice:
     complex_: Complex
 
 
-OutboxNotice = ApplicationStatusNotice | SeatOfferNotice
+@dataclass(frozen=True)
+class StaffApplicationNotice:
+    """A new application, still pending, for a staff member responsible for its complex."""
+
+    entry: OutboxEntry
+    user: User
+    application: Application
+
+
+@dataclass(frozen=True)
+class BlockedNotice:
+    """The user was blocked by staff (and still is), with the reason they gave."""
+
+    entry: OutboxEntry
+    user: User
+    reason: str
+
+
+OutboxNotice = ApplicationStatusNotice | SeatOfferNotice | StaffApplicationNotice | BlockedNotice
 
 
 class NoticeSender(Protocol):

@@ -13,7 +13,12 @@ from telegram import Update
 
 from bot.domain.users import Role, User
 from bot.telegram import dialog
-from bot.telegram.actions import StaffAction
+from bot.telegram.actions import (
+    StaffAction,
+    StaffApplicationAction,
+    StaffAuditAction,
+    StaffUserAction,
+)
 from bot.telegram.callbacks import Action, Callback
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import Row, button, inline, menu_row
@@ -40,8 +45,12 @@ class HubEntry:
         return staff.role in self.roles
 
 
-# The panel, top to bottom; entries for the same row are grouped in pairs.
-ENTRIES: list[HubEntry] = []
+# The panel, top to bottom, two to a row.
+ENTRIES: list[HubEntry] = [
+    HubEntry("staff.hub.applications", StaffApplicationAction.MENU),
+    HubEntry("staff.hub.users", StaffUserAction.SEARCH, roles=ADMINS),
+    HubEntry("staff.hub.audit", StaffAuditAction.LOG, ("-", "-", "-", 0), roles=SUPER_ADMINS),
+]
 
 
 def hub_button(language: str) -> Row:

@@ -158,6 +158,24 @@ SENT_BUTTONS = {
     "profile.confirm_delete": "1|pf|dy",
     # staff
     "staff.hub": "1|sf|h",
+    "staff_applications.menu": "1|sa|m",
+    "staff_applications.list": "1|sa|l",
+    "staff_applications.card": "1|sa|v",
+    "staff_applications.ask": "1|sa|a",
+    "staff_applications.decide": "1|sa|d",
+    "staff_applications.search": "1|sa|s",
+    "staff_applications.results": "1|sa|r",
+    "staff_users.search": "1|su|s",
+    "staff_users.results": "1|su|r",
+    "staff_users.card": "1|su|v",
+    "staff_users.block": "1|su|b",
+    "staff_users.role": "1|su|ro",
+    "staff_users.set_role": "1|su|sr",
+    "staff_users.complexes": "1|su|mc",
+    "staff_users.assign": "1|su|as",
+    "staff_audit.log": "1|sl|l",
+    "staff_audit.by_staff": "1|sl|f",
+    "staff_audit.by_object": "1|sl|o",
 }
 
 

@@ -25,6 +25,9 @@ from bot.telegram.actions import (
     ProfileAction,
     SessionAction,
     StaffAction,
+    StaffApplicationAction,
+    StaffAuditAction,
+    StaffUserAction,
     StartAction,
 )
 from bot.telegram.application import build_application, feature_routes
@@ -91,6 +94,24 @@ LONGEST_ARGS: dict[Action, tuple[str | int, ...]] = {
     ProfileAction.CONFIRM_DELETE: (),
     # staff
     StaffAction.HUB: (),
+    StaffApplicationAction.MENU: (),
+    StaffApplicationAction.LIST: ("all", MAX_PAGE),
+    StaffApplicationAction.CARD: (new_id(),),
+    StaffApplicationAction.ASK: (new_id(), "t", 10_000),
+    StaffApplicationAction.DECIDE: (new_id(), "t", 10_000),
+    StaffApplicationAction.SEARCH: (),
+    StaffApplicationAction.RESULTS: (MAX_PAGE,),
+    StaffUserAction.SEARCH: (),
+    StaffUserAction.RESULTS: (MAX_PAGE,),
+    StaffUserAction.CARD: (LARGEST_USER_ID,),
+    StaffUserAction.BLOCK: (LARGEST_USER_ID, "1"),
+    StaffUserAction.ROLE: (LARGEST_USER_ID,),
+    StaffUserAction.SET_ROLE: (LARGEST_USER_ID, "sa"),
+    StaffUserAction.COMPLEXES: (LARGEST_USER_ID, MAX_PAGE),
+    StaffUserAction.ASSIGN: (LARGEST_USER_ID, "abcdef", "1", MAX_PAGE),
+    StaffAuditAction.LOG: (LARGEST_USER_ID, "a", new_id(), MAX_PAGE),
+    StaffAuditAction.BY_STAFF: (),
+    StaffAuditAction.BY_OBJECT: (),
 }
 
 
@@ -339,7 +360,16 @@ def test_dialog_inputs_reach_the_feature_that_claims_the_step() -> None:
         assert route.handler is catalog.on_location
 
     cancellable = {s for s in dialog.STEPS if router.cancellable(s)}
-    assert cancellable == {dialog.APPLY_PHONE, dialog.PROFILE_PHONE, dialog.NEAREST_LOCATION}
+    assert cancellable == {
+        dialog.APPLY_PHONE,
+        dialog.PROFILE_PHONE,
+        dialog.NEAREST_LOCATION,
+        # staff: typed «Отмена» leaves a comment, a search or a reason unsaid
+        dialog.STAFF_APP_COMMENT,
+        dialog.STAFF_APP_SEARCH,
+        dialog.STAFF_USER_SEARCH,
+        dialog.STAFF_BLOCK_REASON,
+    }
 
 
 def test_input_labels_are_bounded() -> None:

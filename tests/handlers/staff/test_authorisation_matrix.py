@@ -1,0 +1,278 @@
+"""Who may do what on the staff side: every staff action, attempted as each kind of person.
+
+One row per action (:data:`CASES`): how it is attempted through the bot, who may do it, and the
+audit entry it leaves when allowed (``None``: it only reads). For every row and every actor:
+
+* allowed: not refused, and exactly the expected audit entry, by that person, is added (a read
+  adds none and changes nothing stored);
+* denied: the refusal «❌ У вас нет прав…» (an alert on a button, a message on a command), and
+  nothing stored changes at all (users, applications, bookings, audit log, outbox).
+
+Buttons are pressed with forged callback data, since a person who may not act is never shown
+the button. To add an action, add a row (and, if it needs one, an object to :class:`World`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from bot.domain.applications import Application
+from bot.domain.users import Role
+from bot.services.users import complex_reference
+from bot.telegram.actions import (
+    StaffAction,
+    StaffApplicationAction,
+    StaffAuditAction,
+    StaffUserAction,
+)
+from bot.telegram.texts import t
+from tests.handlers.harness import OLIMP, VODNIK, BotHarness, Person, Reply
+from tests.handlers.staff.conftest import make_staff
+
+DENIED = t("ru", "error.permission_denied")
+assert DENIED == "❌ У вас нет прав для выполнения этого действия."
+
+RESIDENT = "resident"
+OTHER_MANAGER = "manager of another complex"
+MANAGER = "manager of this complex"
+ADMIN = "admin"
+SUPER_ADMIN = "super admin"
+ACTORS = (RESIDENT, OTHER_MANAGER, MANAGER, ADMIN, SUPER_ADMIN)
+
+STAFF = frozenset({OTHER_MANAGER, MANAGER, ADMIN, SUPER_ADMIN})
+THIS_COMPLEX = frozenset({MANAGER, ADMIN, SUPER_ADMIN})
+ADMINS = frozenset({ADMIN, SUPER_ADMIN})
+SUPER_ADMINS = frozenset({SUPER_ADMIN})
+
+
+@dataclass
+class World:
+    """What the actions act on: a pending application at Олимп, a resident, a blocked resident
+    and a manager (of Водник) to assign complexes to; and one person of each kind."""
+
+    harness: BotHarness
+    actors: dict[str, Person]
+    application: Application
+    resident: Person
+    blocked: Person
+    manager: Person
+
+
+async def build_world(harness: BotHarness) -> World:
+    actors = {
+        RESIDENT: await harness.resident("Жанна"),
+        OTHER_MANAGER: await make_staff(harness, "Олег", Role.MANAGER, frozenset({VODNIK})),
+        MANAGER: await make_staff(harness, "Ольга", Role.MANAGER, frozenset({OLIMP})),
+        ADMIN: await make_staff(harness, "Иван", Role.ADMIN),
+        SUPER_ADMIN: await make_staff(harness, "София", Role.SUPER_ADMIN),
+    }
+    anna = await harness.resident("Анна")
+    application = (await harness.services.applications.submit(anna.id, OLIMP, "yoga")).application
+    blocked = await harness.resident("Борис")
+    stored = await harness.storage.users.get(blocked.id)
+    assert stored is not None
+    await harness.storage.users.save(replace(stored, blocked=True))
+    manager = await make_staff(harness, "Марина", Role.MANAGER, frozenset({VODNIK}))
+    return World(harness, actors, application, anna, blocked, manager)
+
+
+Act = Callable[[World, Person], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    act: Act
+    allowed: frozenset[str]
+    audit: str | None = None  # the audit action an allowed attempt records
+
+
+def refused(reply: Reply) -> bool:
+    if reply.calls_of("answerCallbackQuery"):
+        return reply.alert == DENIED and reply.is_alert
+    return reply.screen is not None and reply.text == DENIED
+
+
+async def press(person: Person, data: str) -> Reply:
+    """Press a button with ``data`` on a fresh message of the person's own chat."""
+    return await person.press_data(await person.say("/menu"), data)
+
+
+async def then_type(first: Reply, person: Person, text: str) -> Reply:
+    """A button that asks for text, then the text (unless the button was refused)."""
+    return first if refused(first) else await person.say(text)
+
+
+def button(data: str) -> Act:
+    async def act(world: World, person: Person) -> Reply:
+        return await press(person, data)
+
+    return act
+
+
+def app_button(make: Callable[[Application], str]) -> Act:
+    async def act(world: World, person: Person) -> Reply:
+        return await press(person, make(world.application))
+
+    return act
+
+
+def user_button(make: Callable[[World], str]) -> Act:
+    async def act(world: World, person: Person) -> Reply:
+        return await press(person, make(world))
+
+    return act
+
+
+async def admin_command(world: World, person: Person) -> Reply:
+    return await person.say("/admin")
+
+
+async def accept_with_comment(world: World, person: Person) -> Reply:
+    a = world.application
+    asked = await press(person, StaffApplicationAction.ASK.data(a.id, "a", a.version))
+    return await then_type(asked, person, "Ждём вас в понедельник")
+
+
+async def search_applications(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, StaffApplicationAction.SEARCH.data()), person, "№ 1")
+
+
+async def search_users(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, StaffUserAction.SEARCH.data()), person, "Анна")
+
+
+async def block(world: World, person: Person) -> Reply:
+    asked = await press(person, StaffUserAction.BLOCK.data(world.resident.id, "1"))
+    return await then_type(asked, person, "спам")
+
+
+async def unblock(world: World, person: Person) -> Reply:
+    asked = await press(person, StaffUserAction.BLOCK.data(world.blocked.id, "0"))
+    return await then_type(asked, person, "разобрались")
+
+
+CASES: tuple[Case, ...] = (
+    Case("open the panel by /admin", admin_command, STAFF),
+    Case("open the panel by its button", button(StaffAction.HUB.data()), STAFF),
+    Case("the applications menu", button(StaffApplicationAction.MENU.data()), STAFF),
+    Case("list pending applications", button(StaffApplicationAction.LIST.data("p", 0)), STAFF),
+    Case("list all applications", button(StaffApplicationAction.LIST.data("all", 0)), STAFF),
+    Case("search applications", search_applications, STAFF),
+    Case(
+        "open the card", app_button(lambda a: StaffApplicationAction.CARD.data(a.id)), THIS_COMPLEX
+    ),
+    Case(
+        "ask to accept",
+        app_button(lambda a: StaffApplicationAction.ASK.data(a.id, "a", a.version)),
+        THIS_COMPLEX,
+    ),
+    Case("accept with a comment", accept_with_comment, THIS_COMPLEX, "application.accepted"),
+    Case(
+        "reject without a comment",
+        app_button(lambda a: StaffApplicationAction.DECIDE.data(a.id, "r", a.version)),
+        THIS_COMPLEX,
+        "application.rejected",
+    ),
+    Case("search users", search_users, ADMINS),
+    Case("ask whom to search", button(StaffUserAction.SEARCH.data()), ADMINS),
+    Case(
+        "open a user's card",
+        user_button(lambda w: StaffUserAction.CARD.data(w.resident.id)),
+        ADMINS,
+    ),
+    Case("block with a reason", block, ADMINS, "user.block"),
+    Case("unblock with a reason", unblock, ADMINS, "user.unblock"),
+    Case(
+        "choose a role",
+        user_button(lambda w: StaffUserAction.ROLE.data(w.resident.id)),
+        SUPER_ADMINS,
+    ),
+    Case(
+        "grant a role",
+        user_button(lambda w: StaffUserAction.SET_ROLE.data(w.resident.id, "ad")),
+        SUPER_ADMINS,
+        "user.role",
+    ),
+    Case(
+        "revoke a role",
+        user_button(lambda w: StaffUserAction.SET_ROLE.data(w.manager.id, "-")),
+        SUPER_ADMINS,
+        "user.role",
+    ),
+    Case(
+        "a manager's complexes",
+        user_button(lambda w: StaffUserAction.COMPLEXES.data(w.manager.id, 0)),
+        SUPER_ADMINS,
+    ),
+    Case(
+        "assign a complex to a manager",
+        user_button(
+            lambda w: StaffUserAction.ASSIGN.data(w.manager.id, complex_reference(OLIMP), "1", 0)
+        ),
+        SUPER_ADMINS,
+        "user.role",
+    ),
+    Case("the audit log", button(StaffAuditAction.LOG.data("-", "-", "-", 0)), SUPER_ADMINS),
+    Case(
+        "the audit log of one object",
+        app_button(lambda a: StaffAuditAction.LOG.data("-", "a", a.id, 0)),
+        SUPER_ADMINS,
+    ),
+    Case("filter the log by staff member", button(StaffAuditAction.BY_STAFF.data()), SUPER_ADMINS),
+    Case("filter the log by object", button(StaffAuditAction.BY_OBJECT.data()), SUPER_ADMINS),
+)
+
+
+def stored(harness: BotHarness) -> dict[str, Any]:
+    """Everything the staff side could change, as comparable values."""
+    storage = harness.storage
+    return copy.deepcopy(
+        {
+            "users": sorted(storage.users.all(), key=lambda u: u.telegram_id),
+            "applications": sorted(storage.applications.all(), key=lambda a: a.id),
+            "bookings": sorted(storage.bookings.all(), key=lambda b: b.id),
+            "audit": storage.audit.all(),
+            "outbox": [(n.key, n.status) for n in storage.outbox.entries()],
+        }
+    )
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+async def test_staff_action(harness: BotHarness, case: Case, actor: str) -> None:
+    world = await build_world(harness)
+    person = world.actors[actor]
+    before = stored(harness)
+    audit_before = len(harness.storage.audit.all())
+
+    reply = await case.act(world, person)
+
+    if actor not in case.allowed:
+        assert refused(reply), f"{case.name} as {actor}: {reply.alert or reply.text!r}"
+        assert stored(harness) == before, f"{case.name} as {actor} changed something"
+        return
+    assert not refused(reply), f"{case.name} as {actor} was refused"
+    added = harness.storage.audit.all()[audit_before:]
+    if case.audit is None:
+        assert stored(harness) == before, f"{case.name} only reads"
+    else:
+        assert [(e.actor_id, e.action) for e in added] == [(person.id, case.audit)]
+
+
+def test_every_actor_is_both_allowed_and_refused_somewhere() -> None:
+    """The matrix tells the kinds of people apart (no actor is allowed everything but a super
+    admin, nobody but a resident is refused everything)."""
+    for actor in ACTORS:
+        allowed = [case.name for case in CASES if actor in case.allowed]
+        if actor == SUPER_ADMIN:
+            assert len(allowed) == len(CASES)
+        elif actor == RESIDENT:
+            assert allowed == []
+        else:
+            assert 0 < len(allowed) < len(CASES), actor
