@@ -24,9 +24,11 @@ PROMETHEUS_TEMPLATE = MONITORING_DIR / "prometheus" / "prometheus.local.yml.tmpl
 RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
 ALERTMANAGER_TEMPLATE = MONITORING_DIR / "alertmanager" / "alertmanager.local.yml.tmpl"
 ALERT_TEMPLATES_DIR = MONITORING_DIR / "alertmanager" / "templates"
-# The Celery queue (workers/celery_app.py task_default_queue) is a Redis list of that name in the
-# broker's db 0; redis_exporter reports its length as redis_key_size{key="fok"}.
-CELERY_QUEUE_KEYS = "db0=fok"
+# Each Celery queue (workers/schedule.py) is a Redis list of that name in the broker's db 0;
+# redis_exporter reports its length as redis_key_size{key="<queue>"} (0 for a queue never used).
+CELERY_QUEUE_KEYS = ",".join(
+    f"db0={queue}" for queue in ("fok", "notifications", "reminders", "reports", "backups")
+)
 
 
 def render_template(template: Path, destination: Path, values: dict[str, str]) -> Path:

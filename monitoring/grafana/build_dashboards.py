@@ -508,8 +508,8 @@ def celery() -> dashboard.Dashboard:
         .with_panel(
             _stat(
                 "Tasks waiting",
-                'sum(redis_key_size{kind="broker", key="fok"})',
-                description="Length of the fok queue (a Redis list on the broker).",
+                'sum(redis_key_size{kind="broker"})',
+                description="Tasks waiting in every Celery queue (Redis lists on the broker).",
                 steps=((None, "green"), (100, "orange")),
                 width=8,
             )
@@ -517,7 +517,7 @@ def celery() -> dashboard.Dashboard:
         .with_panel(
             _series(
                 "Queue length",
-                ('redis_key_size{kind="broker", key="fok"}', "{{key}}"),
+                ('redis_key_size{kind="broker"}', "{{key}}"),
                 description="Tasks waiting on the broker (alert FokCeleryQueueBacklog at 100).",
             )
         )
