@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from telegram import Bot
 
+from bot.domain.bookings import NoShowRule
 from bot.infra.calendar import IcsCalendarRenderer
 from bot.infra.catalog_cache import CachedCatalogRepository
 from bot.infra.clock import SystemClock
@@ -203,6 +204,13 @@ def build_services(
         dialogs=dialogs,
         flood=flood,
         events=events,
+        no_show=(
+            NoShowRule(
+                settings.no_show.limit, settings.no_show.window_days, settings.no_show.block_days
+            )
+            if settings is not None
+            else None
+        ),
     )
 
 

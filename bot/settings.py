@@ -168,6 +168,17 @@ class BackupSettings(BaseSettings):
     retention_days: float = Field(default=30.0, gt=0, le=3660)
 
 
+class NoShowSettings(BaseSettings):
+    """The no-show rule enforced at booking: ``limit`` no-shows marked within ``window_days``
+    stop a resident booking for ``block_days`` after the last of them (a limit of 0: off)."""
+
+    model_config = _section("NO_SHOW_")
+
+    limit: int = Field(default=3, ge=0, le=100)
+    window_days: int = Field(default=30, ge=1, le=365)
+    block_days: int = Field(default=14, ge=1, le=365)
+
+
 SECTIONS: dict[str, type[BaseSettings]] = {
     "telegram": TelegramSettings,
     "mongo": MongoSettings,
@@ -177,6 +188,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "web": WebSettings,
     "app": AppSettings,
     "backup": BackupSettings,
+    "no_show": NoShowSettings,
 }
 
 
@@ -190,6 +202,7 @@ class Settings:
     web: WebSettings
     app: AppSettings
     backup: BackupSettings = field(default_factory=BackupSettings)
+    no_show: NoShowSettings = field(default_factory=NoShowSettings)
 
 
 def env_names() -> list[str]:

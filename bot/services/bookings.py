@@ -17,25 +17,33 @@ from bot.domain.bookings import (
     Booking,
     BookingOutcome,
     BookingStatus,
+    NoShowRule,
     booking_id,
     can_cancel,
+    can_mark_attendance,
+    new_checkin_code,
+    normalize_checkin_code,
 )
 from bot.domain.catalog import Complex
 from bot.domain.errors import (
+    AttendanceNotOpen,
+    BookingBlocked,
     CancellationWindowClosed,
+    CapacityBelowBooked,
+    CheckinCodeUnknown,
     NotFound,
     OfferUnavailable,
-    PermissionDenied,
     SessionUnavailable,
     StaleAction,
 )
-from bot.domain.paging import Page, PageRequest
+from bot.domain.paging import Page, PageRequest, clamp_page
 from bot.domain.reminders import plan_reminders
-from bot.domain.sessions import Availability, Session
+from bot.domain.sessions import Availability, Session, parse_capacity, validate_reason
 from bot.domain.users import User
 from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
+    AuditRepository,
     BookingRepository,
     CatalogRepository,
     ReminderRepository,
@@ -43,10 +51,14 @@ from bot.services.ports.repositories import (
     UserRepository,
 )
 from bot.services.ports.system import Clock, Notifier
+from bot.services.schedule import session_snapshot
+from bot.services.staff_guard import StaffAudit, catalog_admin, staff_for_complex
 
 B = BookingStatus
 DEFAULT_HOLD_MINUTES = 30
 STALE_RESERVATION = timedelta(seconds=60)
+CHECKIN_CODE_ATTEMPTS = 8  # a collision in a session is one in ~10^5 per draw; eight is plenty
+ROSTER_PAGE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,48 @@ class SessionView:
     availability: Availability
 
 
+@dataclass(frozen=True)
+class RosterEntry:
+    """One person on a session's list: their booking and who they are."""
+
+    booking: Booking
+    name: str
+    phone: str | None
+    position: int | None = None  # in the waitlist
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Who is booked on a session (a page of them) and who waits, as staff see it."""
+
+    session: Session
+    complex_: Complex
+    seated: Page[RosterEntry]  # active bookings (and offers held), in booking order
+    waitlist: list[RosterEntry]  # in queue order
+    attended: int
+    no_shows: int
+    can_mark_arrivals: bool  # attendance is open (from an hour before the start)
+    can_mark_no_shows: bool  # the session has begun
+
+
+@dataclass(frozen=True)
+class CancelPreview:
+    """What cancelling a session would do: the reason as it will be told, and to how many."""
+
+    session: Session
+    complex_: Complex
+    reason: str
+    people: int
+
+
+@dataclass(frozen=True)
+class SessionClosed:
+    """A cancelled session and how many people were told."""
+
+    session: Session
+    notified: int
+
+
 class BookingService:
     def __init__(
         self,
@@ -78,7 +132,12 @@ class BookingService:
         notifier: Notifier,
         clock: Clock,
         events: BusinessEvents = NO_EVENTS,
+        *,
+        audit: AuditRepository,
+        no_show: NoShowRule | None = None,
     ) -> None:
+        self._staff_audit = StaffAudit(audit, clock)
+        self._no_show = no_show or NoShowRule()
         self._events = events
         self._bookings = bookings
         self._sessions = sessions
@@ -92,7 +151,21 @@ class BookingService:
         """A seat if one is left, else a place on the waitlist; a repeat returns what exists."""
         user = await active_resident(self._users, actor)
         session, complex_ = await self._bookable_session(session_id)
+        await self._check_no_shows(user, complex_)
         return await self._book(user, session, complex_)
+
+    async def blocked_until(self, user_id: int) -> datetime | None:
+        """When the resident may book again, if the no-show rule stops them now."""
+        if not self._no_show.enabled:
+            return None
+        now = self._clock.now()
+        marks = await self._bookings.no_shows_since(user_id, now - self._no_show.lookback)
+        return self._no_show.blocked_until(marks, now)
+
+    async def _check_no_shows(self, user: User, complex_: Complex) -> None:
+        until = await self.blocked_until(user.telegram_id)
+        if until is not None:
+            raise BookingBlocked(until=until, timezone=complex_.timezone)
 
     async def _book(self, user: User, session: Session, complex_: Complex) -> BookingResult:
         user_id = user.telegram_id
@@ -111,6 +184,7 @@ class BookingService:
                 self._events.booking("existing")
                 existing = await self._require_booking(bid)
                 return await self._result(existing, session, complex_, created=False)
+            booked = await self._with_checkin_code(booked)
             await self._plan_reminders(booked, session, now)
             self._events.booking(booked.status.value)
             return BookingResult(booked, created=True, session=session, complex_=complex_)
@@ -131,6 +205,8 @@ class BookingService:
         booking = await self._bookings.get(booking_id(session.id, user_id))
         if booking is not None and not booking.is_open:
             booking = None
+        if booking is not None:
+            booking = await self._with_checkin_code(booking)
         return SessionView(session, complex_, booking, session.availability_at(self._clock.now()))
 
     async def cancel(self, user_id: int, bid: str) -> Booking:
@@ -167,6 +243,7 @@ class BookingService:
         )
         if accepted is None:
             raise OfferUnavailable(f"booking is {booking.status}")
+        accepted = await self._with_checkin_code(accepted)
         session = await self._require_session(accepted.session_id)
         await self._plan_reminders(accepted, session, now)
         self._events.waitlist_offer("accepted")
@@ -219,7 +296,8 @@ class BookingService:
         return await self._bookings.list_for_user(user_id, statuses, page)
 
     async def get_for_user(self, user_id: int, bid: str) -> Booking:
-        return await self._owned(user_id, bid)
+        """The resident's own booking; an active one always carries its check-in code."""
+        return await self._with_checkin_code(await self._owned(user_id, bid))
 
     async def waitlist_position(self, booking: Booking) -> int | None:
         if booking.status is not B.WAITLISTED:
@@ -234,23 +312,228 @@ class BookingService:
             raise StaleAction("booking is not active")
         return confirmed
 
-    async def mark_attendance(self, staff_id: int, bid: str, attendance: Attendance) -> Booking:
-        staff = await self._users.get(staff_id)
-        booking = await self._require_booking(bid)
-        session = await self._require_session(booking.session_id)
-        if staff is None or staff.blocked or not staff.can_manage_complex(session.complex_code):
-            raise PermissionDenied("complex outside the staff member's scope")
-        marked = await self._bookings.mark_attendance(bid, attendance, staff_id, self._clock.now())
-        if marked is None:
-            raise StaleAction("booking is not active")
-        return marked
+    # --- staff: the list of a session, attendance, capacity, cancelling -------------------
 
     async def roster(self, staff_id: int, session_id: str) -> list[Booking]:
-        staff = await self._users.get(staff_id)
         session = await self._require_session(session_id)
-        if staff is None or staff.blocked or not staff.can_manage_complex(session.complex_code):
-            raise PermissionDenied("complex outside the staff member's scope")
+        await staff_for_complex(self._users, staff_id, session.complex_code)
         return await self._bookings.list_for_session(session_id)
+
+    async def staff_roster(self, staff_id: int, session_id: str, page: PageRequest) -> Roster:
+        """The session with who is booked (a page) and who waits, for the staff screen."""
+        session, complex_ = await self._staff_session(staff_id, session_id)
+        bookings = await self._bookings.list_for_session(session_id)
+        seated_bookings = sorted(
+            (b for b in bookings if b.status in (B.ACTIVE, B.OFFERED)),
+            key=lambda b: (b.created_at, b.id),
+        )
+        waiting = [b for b in bookings if b.status is B.WAITLISTED]
+        waiting.sort(key=lambda b: (b.queued_at or b.created_at, b.id))
+        request = clamp_page(page, len(seated_bookings))
+        shown = seated_bookings[request.offset : request.offset + request.size]
+        seated = [await self._entry(b) for b in shown]
+        waitlist = [
+            await self._entry(b, position=index) for index, b in enumerate(waiting, start=1)
+        ]
+        now = self._clock.now()
+        return Roster(
+            session=session,
+            complex_=complex_,
+            seated=Page(seated, request.page, request.size, len(seated_bookings)),
+            waitlist=waitlist,
+            attended=sum(1 for b in seated_bookings if b.attendance is Attendance.ATTENDED),
+            no_shows=sum(1 for b in seated_bookings if b.attendance is Attendance.NO_SHOW),
+            can_mark_arrivals=can_mark_attendance(Attendance.ATTENDED, now, session.starts_at),
+            can_mark_no_shows=can_mark_attendance(Attendance.NO_SHOW, now, session.starts_at),
+        )
+
+    async def mark_attendance(self, staff_id: int, bid: str, attendance: Attendance) -> Booking:
+        """Attended (from an hour before the start) or no-show (once it has begun); marking
+        again corrects the mark. Only active bookings: a cancelled one has nothing to mark."""
+        booking = await self._require_booking(bid)
+        session, _ = await self._staff_session(staff_id, booking.session_id)
+        return await self._mark(staff_id, booking, session, attendance)
+
+    async def check_in(self, staff_id: int, session_id: str, raw_code: str) -> RosterEntry:
+        """The code a resident shows at the door: their booking of this session is attended."""
+        session, _ = await self._staff_session(staff_id, session_id)
+        code = normalize_checkin_code(raw_code)
+        booking = await self._bookings.find_by_checkin_code(session_id, code)
+        if booking is None or booking.status is not B.ACTIVE:
+            raise CheckinCodeUnknown(code=code)
+        marked = await self._mark(staff_id, booking, session, Attendance.ATTENDED)
+        return await self._entry(marked)
+
+    async def mark_all_attended(self, staff_id: int, session_id: str) -> int:
+        """«Все пришли»: every active booking not marked yet is attended (marks made stay)."""
+        session, _ = await self._staff_session(staff_id, session_id)
+        now = self._clock.now()
+        if not can_mark_attendance(Attendance.ATTENDED, now, session.starts_at):
+            raise AttendanceNotOpen(starts_at=session.starts_at)
+        marked: list[str] = []
+        for booking in await self._bookings.list_for_session(session_id):
+            if booking.status is not B.ACTIVE or booking.attendance is not None:
+                continue
+            if await self._bookings.mark_attendance(booking.id, Attendance.ATTENDED, staff_id, now):
+                marked.append(booking.id)
+        await self._staff_audit.record(
+            staff_id,
+            "session.all_attended",
+            "session",
+            session_id,
+            before={"attendance": None},
+            after={"attendance": Attendance.ATTENDED.value},
+            bookings=marked,
+        )
+        return len(marked)
+
+    async def change_capacity(self, staff_id: int, session_id: str, raw: str) -> Session:
+        """Set the number of seats. Lowering it below the seats taken is refused, with their
+        count (nobody booked is moved or dropped); raising it offers the new seats to the
+        waitlist in queue order."""
+        session, _ = await self._staff_session(staff_id, session_id)
+        capacity = parse_capacity(raw)
+        if session.cancelled or not session.is_bookable_at(self._clock.now()):
+            raise SessionUnavailable(session_id)
+        changed = await self._sessions.set_capacity(session_id, capacity)
+        if changed is None:
+            current = await self._require_session(session_id)
+            if current.cancelled:
+                raise SessionUnavailable(session_id)
+            raise CapacityBelowBooked(booked=current.booked, capacity=capacity)
+        await self._staff_audit.record(
+            staff_id,
+            "session.capacity",
+            "session",
+            session_id,
+            before={"capacity": session.capacity, "booked": session.booked},
+            after={"capacity": changed.capacity, "booked": changed.booked},
+        )
+        if changed.capacity > session.capacity:
+            await self._offer_new_seats(changed)
+        return await self._require_session(session_id)
+
+    async def preview_cancel(
+        self, staff_id: int, session_id: str, raw_reason: str
+    ) -> CancelPreview:
+        """Before cancelling: the reason checked, and how many people would be told."""
+        session, complex_ = await self._staff_session(staff_id, session_id)
+        if session.cancelled:
+            raise SessionUnavailable(session_id)
+        reason = validate_reason(raw_reason)
+        bookings = await self._bookings.list_for_session(session_id)
+        return CancelPreview(session, complex_, reason, sum(1 for b in bookings if b.is_open))
+
+    async def cancel_session(
+        self, staff_id: int, session_id: str, raw_reason: str
+    ) -> SessionClosed:
+        """Cancel a session: every booking and waitlist place is closed, their reminders are
+        cancelled, and each person is told once (through the outbox) with the reason."""
+        session, _ = await self._staff_session(staff_id, session_id)
+        reason = validate_reason(raw_reason)
+        return await self._close_session(staff_id, session, reason)
+
+    async def close_future_sessions(self, actor_id: int, complex_code: str, reason: str) -> int:
+        """Every coming session of a complex is cancelled with notice (the complex is hidden);
+        how many sessions were closed. For admins (hiding a complex is theirs)."""
+        await catalog_admin(self._users, actor_id)
+        now = self._clock.now()
+        sessions = await self._sessions.list_for_complex(
+            complex_code, now, now + timedelta(days=3660)
+        )
+        closed = 0
+        for session in sessions:
+            if not session.cancelled:
+                await self._close_session(actor_id, session, reason)
+                closed += 1
+        return closed
+
+    async def _close_session(self, actor_id: int, session: Session, reason: str) -> SessionClosed:
+        if not await self._sessions.cancel(session.id, reason):
+            raise StaleAction("the session was cancelled already")
+        cancelled = await self._require_session(session.id)
+        notified = 0
+        now = self._clock.now()
+        # Twice: a booking racing the cancellation may have opened between the two reads.
+        for _ in range(2):
+            for booking in await self._bookings.list_for_session(session.id):
+                if not booking.is_open:
+                    continue
+                closed = await self._bookings.move(booking.id, OPEN_STATUSES, B.CANCELLED, now)
+                if closed is None:
+                    continue
+                await self._reminders.cancel_for_booking(booking.id)
+                await self._notifier.session_cancelled(closed, cancelled)
+                notified += 1
+        await self.repair_seat_count(session.id)
+        await self._staff_audit.record(
+            actor_id,
+            "session.cancel",
+            "session",
+            session.id,
+            before=session_snapshot(session),
+            after=session_snapshot(cancelled),
+            notified=notified,
+        )
+        return SessionClosed(cancelled, notified)
+
+    async def _offer_new_seats(self, session: Session) -> None:
+        """New seats go to the head of the waitlist, one offer per seat, in queue order."""
+        hold = timedelta(minutes=await self._hold_minutes(session))
+        while await self._bookings.has_waitlisted(session.id):
+            if not await self._sessions.take_seat(session.id):
+                return
+            now = self._clock.now()
+            offer = await self._bookings.offer_next(session.id, now, now + hold)
+            if offer is None:
+                await self._sessions.release_seat(session.id)
+                return
+            await self._notifier.seat_offered(offer, session)
+            self._events.waitlist_offer("offered")
+
+    async def _mark(
+        self, staff_id: int, booking: Booking, session: Session, attendance: Attendance
+    ) -> Booking:
+        now = self._clock.now()
+        if not can_mark_attendance(attendance, now, session.starts_at):
+            raise AttendanceNotOpen(starts_at=session.starts_at)
+        marked = await self._bookings.mark_attendance(booking.id, attendance, staff_id, now)
+        if marked is None:
+            raise StaleAction("booking is not active")
+        await self._staff_audit.record(
+            staff_id,
+            "booking.attendance",
+            "booking",
+            booking.id,
+            before={"attendance": booking.attendance.value if booking.attendance else None},
+            after={"attendance": attendance.value},
+        )
+        return marked
+
+    async def _entry(self, booking: Booking, position: int | None = None) -> RosterEntry:
+        user = await self._users.get(booking.user_id)
+        name = (user.name if user is not None else None) or f"#{booking.user_id}"
+        return RosterEntry(booking, name, user.phone if user is not None else None, position)
+
+    async def _staff_session(self, staff_id: int, session_id: str) -> tuple[Session, Complex]:
+        """The session and its complex (hidden ones too), if the complex is the staff member's."""
+        session = await self._require_session(session_id)
+        await staff_for_complex(self._users, staff_id, session.complex_code)
+        complex_ = await self._catalog.get_complex(session.complex_code)
+        if complex_ is None:
+            raise NotFound(f"complex {session.complex_code}")
+        return session, complex_
+
+    async def _with_checkin_code(self, booking: Booking) -> Booking:
+        """An active booking's check-in code, given now if it has none yet (a booking made
+        before codes existed, or a crash between the seat and the code)."""
+        if booking.status is not B.ACTIVE or booking.checkin_code is not None:
+            return booking
+        for _ in range(CHECKIN_CODE_ATTEMPTS):
+            coded = await self._bookings.assign_checkin_code(booking.id, new_checkin_code())
+            if coded is not None:
+                return coded
+        raise RuntimeError(f"no free check-in code for {booking.id}")
 
     async def repair_seat_count(self, session_id: str) -> int:
         """Recount ``booked`` from the bookings (after a crash left a reservation half-done)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.domain.bookings import NoShowRule
 from bot.services.applications import ApplicationService
 from bot.services.audit import AuditService
 from bot.services.bookings import BookingService
@@ -66,8 +67,23 @@ def build_services(
     dialogs: DialogStateStore,
     flood: FloodLimiter,
     events: BusinessEvents = NO_EVENTS,
+    no_show: NoShowRule | None = None,
 ) -> Services:
+    """``no_show``: the rule that stops residents with too many no-shows from booking
+    (settings ``NO_SHOW_*``; the domain's default when not given)."""
     r = repos
+    bookings = BookingService(
+        r.bookings,
+        r.sessions,
+        r.catalog,
+        r.users,
+        r.reminders,
+        r.outbox,
+        clock,
+        events,
+        audit=r.audit,
+        no_show=no_show,
+    )
     return Services(
         users=UserService(
             r.users,
@@ -80,14 +96,12 @@ def build_services(
             bookings=r.bookings,
             notifier=r.outbox,
         ),
-        catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock),
+        catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock, bookings=bookings),
         applications=ApplicationService(
             r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
         ),
         schedule=ScheduleService(r.sessions, r.catalog, r.users, r.audit, clock),
-        bookings=BookingService(
-            r.bookings, r.sessions, r.catalog, r.users, r.reminders, r.outbox, clock, events
-        ),
+        bookings=bookings,
         reminders=ReminderService(r.reminders, clock, events),
         audit=AuditService(r.audit, r.users),
         calendar=calendar,

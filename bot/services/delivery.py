@@ -37,6 +37,7 @@ from bot.services.ports.system import (
     OutboxNotice,
     ReminderNotice,
     SeatOfferNotice,
+    SessionCancelledNotice,
     StaffApplicationNotice,
 )
 from bot.services.reminders import ReminderService
@@ -158,6 +159,8 @@ class DeliveryService:
             if place is None:
                 return None
             return SeatOfferNotice(entry, user, booking, *place, booking.offer_expires_at)
+        if entry.kind == "session_cancelled":
+            return await self._cancelled_notice(entry, user)
         raise ValueError(f"unknown outbox kind {entry.kind!r}")
 
     async def _staff_notice(
@@ -180,6 +183,22 @@ class DeliveryService:
         ):
             return None  # decided meanwhile, or no longer theirs to decide
         return StaffApplicationNotice(entry, user, application)
+
+    async def _cancelled_notice(
+        self, entry: OutboxEntry, user: User
+    ) -> SessionCancelledNotice | None:
+        """Sent whatever the preferences: a session the user counted on is off. Only while the
+        booking is the one the cancellation closed, and for a hidden complex too."""
+        booking = await self._owned_booking(str(entry.payload["booking_id"]), user)
+        if booking is None or booking.status is not BookingStatus.CANCELLED:
+            return None
+        session = await self._sessions.get(booking.session_id)
+        if session is None or not session.cancelled:
+            return None
+        complex_ = await self._catalog.get_complex(session.complex_code)
+        if complex_ is None:
+            return None
+        return SessionCancelledNotice(entry, user, booking, session, complex_)
 
     async def _reminder_notice(self, reminder: Reminder) -> ReminderNotice | None:
         """The reminder to send, or None when there is nothing to remind of any more."""

@@ -81,6 +81,56 @@ class StaffAction(Action, token="sf", feature="staff"):
     HUB = "h"
 
 
+class StaffSessionAction(Action, token="sse", feature="staff_sessions"):
+    COMPLEXES = "c", 1  # page: the complexes whose sessions the staff member runs
+    SCHEDULE = "s", 2  # complex code, page: its coming sessions
+    NEW = "n", 2  # complex code, "o" one-off / "w" weekly: starts the guided set-up
+    SPORT = "sp", 1  # sport ref (the draft is in the dialog state)
+    WEEKDAY = "wd", 1  # 0..6
+    DURATION = "du", 1  # minutes
+    CREATE = "ok"  # the draft is complete: create it
+    ABORT = "x"  # drop the draft
+    TEMPLATES = "t", 1  # complex code: its weekly slots
+    TEMPLATE = "tt", 2  # template id, "1" start / "0" stop
+    SESSION = "v", 2  # session id, page of the list of people
+    ATTEND = "a", 3  # booking id, "y" attended / "n" no-show, page
+    ALL_CAME = "all", 1  # session id: «✅ Все пришли»
+    CHECKIN = "ci", 1  # session id: type check-in codes
+    WAITLIST = "w", 1  # session id
+    CAPACITY = "cap", 1  # session id: type the new number of seats
+    CANCEL = "cx", 1  # session id: type the reason
+    CONFIRM_CANCEL = "cy", 1  # session id (the reason is in the dialog state)
+
+
+class StaffCatalogAction(Action, token="sca", feature="staff_catalog"):
+    HOME = "h"
+    COMPLEXES = "c", 1  # page
+    COMPLEX = "v", 1  # complex code
+    FIELD = "f", 2  # complex code, field: type its new value
+    DISTRICT_PICK = "dp", 1  # complex code: the districts to move it to
+    SET_DISTRICT = "sd", 2  # complex code, district ref
+    SPORTS_PICK = "sp", 1  # complex code: its sports, ticked
+    TOGGLE_SPORT = "ts", 2  # complex code, sport ref
+    HIDE = "x", 1  # complex code: type why (its coming sessions are cancelled)
+    CONFIRM_HIDE = "xy", 1  # complex code (the reason is in the dialog state)
+    SHOW = "s", 1  # complex code
+    NEW = "n"  # a new complex: name, district, address, sports
+    NEW_DISTRICT = "nd", 1  # district ref
+    NEW_SPORT = "ns", 1  # sport ref (ticked or unticked)
+    NEW_DONE = "ny"  # the sports are chosen: create the complex
+    ABORT = "na"  # drop the new complex
+    DISTRICTS = "d"
+    DISTRICT = "dv", 1  # district code
+    NEW_DISTRICT_NAME = "dn"  # type the name of a new district
+    RENAME_DISTRICT = "dr", 1  # district code: type its new name
+    DISTRICT_ACTIVE = "da", 2  # district code, "1" show / "0" hide
+    SPORTS = "k"
+    SPORT = "kv", 1  # sport code
+    NEW_SPORT_NAME = "kn"  # type the name of a new sport
+    EDIT_SPORT = "ke", 2  # sport code, "name" / "icon": type it
+    SPORT_ACTIVE = "ka", 2  # sport code, "1" show / "0" hide
+
+
 class StaffApplicationAction(Action, token="sa", feature="staff_applications"):
     MENU = "m"  # the «📋 Заявки» screen: statuses with counts, search
     LIST = "l", 2  # status marker or "all", page

@@ -43,7 +43,9 @@ from bot.telegram.routing import Router, Routes
 from bot.telegram.screens import refuse
 from bot.telegram.staff import applications as staff_applications
 from bot.telegram.staff import audit as staff_audit
+from bot.telegram.staff import catalog as staff_catalog
 from bot.telegram.staff import hub as staff_hub
+from bot.telegram.staff import sessions as staff_sessions
 from bot.telegram.staff import users as staff_users
 from bot.telegram.texts import pick_text_language, t
 
@@ -78,6 +80,8 @@ def feature_routes() -> tuple[Routes, ...]:
         profile.ROUTES,
         # staff (bot/telegram/staff/)
         staff_hub.ROUTES,
+        staff_sessions.ROUTES,
+        staff_catalog.ROUTES,
         staff_applications.ROUTES,
         staff_users.ROUTES,
         staff_audit.ROUTES,

@@ -20,6 +20,16 @@ APPLY_COMMENT = "apply.comment"
 PROFILE_NAME = "profile.name"
 PROFILE_PHONE = "profile.phone"
 NEAREST_LOCATION = "nearest.location"
+# staff: sessions and the catalog (bot/telegram/staff/sessions.py, catalog.py)
+STAFF_SESSION_DRAFT = "staff.sessions.draft"  # a new session or weekly slot, field by field
+STAFF_SESSION_CHECKIN = "staff.sessions.checkin"  # check-in codes typed at the door
+STAFF_SESSION_CAPACITY = "staff.sessions.capacity"
+STAFF_SESSION_CANCEL = "staff.sessions.cancel"  # why the session is cancelled
+STAFF_CATALOG_NEW = "staff.catalog.new"  # a new complex: its name, then its address
+STAFF_CATALOG_FIELD = "staff.catalog.field"  # one field of a complex
+STAFF_CATALOG_HIDE = "staff.catalog.hide"  # why the complex is hidden
+STAFF_CATALOG_DISTRICT = "staff.catalog.district"  # a district's name (new or renamed)
+STAFF_CATALOG_SPORT = "staff.catalog.sport"  # a sport's name or icon
 # staff (bot/telegram/staff/)
 STAFF_APP_COMMENT = "staff.app_comment"
 STAFF_APP_SEARCH = "staff.app_search"
@@ -37,6 +47,15 @@ STEPS = frozenset(
         PROFILE_NAME,
         PROFILE_PHONE,
         NEAREST_LOCATION,
+        STAFF_SESSION_DRAFT,
+        STAFF_SESSION_CHECKIN,
+        STAFF_SESSION_CAPACITY,
+        STAFF_SESSION_CANCEL,
+        STAFF_CATALOG_NEW,
+        STAFF_CATALOG_FIELD,
+        STAFF_CATALOG_HIDE,
+        STAFF_CATALOG_DISTRICT,
+        STAFF_CATALOG_SPORT,
         STAFF_APP_COMMENT,
         STAFF_APP_SEARCH,
         STAFF_USER_SEARCH,

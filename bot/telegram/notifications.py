@@ -24,6 +24,7 @@ from bot.services.ports.system import (
     OutboxNotice,
     ReminderNotice,
     SeatOfferNotice,
+    SessionCancelledNotice,
     StaffApplicationNotice,
 )
 from bot.telegram.actions import ApplicationAction, SessionAction, StaffApplicationAction
@@ -154,6 +155,21 @@ def blocked_notice(notice: BlockedNotice) -> Notice:
     return Notice(notice.user.telegram_id, t(language, "staff.notify.blocked", reason=reason))
 
 
+async def session_cancelled_notice(services: Services, notice: SessionCancelledNotice) -> Notice:
+    """Staff cancelled a session the user was booked on or waiting for, with their reason."""
+    booking, user, session, complex_ = notice.booking, notice.user, notice.session, notice.complex_
+    view = NoticeView(services, user.language)
+    language = user.language
+    text = t(
+        language,
+        "staff.sessions.notice_cancelled",
+        session=await session_block(view, session, complex_),
+        reason=session.cancel_reason or "—",
+    )
+    keyboard = inline([[button(t(language, "menu.bookings"), SessionAction.MINE, 0)]])
+    return Notice(booking.user_id, clip(text), keyboard)
+
+
 async def outbox_notice(services: Services, notice: OutboxNotice) -> Notice:
     """The message for an outbox notice the delivery service decided to send."""
     if isinstance(notice, ApplicationStatusNotice):
@@ -162,6 +178,8 @@ async def outbox_notice(services: Services, notice: OutboxNotice) -> Notice:
         return await staff_application_notice(services, notice)
     if isinstance(notice, BlockedNotice):
         return blocked_notice(notice)
+    if isinstance(notice, SessionCancelledNotice):
+        return await session_cancelled_notice(services, notice)
     return await seat_offer_notice(services, notice)
 
 

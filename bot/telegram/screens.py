@@ -13,7 +13,9 @@ import logging
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -25,10 +27,16 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.domain.errors import CancellationWindowClosed, DomainError, ValidationFailed
+from bot.domain.catalog import DEFAULT_TIMEZONE
+from bot.domain.errors import (
+    BookingBlocked,
+    CancellationWindowClosed,
+    DomainError,
+    ValidationFailed,
+)
 from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
-from bot.telegram.texts import clip, t
+from bot.telegram.texts import clip, format_date, t
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +114,12 @@ async def answer(
 
 
 def error_text(language: str, error: DomainError) -> str:
+    if isinstance(error, BookingBlocked):
+        until = error.details["until"]
+        assert isinstance(until, datetime)
+        zone = ZoneInfo(str(error.details.get("timezone") or DEFAULT_TIMEZONE))
+        day = format_date(until.astimezone(zone).date(), language)
+        return t(language, "staff.sessions.booking_blocked", until=day)
     if isinstance(error, CancellationWindowClosed):
         return t(language, "error.cancellation_window_closed", hours=error.details["window_hours"])
     if isinstance(error, ValidationFailed):
@@ -129,7 +143,9 @@ def error_text(language: str, error: DomainError) -> str:
         }.get((error.field, error.reason))
         if specific:
             return t(language, specific)
-    return t(language, f"error.{error.code}")
+    # The error's own numbers and names (a count, a code) for the templates that show them.
+    shown = {k: v for k, v in error.details.items() if isinstance(v, str | int)}
+    return t(language, f"error.{error.code}", **shown)
 
 
 async def refuse(update: Update, context: FokContext, text: str) -> None:

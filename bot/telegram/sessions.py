@@ -194,7 +194,7 @@ async def book(update: Update, context: FokContext, data: Callback) -> None:
     if outcome.booked:
         text = t(
             language, "booking.booked", session=block, window=complex_.cancellation_window_hours
-        )
+        ) + _checkin_line(language, outcome.booking)
         await show(update, context, Screen(text, _booking_keyboard(language, outcome.booking)))
     elif outcome.waitlisted:
         text = t(
@@ -205,6 +205,13 @@ async def book(update: Update, context: FokContext, data: Callback) -> None:
         await show(
             update, context, await booking_screen(context, outcome.booking, session, complex_)
         )
+
+
+def _checkin_line(language: str, booking: Booking) -> Markup:
+    """The code the resident shows at the door; staff type it to mark them present."""
+    if booking.status is not B.ACTIVE or not booking.checkin_code:
+        return Markup("")
+    return m(language, "staff.sessions.checkin_line", code=booking.checkin_code)
 
 
 def _booking_keyboard(language: str, booking: Booking) -> InlineKeyboardMarkup:
@@ -246,7 +253,7 @@ async def booking_screen(
         "booking.card",
         status=t(language, f"booking.status.{booking.status.value}"),
         session=await session_block(context, session, complex_),
-        extra=extra,
+        extra=join([extra, _checkin_line(language, booking)], ""),
     )
     keyboard = _booking_keyboard(language, booking)
     return Screen(text, keyboard)
@@ -345,7 +352,9 @@ async def accept_offer(update: Update, context: FokContext, data: Callback) -> N
     accepted = await context.services.bookings.accept_offer(user_id(update), _booking_arg(data))
     session = await context.services.schedule.session(accepted.session_id)
     complex_ = await context.services.catalog.complex(session.complex_code)
-    text = t(language, "offer.taken", session=await session_block(context, session, complex_))
+    text = t(
+        language, "offer.taken", session=await session_block(context, session, complex_)
+    ) + _checkin_line(language, accepted)
     await show(update, context, Screen(text, _booking_keyboard(language, accepted)))
 
 

@@ -456,6 +456,638 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "✅ Ваши данные удалены. Чтобы снова пользоваться ботом, отправьте /start.",
         "en": "✅ Your data has been deleted. Send /start to use the bot again.",
     },
+    # --- staff: sessions and attendance (bot/telegram/staff/sessions.py) ---------------------
+    "staff.sessions.hub_entry": {"ru": "📅 Занятия", "en": "📅 Sessions"},
+    "staff.sessions.complexes": {
+        "ru": "📅 <b>Занятия</b>\n\nВыберите ФОК ({total}):",
+        "en": "📅 <b>Sessions</b>\n\nChoose a complex ({total}):",
+    },
+    "staff.sessions.no_complexes": {
+        "ru": "📅 <b>Занятия</b>\n\nВам не назначено ни одного открытого ФОК ({total}). "
+        "Обратитесь к супер-администратору.",
+        "en": "📅 <b>Sessions</b>\n\nNo open complex is assigned to you ({total}). "
+        "Ask a super admin.",
+    },
+    "staff.sessions.schedule": {
+        "ru": "📅 <b>{complex}</b>\nБлижайшие занятия (месяц): {total}\n\n{lines}",
+        "en": "📅 <b>{complex}</b>\nComing sessions (a month): {total}\n\n{lines}",
+    },
+    "staff.sessions.schedule_empty": {
+        "ru": "Занятий пока нет — создайте разовое занятие или еженедельное расписание.",
+        "en": "No sessions yet: add a one-off session or a weekly slot.",
+    },
+    "staff.sessions.line": {
+        "ru": "{when} {sport} — {booked}/{capacity}",
+        "en": "{when} {sport} — {booked}/{capacity}",
+    },
+    "staff.sessions.line_cancelled": {
+        "ru": "❌ {when} {sport} — отменено",
+        "en": "❌ {when} {sport} — cancelled",
+    },
+    "staff.sessions.new_one_off": {"ru": "➕ Разовое занятие", "en": "➕ One-off session"},
+    "staff.sessions.new_weekly": {"ru": "🔁 Еженедельное", "en": "🔁 Weekly slot"},
+    "staff.sessions.templates": {
+        "ru": "🔁 Еженедельное расписание ({count})",
+        "en": "🔁 Weekly schedule ({count})",
+    },
+    "staff.sessions.to_complexes": {"ru": "🔙 К списку ФОК", "en": "🔙 Back to the complexes"},
+    "staff.sessions.to_schedule": {"ru": "🔙 К расписанию", "en": "🔙 Back to the schedule"},
+    "staff.sessions.to_session": {"ru": "🔙 К занятию", "en": "🔙 Back to the session"},
+    "staff.sessions.templates_title": {
+        "ru": "🔁 <b>Еженедельное расписание</b> · {complex}\n\n{lines}\n\n"
+        "Остановленный слот больше не создаёт занятий; уже созданные остаются.",
+        "en": "🔁 <b>Weekly schedule</b> · {complex}\n\n{lines}\n\n"
+        "A stopped slot makes no more sessions; those made already stay.",
+    },
+    "staff.sessions.templates_empty": {
+        "ru": "Еженедельных слотов пока нет.",
+        "en": "No weekly slots yet.",
+    },
+    "staff.sessions.template_line": {
+        "ru": "{mark} {weekday} {start} {sport}, {minutes} мин, мест: {capacity}",
+        "en": "{mark} {weekday} {start} {sport}, {minutes} min, {capacity} seats",
+    },
+    "staff.sessions.template_stop": {"ru": "⏸ Остановить: {slot}", "en": "⏸ Stop: {slot}"},
+    "staff.sessions.template_start": {"ru": "▶️ Возобновить: {slot}", "en": "▶️ Resume: {slot}"},
+    "staff.sessions.generated": {
+        "ru": "Создано занятий на ближайшие дни: {count}",
+        "en": "Sessions made for the coming days: {count}",
+    },
+    "staff.sessions.draft": {
+        "ru": "{problem}{summary}\n\n{ask}",
+        "en": "{problem}{summary}\n\n{ask}",
+    },
+    "staff.sessions.draft_one_off": {
+        "ru": "➕ <b>Разовое занятие</b> · {complex}",
+        "en": "➕ <b>One-off session</b> · {complex}",
+    },
+    "staff.sessions.draft_weekly": {
+        "ru": "🔁 <b>Еженедельное занятие</b> · {complex}",
+        "en": "🔁 <b>Weekly slot</b> · {complex}",
+    },
+    "staff.sessions.draft_sport": {"ru": "⚽ Вид спорта: {sport}", "en": "⚽ Sport: {sport}"},
+    "staff.sessions.draft_weekday": {
+        "ru": "📆 День недели: {weekday}",
+        "en": "📆 Weekday: {weekday}",
+    },
+    "staff.sessions.draft_day": {"ru": "📆 Дата: {day}", "en": "📆 Date: {day}"},
+    "staff.sessions.draft_start": {"ru": "🕐 Начало: {start}", "en": "🕐 Start: {start}"},
+    "staff.sessions.draft_duration": {
+        "ru": "⏱ Длительность: {minutes} мин",
+        "en": "⏱ Duration: {minutes} min",
+    },
+    "staff.sessions.draft_capacity": {"ru": "👥 Мест: {capacity}", "en": "👥 Seats: {capacity}"},
+    "staff.sessions.draft_zone": {
+        "ru": "🌍 Время местное: {timezone}",
+        "en": "🌍 Local time: {timezone}",
+    },
+    "staff.sessions.ask.sport": {"ru": "Выберите вид спорта:", "en": "Choose the sport:"},
+    "staff.sessions.ask.weekday": {
+        "ru": "В какой день недели проходит занятие?",
+        "en": "On which weekday is the session?",
+    },
+    "staff.sessions.ask.day": {
+        "ru": "Введите дату занятия: ДД.ММ (например, 25.11) или ДД.ММ.ГГГГ.",
+        "en": "Type the date: DD.MM (for example 25.11) or DD.MM.YYYY.",
+    },
+    "staff.sessions.ask.start": {
+        "ru": "Введите время начала: ЧЧ:ММ (например, 18:30).",
+        "en": "Type the start time: HH:MM (for example 18:30).",
+    },
+    "staff.sessions.ask.duration": {
+        "ru": "Сколько длится занятие? Минуты (например, 60) или часы и минуты (1:30) — "
+        "или нажмите кнопку.",
+        "en": "How long is it? Minutes (for example 60) or hours and minutes (1:30), or press "
+        "a button.",
+    },
+    "staff.sessions.ask.capacity": {
+        "ru": "Сколько мест? Число от 1 до 500.",
+        "en": "How many seats? A number from 1 to 500.",
+    },
+    "staff.sessions.ask.confirm": {
+        "ru": "Всё верно? Нажмите «✅ Создать».",
+        "en": "All correct? Press “✅ Create”.",
+    },
+    "staff.sessions.use_buttons": {
+        "ru": "☝️ Здесь нужно нажать кнопку ниже.",
+        "en": "☝️ Please press one of the buttons below.",
+    },
+    "staff.sessions.create": {"ru": "✅ Создать", "en": "✅ Create"},
+    "staff.sessions.abort": {"ru": "❌ Отмена", "en": "❌ Cancel"},
+    "staff.sessions.created": {
+        "ru": "✅ Занятие создано: {when}, {sport}. Жители уже видят его в расписании.",
+        "en": "✅ Session created: {when}, {sport}. Residents see it in the schedule now.",
+    },
+    "staff.sessions.saved_weekly": {
+        "ru": "✅ Еженедельный слот сохранён: {slot}. Занятий создано на ближайшие две недели: "
+        "{count}.",
+        "en": "✅ Weekly slot saved: {slot}. Sessions made for the next two weeks: {count}.",
+    },
+    "staff.sessions.invalid.sport": {
+        "ru": "❌ Этого вида спорта нет в ФОК — выберите из списка.",
+        "en": "❌ The complex does not offer that sport: choose one from the list.",
+    },
+    "staff.sessions.invalid.weekday": {
+        "ru": "❌ Выберите день недели кнопкой.",
+        "en": "❌ Choose the weekday with a button.",
+    },
+    "staff.sessions.invalid.day.format": {
+        "ru": "❌ Не понял дату. Введите её как ДД.ММ, например 25.11, или ДД.ММ.ГГГГ.",
+        "en": "❌ That is not a date. Type it as DD.MM, for example 25.11, or DD.MM.YYYY.",
+    },
+    "staff.sessions.invalid.day.no_such_day": {
+        "ru": "❌ Такой даты нет в календаре. Проверьте день и месяц.",
+        "en": "❌ There is no such date. Check the day and the month.",
+    },
+    "staff.sessions.invalid.day.in_past": {
+        "ru": "❌ Эта дата уже прошла. Введите сегодняшнюю или будущую.",
+        "en": "❌ That date has passed. Type today's or a later one.",
+    },
+    "staff.sessions.invalid.day.too_far": {
+        "ru": "❌ Не дальше чем на год вперёд.",
+        "en": "❌ No more than a year ahead.",
+    },
+    "staff.sessions.invalid.start.format": {
+        "ru": "❌ Не понял время. Введите его как ЧЧ:ММ, например 18:30.",
+        "en": "❌ That is not a time. Type it as HH:MM, for example 18:30.",
+    },
+    "staff.sessions.invalid.start.in_past": {
+        "ru": "❌ Это время сегодня уже прошло. Введите более позднее.",
+        "en": "❌ That time has passed today. Type a later one.",
+    },
+    "staff.sessions.invalid.starts_at.in_past": {
+        "ru": "❌ Это время уже прошло — начните заново с другой датой.",
+        "en": "❌ That time has passed: start again with another date.",
+    },
+    "staff.sessions.invalid.duration.format": {
+        "ru": "❌ Введите длительность числом минут (60) или как часы:минуты (1:30).",
+        "en": "❌ Type the duration in minutes (60) or as hours:minutes (1:30).",
+    },
+    "staff.sessions.invalid.duration.out_of_range": {
+        "ru": "❌ Длительность — от 1 минуты до 12 часов.",
+        "en": "❌ The duration is from 1 minute to 12 hours.",
+    },
+    "staff.sessions.invalid.capacity.format": {
+        "ru": "❌ Введите число мест цифрами, например 12.",
+        "en": "❌ Type the number of seats in digits, for example 12.",
+    },
+    "staff.sessions.invalid.capacity.out_of_range": {
+        "ru": "❌ Мест может быть от 1 до 500.",
+        "en": "❌ A session has 1 to 500 seats.",
+    },
+    "staff.sessions.invalid.reason.too_short": {
+        "ru": "❌ Напишите причину чуть подробнее (от 3 символов) — её увидят записавшиеся.",
+        "en": "❌ Please say a little more (3 characters at least): the people booked will read it.",
+    },
+    "staff.sessions.invalid.reason.too_long": {
+        "ru": "❌ Причина слишком длинная — до 200 символов.",
+        "en": "❌ The reason is too long: 200 characters at most.",
+    },
+    "staff.sessions.invalid.reason.characters": {
+        "ru": "❌ В причине есть недопустимые символы. Напишите её обычным текстом.",
+        "en": "❌ The reason has characters that are not allowed. Use plain text.",
+    },
+    "staff.sessions.invalid.checkin_code": {
+        "ru": "❌ Код — 6 знаков (буквы и цифры), например 7KX4MP.",
+        "en": "❌ A code is 6 characters (letters and digits), for example 7KX4MP.",
+    },
+    "staff.sessions.invalid.draft": {
+        "ru": "❌ Сначала ответьте на все вопросы.",
+        "en": "❌ Answer every question first.",
+    },
+    "staff.sessions.card": {
+        "ru": "{note}🗓 <b>{sport}</b> · {complex}\n🕐 {when}–{end} ({timezone})\n"
+        "👥 Записано: {booked} из {capacity} · ⏳ в листе ожидания: {waiting}\n{state}\n\n{people}",
+        "en": "{note}🗓 <b>{sport}</b> · {complex}\n🕐 {when}–{end} ({timezone})\n"
+        "👥 Booked: {booked} of {capacity} · ⏳ waiting: {waiting}\n{state}\n\n{people}",
+    },
+    "staff.sessions.state_cancelled": {
+        "ru": "❌ <b>Занятие отменено.</b> Причина: {reason}",
+        "en": "❌ <b>Cancelled.</b> Reason: {reason}",
+    },
+    "staff.sessions.state_not_yet": {
+        "ru": "Отмечать посещение можно с {opens} (за час до начала).",
+        "en": "Attendance can be marked from {opens} (an hour before the start).",
+    },
+    "staff.sessions.state_marks": {
+        "ru": "Отмечено: пришли {attended}, не пришли {no_shows} из {total}.",
+        "en": "Marked: {attended} came, {no_shows} did not, of {total}.",
+    },
+    "staff.sessions.nobody": {"ru": "Пока никто не записан.", "en": "Nobody is booked yet."},
+    "staff.sessions.person": {
+        "ru": "{number}. {mark} {name} · {phone}",
+        "en": "{number}. {mark} {name} · {phone}",
+    },
+    "staff.sessions.came_button": {"ru": "✅ {name}", "en": "✅ {name}"},
+    "staff.sessions.no_show_button": {"ru": "🚫 Не пришёл", "en": "🚫 No-show"},
+    "staff.sessions.checkin": {"ru": "🎫 Ввести код", "en": "🎫 Type a code"},
+    "staff.sessions.all_came": {"ru": "✅ Все пришли", "en": "✅ Everyone came"},
+    "staff.sessions.all_marked": {
+        "ru": "Отмечены пришедшими: {count}",
+        "en": "Marked as present: {count}",
+    },
+    "staff.sessions.waitlist": {
+        "ru": "⏳ Лист ожидания ({count})",
+        "en": "⏳ Waitlist ({count})",
+    },
+    "staff.sessions.waitlist_title": {
+        "ru": "⏳ <b>Лист ожидания</b> · {when}\n\n{lines}",
+        "en": "⏳ <b>Waitlist</b> · {when}\n\n{lines}",
+    },
+    "staff.sessions.waitlist_empty": {"ru": "В очереди никого нет.", "en": "Nobody is waiting."},
+    "staff.sessions.waiting": {
+        "ru": "{position}. {name} · {phone}",
+        "en": "{position}. {name} · {phone}",
+    },
+    "staff.sessions.capacity": {"ru": "👥 Изменить число мест", "en": "👥 Change the seats"},
+    "staff.sessions.cancel": {"ru": "❌ Отменить занятие", "en": "❌ Cancel the session"},
+    "staff.sessions.ask_code": {
+        "ru": "🎫 <b>Отметка по коду</b> · {when}\n\nВведите код с карточки записи участника "
+        "(6 знаков). Можно вводить коды один за другим.",
+        "en": "🎫 <b>Check-in by code</b> · {when}\n\nType the code from the person's booking "
+        "card (6 characters). Type one code after another.",
+    },
+    "staff.sessions.checked_in": {
+        "ru": "✅ {name} — отмечен(а): пришёл(ла).",
+        "en": "✅ {name}: marked present.",
+    },
+    "staff.sessions.next_code": {
+        "ru": "Введите следующий код или нажмите «Готово».",
+        "en": "Type the next code or press “Done”.",
+    },
+    "staff.sessions.done": {"ru": "✅ Готово", "en": "✅ Done"},
+    "staff.sessions.ask_capacity": {
+        "ru": "👥 Сейчас мест: {capacity}, занято: {booked}, в листе ожидания: {waiting}.\n\n"
+        "Введите новое число мест. Меньше занятых нельзя — никого из записанных не снимаем; "
+        "новые места сразу предлагаются листу ожидания по очереди.",
+        "en": "👥 Seats now: {capacity}, taken: {booked}, waiting: {waiting}.\n\n"
+        "Type the new number of seats. It cannot be below the seats taken (nobody booked is "
+        "dropped); new seats are offered to the waitlist in queue order at once.",
+    },
+    "staff.sessions.capacity_set": {
+        "ru": "✅ Число мест: {capacity}.",
+        "en": "✅ Seats: {capacity}.",
+    },
+    "staff.sessions.ask_reason": {
+        "ru": "❌ <b>Отмена занятия</b>\n\nНапишите причину — её получат все записанные и "
+        "ожидающие ({people}).",
+        "en": "❌ <b>Cancelling the session</b>\n\nType the reason: everyone booked or waiting "
+        "({people}) will get it.",
+    },
+    "staff.sessions.confirm_cancel": {
+        "ru": "❓ Отменить занятие {when}?\nПричина: {reason}\n\nУведомление получат: {people}. "
+        "Это нельзя отменить.",
+        "en": "❓ Cancel the session of {when}?\nReason: {reason}\n\nPeople told: {people}. "
+        "This cannot be undone.",
+    },
+    "staff.sessions.yes_cancel": {"ru": "✅ Да, отменить", "en": "✅ Yes, cancel it"},
+    "staff.sessions.keep": {"ru": "❌ Нет, оставить", "en": "❌ No, keep it"},
+    "staff.sessions.cancelled": {
+        "ru": "✅ Занятие отменено. Уведомление получат: {people}.",
+        "en": "✅ Session cancelled. People being told: {people}.",
+    },
+    "staff.sessions.notice_cancelled": {
+        "ru": "❌ <b>Занятие отменено</b>\n\n{session}\n\nПричина: {reason}\n\n"
+        "Ваша запись закрыта. Приносим извинения!",
+        "en": "❌ <b>Session cancelled</b>\n\n{session}\n\nReason: {reason}\n\n"
+        "Your booking is closed. We are sorry!",
+    },
+    "staff.sessions.checkin_line": {
+        "ru": "\n\n🎫 Код для отметки на входе: <code>{code}</code>",
+        "en": "\n\n🎫 Check-in code at the door: <code>{code}</code>",
+    },
+    "staff.sessions.booking_blocked": {
+        "ru": "⛔ Запись на занятия недоступна до {until}: вы несколько раз не пришли на "
+        "занятия, на которые были записаны. Если это ошибка, обратитесь в ФОК.",
+        "en": "⛔ You cannot book until {until}: you missed several sessions you had booked. "
+        "If this is a mistake, contact the complex.",
+    },
+    # errors of the staff side of sessions, by code (screens.error_text)
+    "error.booking_blocked": {
+        "ru": "⛔ Запись временно недоступна из-за пропущенных занятий.",
+        "en": "⛔ Booking is closed for you for a while: too many missed sessions.",
+    },
+    "error.capacity_below_booked": {
+        "ru": "❌ Нельзя сделать меньше мест, чем уже занято ({booked}). Введите {booked} или "
+        "больше.",
+        "en": "❌ The seats cannot go below those taken ({booked}). Type {booked} or more.",
+    },
+    "error.attendance_not_open": {
+        "ru": "⏳ Рано: приход отмечают с часа до начала, неявку — после начала занятия.",
+        "en": "⏳ Too early: arrivals from an hour before the start, no-shows once it has begun.",
+    },
+    "error.checkin_code_unknown": {
+        "ru": "❌ Код {code} не найден среди записей на это занятие.",
+        "en": "❌ No booking of this session has the code {code}.",
+    },
+    "error.catalog_entry_in_use": {
+        "ru": "❌ Нельзя скрыть: используется в открытых ФОК ({complexes}). Сначала измените их.",
+        "en": "❌ It cannot be hidden: open complexes use it ({complexes}). Change them first.",
+    },
+    # --- staff: the catalog (bot/telegram/staff/catalog.py) --------------------------------
+    "staff.catalog.hub_entry": {"ru": "🏢 Каталог", "en": "🏢 Catalog"},
+    "staff.catalog.home": {
+        "ru": "🏢 <b>Каталог</b>\n\nФОК, районы и виды спорта.",
+        "en": "🏢 <b>Catalog</b>\n\nComplexes, districts and sports.",
+    },
+    "staff.catalog.complexes": {"ru": "🏢 ФОК", "en": "🏢 Complexes"},
+    "staff.catalog.new_complex": {"ru": "➕ Новый ФОК", "en": "➕ New complex"},
+    "staff.catalog.districts": {"ru": "📍 Районы", "en": "📍 Districts"},
+    "staff.catalog.sports": {"ru": "⚽ Виды спорта", "en": "⚽ Sports"},
+    "staff.catalog.to_home": {"ru": "🔙 К каталогу", "en": "🔙 Back to the catalog"},
+    "staff.catalog.to_complexes": {"ru": "🔙 К списку ФОК", "en": "🔙 Back to the complexes"},
+    "staff.catalog.to_complex": {"ru": "🔙 К ФОК", "en": "🔙 Back to the complex"},
+    "staff.catalog.to_districts": {"ru": "🔙 К районам", "en": "🔙 Back to the districts"},
+    "staff.catalog.to_district": {"ru": "🔙 К району", "en": "🔙 Back to the district"},
+    "staff.catalog.to_sports": {"ru": "🔙 К видам спорта", "en": "🔙 Back to the sports"},
+    "staff.catalog.to_sport": {"ru": "🔙 К виду спорта", "en": "🔙 Back to the sport"},
+    "staff.catalog.to_sessions": {"ru": "📅 Занятия этого ФОК", "en": "📅 Its sessions"},
+    "staff.catalog.complexes_title": {
+        "ru": "🏢 <b>ФОК</b> ({total})\n\n🙈 — скрытые от жителей.",
+        "en": "🏢 <b>Complexes</b> ({total})\n\n🙈 — hidden from residents.",
+    },
+    "staff.catalog.no_complexes": {
+        "ru": "🏢 Вам не назначено ни одного ФОК ({total}).",
+        "en": "🏢 No complex is assigned to you ({total}).",
+    },
+    "staff.catalog.card": {
+        "ru": "{note}🏢 <b>{name}</b>{hidden}\nКод: {code}\n\n📍 Район: {district}\n"
+        "🏠 Адрес: {address}\n⚽ Виды спорта: {sports}\n📞 Телефон: {phone}\n"
+        "✉️ Email: {email}\n🌐 Сайт: {website}\n🕐 Режим работы: {hours}\n"
+        "📝 Описание: {description}\n🗺 Координаты: {location}\n🌍 Часовой пояс: {timezone}\n"
+        "❌ Отмена записи: не позднее чем за {window} ч\n"
+        "⏳ Освободившееся место держится: {hold} мин\n📅 Занятий впереди: {coming}",
+        "en": "{note}🏢 <b>{name}</b>{hidden}\nCode: {code}\n\n📍 District: {district}\n"
+        "🏠 Address: {address}\n⚽ Sports: {sports}\n📞 Phone: {phone}\n"
+        "✉️ Email: {email}\n🌐 Website: {website}\n🕐 Opening hours: {hours}\n"
+        "📝 Description: {description}\n🗺 Location: {location}\n🌍 Time zone: {timezone}\n"
+        "❌ Cancelling: up to {window} h before the start\n"
+        "⏳ A freed seat is held: {hold} min\n📅 Sessions to come: {coming}",
+    },
+    "staff.catalog.hidden_mark": {
+        "ru": " · 🙈 скрыт от жителей",
+        "en": " · 🙈 hidden from residents",
+    },
+    "staff.catalog.unset": {"ru": "не указано", "en": "not set"},
+    "staff.catalog.edit.name": {"ru": "✏️ Название", "en": "✏️ Name"},
+    "staff.catalog.edit.district": {"ru": "📍 Район", "en": "📍 District"},
+    "staff.catalog.edit.address": {"ru": "✏️ Адрес", "en": "✏️ Address"},
+    "staff.catalog.edit.phone": {"ru": "✏️ Телефон", "en": "✏️ Phone"},
+    "staff.catalog.edit.email": {"ru": "✏️ Email", "en": "✏️ Email"},
+    "staff.catalog.edit.website": {"ru": "✏️ Сайт", "en": "✏️ Website"},
+    "staff.catalog.edit.hours": {"ru": "✏️ Режим работы", "en": "✏️ Opening hours"},
+    "staff.catalog.edit.description": {"ru": "✏️ Описание", "en": "✏️ Description"},
+    "staff.catalog.edit.sports": {"ru": "⚽ Виды спорта", "en": "⚽ Sports"},
+    "staff.catalog.edit.location": {"ru": "✏️ Координаты", "en": "✏️ Location"},
+    "staff.catalog.edit.timezone": {"ru": "✏️ Часовой пояс", "en": "✏️ Time zone"},
+    "staff.catalog.edit.window": {"ru": "✏️ Окно отмены", "en": "✏️ Cancelling window"},
+    "staff.catalog.edit.hold": {"ru": "✏️ Удержание места", "en": "✏️ Seat hold"},
+    "staff.catalog.current": {"ru": "\nСейчас: {value}", "en": "\nNow: {value}"},
+    "staff.catalog.clear_hint": {
+        "ru": "\n\nЧтобы убрать значение, отправьте «-».",
+        "en": "\n\nSend “-” to remove it.",
+    },
+    "staff.catalog.ask.name": {
+        "ru": "✏️ Введите название ФОК (от 2 до 100 символов).\nСейчас: {current}{clear}",
+        "en": "✏️ Type the complex's name (2 to 100 characters).\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.address": {
+        "ru": "✏️ Введите адрес (от 3 до 200 символов).\nСейчас: {current}{clear}",
+        "en": "✏️ Type the address (3 to 200 characters).\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.phone": {
+        "ru": "✏️ Введите телефон, например +7 831 295-12-04.\nСейчас: {current}{clear}",
+        "en": "✏️ Type the phone, for example +7 831 295-12-04.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.email": {
+        "ru": "✏️ Введите email, например fok@example.ru.\nСейчас: {current}{clear}",
+        "en": "✏️ Type the email, for example fok@example.org.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.website": {
+        "ru": "✏️ Введите адрес сайта, начиная с https://.\nСейчас: {current}{clear}",
+        "en": "✏️ Type the website, starting with https://.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.hours": {
+        "ru": "✏️ Введите режим работы, например «пн–вс 07:00–22:00».\nСейчас: {current}{clear}",
+        "en": "✏️ Type the opening hours, for example “Mon–Sun 07:00–22:00”.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.description": {
+        "ru": "✏️ Введите описание (до 1000 символов).\nСейчас: {current}{clear}",
+        "en": "✏️ Type the description (1000 characters at most).\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.location": {
+        "ru": "✏️ Отправьте геопозицию ФОК (📎 → Геопозиция) или введите координаты: "
+        "«широта, долгота», например 56.2418, 43.8563.\nСейчас: {current}{clear}",
+        "en": "✏️ Send the complex's location (📎 → Location) or type “latitude, longitude”, "
+        "for example 56.2418, 43.8563.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.timezone": {
+        "ru": "✏️ Введите часовой пояс, например Europe/Moscow или Asia/Yekaterinburg. "
+        "Время занятий показывается в нём.\nСейчас: {current}{clear}",
+        "en": "✏️ Type the time zone, for example Europe/Moscow or Asia/Yekaterinburg. Session "
+        "times are shown in it.\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.window": {
+        "ru": "✏️ За сколько часов до начала ещё можно отменить запись? Число от 0 до 168."
+        "\nСейчас: {current}{clear}",
+        "en": "✏️ Up to how many hours before the start may a booking be cancelled? 0 to 168."
+        "\nNow: {current}{clear}",
+    },
+    "staff.catalog.ask.hold": {
+        "ru": "✏️ Сколько минут освободившееся место ждёт ответа следующего в очереди? "
+        "Число от 1 до 1440.\nСейчас: {current}{clear}",
+        "en": "✏️ How many minutes does a freed seat wait for the next person in line? "
+        "1 to 1440.\nNow: {current}{clear}",
+    },
+    "staff.catalog.type_it": {
+        "ru": "☝️ Здесь нужно ввести значение текстом.",
+        "en": "☝️ Please type the value.",
+    },
+    "staff.catalog.saved": {"ru": "✅ Сохранено: {field}", "en": "✅ Saved: {field}"},
+    "staff.catalog.saved_entry": {"ru": "✅ Сохранено.", "en": "✅ Saved."},
+    "staff.catalog.invalid.name": {
+        "ru": "❌ Название — от 2 до 100 символов обычным текстом.",
+        "en": "❌ A name is 2 to 100 characters of plain text.",
+    },
+    "staff.catalog.invalid.address": {
+        "ru": "❌ Адрес — от 3 до 200 символов обычным текстом.",
+        "en": "❌ An address is 3 to 200 characters of plain text.",
+    },
+    "staff.catalog.invalid.hours": {
+        "ru": "❌ Режим работы — от 2 до 200 символов обычным текстом.",
+        "en": "❌ Opening hours are 2 to 200 characters of plain text.",
+    },
+    "staff.catalog.invalid.description": {
+        "ru": "❌ Описание — от 2 до 1000 символов обычным текстом.",
+        "en": "❌ A description is 2 to 1000 characters of plain text.",
+    },
+    "staff.catalog.invalid.phone": {
+        "ru": "❌ Не похоже на телефон. Пример: +7 831 295-12-04.",
+        "en": "❌ That does not look like a phone number. Example: +7 831 295-12-04.",
+    },
+    "staff.catalog.invalid.email": {
+        "ru": "❌ Не похоже на email. Пример: fok@example.ru.",
+        "en": "❌ That does not look like an email. Example: fok@example.org.",
+    },
+    "staff.catalog.invalid.website": {
+        "ru": "❌ Адрес сайта должен начинаться с http:// или https://.",
+        "en": "❌ A website starts with http:// or https://.",
+    },
+    "staff.catalog.invalid.location": {
+        "ru": "❌ Введите координаты как «широта, долгота», например 56.2418, 43.8563 "
+        "(широта от −90 до 90, долгота от −180 до 180).",
+        "en": "❌ Type “latitude, longitude”, for example 56.2418, 43.8563 (latitude −90 to 90, "
+        "longitude −180 to 180).",
+    },
+    "staff.catalog.invalid.timezone": {
+        "ru": "❌ Такого часового пояса нет. Пример: Europe/Moscow.",
+        "en": "❌ There is no such time zone. Example: Europe/Moscow.",
+    },
+    "staff.catalog.invalid.window": {
+        "ru": "❌ Введите число часов от 0 до 168.",
+        "en": "❌ Type a number of hours from 0 to 168.",
+    },
+    "staff.catalog.invalid.hold": {
+        "ru": "❌ Введите число минут от 1 до 1440.",
+        "en": "❌ Type a number of minutes from 1 to 1440.",
+    },
+    "staff.catalog.invalid.sports.empty": {
+        "ru": "❌ Нужен хотя бы один вид спорта.",
+        "en": "❌ At least one sport is needed.",
+    },
+    "staff.catalog.invalid.sport": {
+        "ru": "❌ Этот вид спорта скрыт или удалён — выберите другой.",
+        "en": "❌ That sport is hidden or gone: choose another one.",
+    },
+    "staff.catalog.invalid.district": {
+        "ru": "❌ Этот район скрыт или удалён — выберите другой.",
+        "en": "❌ That district is hidden or gone: choose another one.",
+    },
+    "staff.catalog.invalid.icon": {
+        "ru": "❌ Значок — один эмодзи, например ⚽. «-» убирает значок.",
+        "en": "❌ An icon is one emoji, for example ⚽. “-” removes it.",
+    },
+    "staff.catalog.invalid.reason.too_short": {
+        "ru": "❌ Напишите причину чуть подробнее (от 3 символов) — её увидят записавшиеся.",
+        "en": "❌ Please say a little more (3 characters at least): the people booked will read it.",
+    },
+    "staff.catalog.invalid.reason.too_long": {
+        "ru": "❌ Причина слишком длинная — до 200 символов.",
+        "en": "❌ The reason is too long: 200 characters at most.",
+    },
+    "staff.catalog.invalid.reason.characters": {
+        "ru": "❌ В причине есть недопустимые символы. Напишите её обычным текстом.",
+        "en": "❌ The reason has characters that are not allowed. Use plain text.",
+    },
+    "staff.catalog.invalid.draft": {
+        "ru": "❌ Сначала ответьте на вопросы по порядку.",
+        "en": "❌ Answer the questions in order first.",
+    },
+    "staff.catalog.choose_district": {
+        "ru": "📍 В каком районе «{name}»?",
+        "en": "📍 Which district is “{name}” in?",
+    },
+    "staff.catalog.choose_sports": {
+        "ru": "⚽ Виды спорта «{name}» (✅ — есть в ФОК). Нажмите, чтобы добавить или убрать.",
+        "en": "⚽ Sports of “{name}” (✅: offered). Press one to add or remove it.",
+    },
+    "staff.catalog.hide": {"ru": "🙈 Скрыть", "en": "🙈 Hide"},
+    "staff.catalog.show": {"ru": "👁 Показать жителям", "en": "👁 Show to residents"},
+    "staff.catalog.ask_hide_reason": {
+        "ru": "🙈 <b>Скрыть «{name}»</b>\n\nФОК пропадёт из каталога, история сохранится. "
+        "Занятий впереди: {sessions} — они будут отменены, записанные получат уведомление.\n\n"
+        "Напишите причину (её увидят записанные):",
+        "en": "🙈 <b>Hide “{name}”</b>\n\nIt leaves the catalog; its history stays. Sessions to "
+        "come: {sessions}: they will be cancelled and the people booked told.\n\n"
+        "Type the reason (the people booked will read it):",
+    },
+    "staff.catalog.confirm_hide": {
+        "ru": "❓ Скрыть «{name}»?\nПричина: {reason}\nБудет отменено занятий: {sessions}.",
+        "en": "❓ Hide “{name}”?\nReason: {reason}\nSessions to be cancelled: {sessions}.",
+    },
+    "staff.catalog.yes_hide": {"ru": "✅ Да, скрыть", "en": "✅ Yes, hide it"},
+    "staff.catalog.keep": {"ru": "❌ Нет", "en": "❌ No"},
+    "staff.catalog.hidden": {
+        "ru": "✅ ФОК скрыт. Отменено занятий: {sessions}; записанные получат уведомление.",
+        "en": "✅ The complex is hidden. Sessions cancelled: {sessions}; the people booked are "
+        "being told.",
+    },
+    "staff.catalog.shown": {
+        "ru": "✅ ФОК снова виден жителям.",
+        "en": "✅ The complex is visible to residents again.",
+    },
+    "staff.catalog.draft": {
+        "ru": "{problem}➕ <b>Новый ФОК</b>\n{lines}\n\n{ask}",
+        "en": "{problem}➕ <b>New complex</b>\n{lines}\n\n{ask}",
+    },
+    "staff.catalog.draft_name": {"ru": "🏢 Название: {name}", "en": "🏢 Name: {name}"},
+    "staff.catalog.draft_district": {
+        "ru": "📍 Район: {district}",
+        "en": "📍 District: {district}",
+    },
+    "staff.catalog.draft_address": {"ru": "🏠 Адрес: {address}", "en": "🏠 Address: {address}"},
+    "staff.catalog.ask_new.name": {
+        "ru": "Введите название ФОК (от 2 до 100 символов):",
+        "en": "Type the complex's name (2 to 100 characters):",
+    },
+    "staff.catalog.ask_new.district": {
+        "ru": "Выберите район:",
+        "en": "Choose the district:",
+    },
+    "staff.catalog.ask_new.address": {
+        "ru": "Введите адрес (от 3 до 200 символов):",
+        "en": "Type the address (3 to 200 characters):",
+    },
+    "staff.catalog.ask_new.sports": {
+        "ru": "Отметьте виды спорта и нажмите «✅ Создать ФОК». Телефон, режим работы, "
+        "координаты и остальное можно указать сразу после создания.",
+        "en": "Tick the sports and press “✅ Create the complex”. The phone, hours, location and "
+        "the rest can be set right after.",
+    },
+    "staff.catalog.use_buttons": {
+        "ru": "☝️ Здесь нужно нажать кнопку ниже.",
+        "en": "☝️ Please press one of the buttons below.",
+    },
+    "staff.catalog.create": {"ru": "✅ Создать ФОК", "en": "✅ Create the complex"},
+    "staff.catalog.abort": {"ru": "❌ Отмена", "en": "❌ Cancel"},
+    "staff.catalog.created": {
+        "ru": "✅ ФОК создан и виден жителям. Дополните карточку:",
+        "en": "✅ The complex is created and visible. Fill in the rest:",
+    },
+    "staff.catalog.districts_title": {
+        "ru": "📍 <b>Районы</b> ({total})\nВ скобках — открытые ФОК района; 🙈 — скрытые.",
+        "en": "📍 <b>Districts</b> ({total})\nIn brackets: the open complexes; 🙈: hidden.",
+    },
+    "staff.catalog.district_card": {
+        "ru": "{note}📍 <b>{name}</b>{hidden}\nКод: {code}\nОткрытых ФОК: {complexes}",
+        "en": "{note}📍 <b>{name}</b>{hidden}\nCode: {code}\nOpen complexes: {complexes}",
+    },
+    "staff.catalog.new_district": {"ru": "➕ Новый район", "en": "➕ New district"},
+    "staff.catalog.rename": {"ru": "✏️ Переименовать", "en": "✏️ Rename"},
+    "staff.catalog.ask_district": {
+        "ru": "✏️ Введите название района (от 2 до 100 символов).{current}",
+        "en": "✏️ Type the district's name (2 to 100 characters).{current}",
+    },
+    "staff.catalog.sports_title": {
+        "ru": "⚽ <b>Виды спорта</b> ({total})\nВ скобках — открытые ФОК с ним; 🙈 — скрытые.",
+        "en": "⚽ <b>Sports</b> ({total})\nIn brackets: the open complexes offering it; 🙈: hidden.",
+    },
+    "staff.catalog.sport_card": {
+        "ru": "{note}⚽ <b>{name}</b>{hidden}\nЗначок: {icon}\nКод: {code}\n"
+        "Открытых ФОК с ним: {complexes}",
+        "en": "{note}⚽ <b>{name}</b>{hidden}\nIcon: {icon}\nCode: {code}\n"
+        "Open complexes offering it: {complexes}",
+    },
+    "staff.catalog.new_sport": {"ru": "➕ Новый вид спорта", "en": "➕ New sport"},
+    "staff.catalog.edit_icon": {"ru": "✏️ Значок", "en": "✏️ Icon"},
+    "staff.catalog.ask_sport_name": {
+        "ru": "✏️ Введите название вида спорта (от 2 до 100 символов).{current}",
+        "en": "✏️ Type the sport's name (2 to 100 characters).{current}",
+    },
+    "staff.catalog.ask_sport_icon": {
+        "ru": "✏️ Отправьте значок — один эмодзи, например 🏊 («-» убирает значок).{current}",
+        "en": "✏️ Send the icon, one emoji such as 🏊 (“-” removes it).{current}",
+    },
     # --- help, fallback, refusals -------------------------------------------------------
     "help.text": {
         "ru": "ℹ️ <b>Помощь</b>\n\n"

@@ -851,6 +851,14 @@ class InMemoryOutbox:
             {"booking_id": booking.id, "session_id": session.id},
         )
 
+    async def session_cancelled(self, booking: Booking, session: Session) -> None:
+        self._put(
+            f"session_cancelled:{booking.id}",
+            "session_cancelled",
+            booking.user_id,
+            {"booking_id": booking.id, "session_id": session.id},
+        )
+
     async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
         self._put(
             f"staff_new_application:{application.id}:{staff_id}",

@@ -42,6 +42,14 @@ class MongoOutboxNotifier:
             {"booking_id": booking.id, "session_id": session.id},
         )
 
+    async def session_cancelled(self, booking: Booking, session: Session) -> None:
+        await self._put(
+            f"session_cancelled:{booking.id}",
+            "session_cancelled",
+            booking.user_id,
+            {"booking_id": booking.id, "session_id": session.id},
+        )
+
     async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
         await self._put(
             f"staff_new_application:{application.id}:{staff_id}",

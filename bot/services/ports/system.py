@@ -35,6 +35,10 @@ class Notifier(Protocol):
 
     async def seat_offered(self, booking: Booking, session: Session) -> None: ...
 
+    async def session_cancelled(self, booking: Booking, session: Session) -> None:
+        """Staff cancelled the session (or hid its complex); ``booking`` was closed by it."""
+        ...
+
     async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
         """A new application, for one staff member responsible for its complex."""
         ...
@@ -96,6 +100,17 @@ class SeatOfferNotice:
 
 
 @dataclass(frozen=True)
+class SessionCancelledNotice:
+    """A session the user was booked on (or waiting for) was cancelled by staff."""
+
+    entry: OutboxEntry
+    user: User
+    booking: Booking
+    session: Session
+    complex_: Complex
+
+
+@dataclass(frozen=True)
 class ReminderNotice:
     """A reminder of an active booking, due now."""
 
@@ -124,7 +139,13 @@ class BlockedNotice:
     reason: str
 
 
-OutboxNotice = ApplicationStatusNotice | SeatOfferNotice | StaffApplicationNotice | BlockedNotice
+OutboxNotice = (
+    ApplicationStatusNotice
+    | SeatOfferNotice
+    | StaffApplicationNotice
+    | BlockedNotice
+    | SessionCancelledNotice
+)
 
 
 class NoticeSender(Protocol):

@@ -17,6 +17,8 @@ from bot.telegram.actions import (
     StaffAction,
     StaffApplicationAction,
     StaffAuditAction,
+    StaffCatalogAction,
+    StaffSessionAction,
     StaffUserAction,
 )
 from bot.telegram.callbacks import Action, Callback
@@ -48,6 +50,8 @@ class HubEntry:
 # The panel, top to bottom, two to a row.
 ENTRIES: list[HubEntry] = [
     HubEntry("staff.hub.applications", StaffApplicationAction.MENU),
+    HubEntry("staff.sessions.hub_entry", StaffSessionAction.COMPLEXES, (0,)),
+    HubEntry("staff.catalog.hub_entry", StaffCatalogAction.HOME),
     HubEntry("staff.hub.users", StaffUserAction.SEARCH, roles=ADMINS),
     HubEntry("staff.hub.audit", StaffAuditAction.LOG, ("-", "-", "-", 0), roles=SUPER_ADMINS),
 ]

@@ -34,6 +34,8 @@ async def test_the_log_shows_each_change_and_filters_by_staff_member_and_object(
     assert panel.screen is not None
     assert panel.screen.labels == [
         "📋 Заявки",
+        "📅 Занятия",
+        "🏢 Каталог",
         "👥 Пользователи",
         "📜 Журнал действий",
         "🏠 Главное меню",
