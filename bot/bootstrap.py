@@ -50,6 +50,7 @@ from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
 from bot.infra.telegram.request import LimitedRequest
 from bot.services.container import Repositories, Services
 from bot.services.container import build_services as build_services_over
+from bot.services.operators import OperatorAudit
 from bot.services.ports.ephemeral import (
     DialogState,
     DialogStateStore,
@@ -178,10 +179,13 @@ def build_services(
     settings: Settings | None = None,
     events: BusinessEvents = NO_EVENTS,
     catalog_cache_s: float = 0.0,
+    operator: str | None = None,
 ) -> Services:
     """The services over ``storage``; dialog state and flood control over ``redis`` when given.
 
     With ``catalog_cache_s`` > 0 the catalog is read from an in-process copy at most that stale.
+    With ``operator`` (an operator's OS login, the CLI) the audit entries of operator actions
+    (actor 0) name that operator.
     """
     if redis is not None:
         limits = settings.limits if settings is not None else None
@@ -196,6 +200,8 @@ def build_services(
     repos = storage.repositories()
     if catalog_cache_s > 0:
         repos = replace(repos, catalog=CachedCatalogRepository(storage.catalog, catalog_cache_s))
+    if operator is not None:
+        repos = replace(repos, audit=OperatorAudit(storage.audit, operator))
     return build_services_over(
         repos,
         clock=clock or SystemClock(),
@@ -271,10 +277,12 @@ async def open_process(
     *,
     name: str | None = None,
     clock: Clock | None = None,
+    operator: str | None = None,
 ) -> AsyncIterator[Process]:
     """Open what a process of ``role`` needs, yield it, close it in reverse order.
 
-    The CLI may pass only ``MongoSettings``: an operator command needs the database alone.
+    The CLI may pass only ``MongoSettings``: an operator command needs the database alone, and
+    ``operator``, the OS login its audit entries name.
     """
     full = settings if isinstance(settings, Settings) else None
     mongo = full.mongo if full is not None else settings
@@ -322,6 +330,7 @@ async def open_process(
                 if full is not None and role is not ProcessRole.CLI
                 else 0.0
             ),
+            operator=operator if role is ProcessRole.CLI else None,
         )
         if full is not None and redis is not None:
             bot = build_bot(full, redis, services.users)

@@ -1,6 +1,8 @@
 """Operator commands (``scripts/admin_tools.py``): database, catalog, sessions, users, stats.
 
-The operator's shell is trusted: commands act with operator authority (audited as actor 0).
+The operator's shell is trusted: commands act with operator authority (audited as actor 0, with
+the operator's OS login). The original bot's commands keep their names and arguments
+(``make_admin ID [super]``, ``list_users [LIMIT]``, ``stats [--days N]``, ...).
 Everything but the schema commands goes through the services, as staff actions in the bot do.
 Configuration comes from the same environment variables as the bot (MONGO_URL, ...).
 """
@@ -9,25 +11,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
+from rich.console import Console
+from rich.table import Table
 
 from bot.bootstrap import ProcessRole, Storage, open_process
 from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
-from bot.domain.users import Role
+from bot.domain.users import Role, User
 from bot.infra.mongo.backup import mongo_backup_service
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
 from bot.infra.progress import terminal_progress
 from bot.services.backup import BackupFailed, RestoreRefused, RetentionPolicy, TargetNotEmpty
 from bot.services.container import Services
+from bot.services.operators import LIST_USERS_DEFAULT, LIST_USERS_MAX, PersonInfo, person_tags
 from bot.settings import (
     BackupSettings,
     MongoSettings,
@@ -107,7 +113,11 @@ async def cmd_users_revoke(args: argparse.Namespace, storage: Storage, services:
 
 
 async def cmd_users_staff(args: argparse.Namespace, storage: Storage, services: Services) -> int:
-    for user in await services.users.list_staff():
+    staff = await services.users.list_staff()
+    if args.json:
+        _print_json([_user_json(user) for user in staff])
+        return 0
+    for user in staff:
         scope = ",".join(sorted(user.managed_complexes)) or "-"
         print(f"{user.telegram_id}\t{user.role}\t{scope}\t{user.name or ''}")
     return 0
@@ -136,6 +146,202 @@ async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Servic
         for key, value in stats.items():
             print(f"{key}: {value}")
     return 0
+
+
+# --- the original bot's commands, as operators' runbooks use them (make_admin ID [super], ...) ---
+
+
+def _console() -> Console:
+    """Tables at full width when piped (rich would assume 80 columns and wrap them)."""
+    return Console(width=None if sys.stdout.isatty() else 200, highlight=False)
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else "-"
+
+
+def _user_json(user: User) -> dict[str, Any]:
+    return {
+        "telegram_id": user.telegram_id,
+        "name": user.name,
+        "phone": user.phone,
+        "language": user.language,
+        "registered_at": _when(user.registered_at) if user.registered_at else None,
+        "role": user.role.value if user.role else None,
+        "complexes": sorted(user.managed_complexes),
+        "blocked": user.blocked,
+        "unreachable": user.unreachable,
+        "deleted_at": _when(user.deleted_at) if user.deleted_at else None,
+        "tags": person_tags(user),
+    }
+
+
+def _people_table(title: str, people: Sequence[User]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("ID", "name", "phone", "registered", "role", "complexes", "tags"):
+        table.add_column(column, overflow="fold")
+    for user in people:
+        table.add_row(
+            str(user.telegram_id),
+            user.name or "-",
+            user.phone or "-",
+            _when(user.registered_at),
+            user.role.value if user.role else "-",
+            ", ".join(sorted(user.managed_complexes)) or "-",
+            " ".join(person_tags(user)) or "-",
+        )
+    return table
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+async def cmd_make_admin(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    if args.level not in (None, "super"):
+        return _usage_error(
+            f"make_admin: the second argument is 'super' or nothing, not {args.level!r}"
+        )
+    user = await services.operators.make_admin(args.user_id, super_admin=args.level == "super")
+    role = "super admin" if user.role is Role.SUPER_ADMIN else "admin"
+    print(f"user {user.telegram_id} ({user.name or 'no name'}) is now {role}")
+    return 0
+
+
+async def cmd_remove_admin(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    user, had = await services.operators.remove_admin(args.user_id)
+    if had is None:
+        print(
+            f"user {user.telegram_id} ({user.name or 'no name'}) had no staff role: nothing changed"
+        )
+    else:
+        print(f"user {user.telegram_id} ({user.name or 'no name'}) is no longer {had.value}")
+    return 0
+
+
+async def cmd_list_admins(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    staff = await services.operators.list_admins()
+    if args.json:
+        _print_json([_user_json(user) for user in staff])
+    elif not staff:
+        print("no staff: grant a role with make_admin ID [super] or users grant")
+    else:
+        _console().print(_people_table(f"staff: {len(staff)}", staff))
+    return 0
+
+
+async def cmd_user_info(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    info: PersonInfo = await services.operators.user_info(args.user_id)
+    applications = [
+        {
+            "id": a.id,
+            "number": a.number,
+            "complex": a.complex_code,
+            "sport": a.sport_code,
+            "status": a.status.value,
+            "created_at": _when(a.created_at),
+        }
+        for a in info.applications.items
+    ]
+    tally = info.bookings
+    if args.json:
+        _print_json(
+            _user_json(info.user)
+            | {
+                "applications_total": info.applications.total,
+                "latest_applications": applications,
+                "bookings": {
+                    "total": tally.total,
+                    "active": tally.active,
+                    "attended": tally.attended,
+                    "no_shows": tally.no_shows,
+                },
+            }
+        )
+        return 0
+    user = info.user
+    table = Table(title=f"user {user.telegram_id}", title_justify="left", show_header=False)
+    table.add_column("field")
+    table.add_column("value", overflow="fold")
+    for field, value in (
+        ("name", user.name or "-"),
+        ("phone", user.phone or "-"),
+        ("language", user.language),
+        ("registered", _when(user.registered_at)),
+        ("role", user.role.value if user.role else "-"),
+        ("complexes", ", ".join(sorted(user.managed_complexes)) or "-"),
+        ("tags", " ".join(person_tags(user)) or "-"),
+        ("unreachable", "yes" if user.unreachable else "no"),
+        ("applications", str(info.applications.total)),
+        (
+            "bookings",
+            f"{tally.total} (active {tally.active}, attended {tally.attended}, "
+            f"no-shows {tally.no_shows})",
+        ),
+    ):
+        table.add_row(field, value)
+    console = _console()
+    console.print(table)
+    if applications:
+        latest = Table(title="latest applications", title_justify="left")
+        for column in ("number", "complex", "sport", "status", "created"):
+            latest.add_column(column, overflow="fold")
+        for a in info.applications.items:
+            latest.add_row(
+                str(a.number) if a.number is not None else a.id[-6:].upper(),
+                a.complex_code,
+                a.sport_code,
+                a.status.value,
+                _when(a.created_at),
+            )
+        console.print(latest)
+    return 0
+
+
+async def cmd_list_users(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    people = await services.operators.list_users(args.limit)
+    if args.json:
+        _print_json([_user_json(user) for user in people])
+    elif not people:
+        print("no users yet")
+    else:
+        _console().print(_people_table(f"users: first {len(people)} by ID", people))
+    return 0
+
+
+async def cmd_block_user(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    user, changed = await services.operators.set_blocked(args.user_id, args.blocked)
+    state = "blocked" if args.blocked else "unblocked"
+    if changed:
+        print(f"user {user.telegram_id} ({user.name or 'no name'}) {state}")
+    else:
+        print(f"user {user.telegram_id} ({user.name or 'no name'}) was {state} already")
+    return 0
+
+
+def _telegram_id(value: str) -> int:
+    """A Telegram user id as typed: a positive whole number."""
+    if not value.strip().isdigit() or int(value) <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a Telegram user id (a positive number)")
+    return int(value)
+
+
+def _limit(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= LIST_USERS_MAX:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number within 1..{LIST_USERS_MAX}")
+    return int(value)
+
+
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments are one clear line (and exit 2), not a usage block and a second line."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 # --- backup and restore (bot/services/backup.py; the fok.backup task runs the same code) -------
@@ -290,7 +496,7 @@ async def cmd_commands_publish(args: argparse.Namespace, telegram: TelegramSetti
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="admin_tools.py", description=__doc__)
+    parser = OneLineParser(prog="admin_tools.py", description=__doc__)
     groups = parser.add_subparsers(dest="group", required=True)
 
     db = groups.add_parser("db", help="database schema").add_subparsers(
@@ -331,11 +537,43 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = users.add_parser("revoke", help="remove the staff role")
     revoke.add_argument("user_id", type=int)
     revoke.set_defaults(run=cmd_users_revoke)
-    users.add_parser("staff", help="list staff").set_defaults(run=cmd_users_staff)
+    users_staff = users.add_parser("staff", help="list staff")
+    users_staff.add_argument("--json", action="store_true")
+    users_staff.set_defaults(run=cmd_users_staff)
     for name, blocked in (("block", True), ("unblock", False)):
         cmd = users.add_parser(name, help=f"{name} a user")
         cmd.add_argument("user_id", type=int)
         cmd.set_defaults(run=cmd_users_block, blocked=blocked)
+
+    # The original bot's commands, with its names and arguments (operators' runbooks use them).
+    make_admin = groups.add_parser(
+        "make_admin", help="make a known user admin ('super': super admin)"
+    )
+    make_admin.add_argument("user_id", metavar="ID", type=_telegram_id)
+    make_admin.add_argument("level", nargs="?", metavar="super", help="'super' for a super admin")
+    make_admin.set_defaults(run=cmd_make_admin)
+    remove_admin = groups.add_parser("remove_admin", help="take the staff role away")
+    remove_admin.add_argument("user_id", metavar="ID", type=_telegram_id)
+    remove_admin.set_defaults(run=cmd_remove_admin)
+    list_admins = groups.add_parser("list_admins", help="everyone with a staff role")
+    list_admins.add_argument("--json", action="store_true")
+    list_admins.set_defaults(run=cmd_list_admins)
+    user_info = groups.add_parser("user_info", help="a user's record, applications and bookings")
+    user_info.add_argument("user_id", metavar="ID", type=_telegram_id)
+    user_info.add_argument("--json", action="store_true")
+    user_info.set_defaults(run=cmd_user_info)
+    list_users = groups.add_parser(
+        "list_users", help="users by ID with tags SUPER_ADMIN ADMIN MANAGER BLOCKED INCOMPLETE"
+    )
+    list_users.add_argument(
+        "limit", metavar="LIMIT", nargs="?", type=_limit, default=LIST_USERS_DEFAULT
+    )
+    list_users.add_argument("--json", action="store_true")
+    list_users.set_defaults(run=cmd_list_users)
+    for name, blocked in (("block_user", True), ("unblock_user", False)):
+        cmd = groups.add_parser(name, help=f"{name.split('_')[0]} a known user")
+        cmd.add_argument("user_id", metavar="ID", type=_telegram_id)
+        cmd.set_defaults(run=cmd_block_user, blocked=blocked)
 
     stats = groups.add_parser("stats", help="counts of users, applications, reminders")
     stats.add_argument("--json", action="store_true")
@@ -376,6 +614,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def operator_login() -> str:
+    """Who runs the command, for the audit log: the OS login (``getpass.getuser``)."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no LOGNAME/USER and no passwd entry (a bare container)
+        return "unknown"
+
+
 async def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     telegram_command: TelegramCommand | None = getattr(args, "telegram_run", None)
@@ -392,7 +638,9 @@ async def run(argv: Sequence[str]) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
-        async with open_process(mongo, ProcessRole.CLI, name="admin-tools") as process:
+        async with open_process(
+            mongo, ProcessRole.CLI, name="admin-tools", operator=operator_login()
+        ) as process:
             command: Command = args.run
             return await command(args, process.storage, process.services)
     except DomainError as error:

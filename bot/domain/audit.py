@@ -16,3 +16,6 @@ class AuditEntry:
     target_id: str
     at: datetime
     details: Mapping[str, object] = field(default_factory=dict)
+    # Who acted when it was not a staff member in the bot: the operator's OS login for the
+    # commands of ``admin_tools`` (actor 0); None for staff, who are named by their id.
+    actor_name: str | None = None

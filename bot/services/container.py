@@ -14,6 +14,7 @@ from bot.services.applications import ApplicationService
 from bot.services.audit import AuditService
 from bot.services.bookings import BookingService
 from bot.services.catalog import CatalogService
+from bot.services.operators import OperatorService
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
@@ -52,6 +53,8 @@ class Services:
     bookings: BookingService
     reminders: ReminderService
     audit: AuditService
+    # The operator's shell (admin_tools) only: operator authority, no staff check.
+    operators: OperatorService
     calendar: CalendarRenderer
     dialogs: DialogStateStore
     flood: FloodLimiter
@@ -84,18 +87,19 @@ def build_services(
         audit=r.audit,
         no_show=no_show,
     )
+    users = UserService(
+        r.users,
+        r.applications,
+        r.catalog,
+        r.audit,
+        phones,
+        clock,
+        events,
+        bookings=r.bookings,
+        notifier=r.outbox,
+    )
     return Services(
-        users=UserService(
-            r.users,
-            r.applications,
-            r.catalog,
-            r.audit,
-            phones,
-            clock,
-            events,
-            bookings=r.bookings,
-            notifier=r.outbox,
-        ),
+        users=users,
         catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock, bookings=bookings),
         applications=ApplicationService(
             r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
@@ -104,6 +108,7 @@ def build_services(
         bookings=bookings,
         reminders=ReminderService(r.reminders, clock, events),
         audit=AuditService(r.audit, r.users),
+        operators=OperatorService(users, r.users, r.applications, r.bookings),
         calendar=calendar,
         dialogs=dialogs,
         flood=flood,

@@ -63,3 +63,13 @@ async def test_an_entry_is_recorded_once(ports: Ports) -> None:
         await ports.audit.record(entry("e1", 9))
     (stored,) = (await ports.audit.recent(PageRequest())).items
     assert stored.at == NOW
+
+
+async def test_the_operator_s_name_round_trips_and_staff_entries_have_none(ports: Ports) -> None:
+    await ports.audit.record(entry("e1"))
+    operator = AuditEntry("e2", 0, "user.role", "user", "42", NOW, {}, actor_name="alice")
+    await ports.audit.record(operator)
+    stored = {e.id: e for e in (await ports.audit.recent(PageRequest())).items}
+    assert stored["e2"].actor_name == "alice"
+    assert stored["e2"].actor_id == 0
+    assert stored["e1"].actor_name is None

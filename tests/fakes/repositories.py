@@ -191,6 +191,9 @@ class InMemoryUserRepository:
             1 for u in self._users.values() if u.registered_at is not None and u.deleted_at is None
         )
 
+    async def list_all(self, limit: int) -> list[User]:
+        return _sorted(self._users.values(), lambda u: u.telegram_id)[:limit]
+
     def all(self) -> list[User]:
         """Every stored user (tests only)."""
         return list(self._users.values())

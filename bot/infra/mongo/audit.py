@@ -19,6 +19,7 @@ def _entry_from_doc(d: Document) -> AuditEntry:
         d["target_id"],
         d["at"],
         d.get("details") or {},
+        d.get("actor_name"),
     )
 
 
@@ -27,17 +28,18 @@ class MongoAuditRepository:
         self._log = db.audit_log
 
     async def record(self, entry: AuditEntry) -> None:
-        await self._log.insert_one(
-            {
-                "_id": entry.id,
-                "actor_id": entry.actor_id,
-                "action": entry.action,
-                "target_type": entry.target_type,
-                "target_id": entry.target_id,
-                "at": entry.at,
-                "details": dict(entry.details),
-            }
-        )
+        doc: Document = {
+            "_id": entry.id,
+            "actor_id": entry.actor_id,
+            "action": entry.action,
+            "target_type": entry.target_type,
+            "target_id": entry.target_id,
+            "at": entry.at,
+            "details": dict(entry.details),
+        }
+        if entry.actor_name is not None:
+            doc["actor_name"] = entry.actor_name
+        await self._log.insert_one(doc)
 
     async def recent(self, page: PageRequest) -> Page[AuditEntry]:
         return await self._page({}, page)

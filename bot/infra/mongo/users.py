@@ -124,3 +124,7 @@ class MongoUserRepository:
         return await self._users.count_documents(
             {"registered_at": {"$ne": None}, "deleted_at": None}
         )
+
+    async def list_all(self, limit: int) -> list[User]:
+        cursor = self._users.find({}).sort("_id", 1).limit(limit)
+        return [user_from_doc(d) async for d in cursor]

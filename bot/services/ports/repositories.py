@@ -70,6 +70,10 @@ class UserRepository(Protocol):
 
     async def count_registered(self) -> int: ...
 
+    async def list_all(self, limit: int) -> list[User]:
+        """The first ``limit`` people the bot knows (registered or not), by Telegram id."""
+        ...
+
 
 class CatalogRepository(Protocol):
     async def upsert_district(self, district: District) -> None: ...
