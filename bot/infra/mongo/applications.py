@@ -22,6 +22,7 @@ from bot.services.ports.repositories import ApplicationQuery
 
 # The counter document the application numbers are drawn from (collection ``counters``).
 NUMBER_COUNTER = "applications"
+NUMBER_ATTEMPTS = 5
 
 
 def _change_to_doc(change: StatusChange) -> Document:
@@ -155,15 +156,20 @@ class MongoApplicationRepository:
         return await self._page(criteria, page, newest_first=True)
 
     async def next_number(self) -> int:
-        doc = await self._counters.find_one_and_update(
-            {"_id": NUMBER_COUNTER},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:  # upsert with AFTER always returns the document
-            raise RuntimeError("the application number counter returned nothing")
-        return int(doc["seq"])
+        for _ in range(NUMBER_ATTEMPTS):
+            try:
+                doc = await self._counters.find_one_and_update(
+                    {"_id": NUMBER_COUNTER},
+                    {"$inc": {"seq": 1}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                continue  # the very first draws raced to create the counter: it exists now
+            if doc is not None:
+                return int(doc["seq"])
+            # A racing upsert may also come back empty-handed: the counter exists now.
+        raise RuntimeError("the application number counter could not be incremented")
 
     async def anonymise_user(self, user_id: int) -> int:
         result = await self._applications.update_many(

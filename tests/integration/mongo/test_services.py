@@ -156,9 +156,11 @@ async def test_staff_scope_and_stale_buttons(storage: Storage, services: Service
         ApplicationStatus.ACCEPTED,
     ]
     outbox = [d async for d in storage.db.outbox.find()]
-    assert [(d["kind"], d["user_id"], d["payload"]["status"]) for d in outbox] == [
-        ("application_status", 1, "accepted")
-    ]
+    told = [(d["user_id"], d["payload"]) for d in outbox if d["kind"] == "application_status"]
+    assert told == [(1, {"application_id": app.id, "status": "accepted"})]
+    # Of the new application: its complex's manager only, not the other complex's.
+    staff = [d["user_id"] for d in outbox if d["kind"] == "staff_new_application"]
+    assert staff == [701]
 
 
 async def test_catalog_paging_is_correct_on_every_page(
