@@ -40,6 +40,7 @@ RETENTION = RetentionPolicy(keep=14, max_age=timedelta(days=30))
 STAFF_ID = 900
 PROBE_ID = ObjectId("65a1b2c3d4e5f60718293a4b")
 PROBE_AT = datetime(2026, 11, 20, 7, 30, 15, 123000, tzinfo=UTC)
+KEEP_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
 _RAW: CodecOptions[RawBSONDocument] = CodecOptions(
     document_class=RawBSONDocument, tz_aware=True, tzinfo=UTC
 )
@@ -136,7 +137,9 @@ async def populate(storage: Storage, services: Services, clock: FakeClock) -> No
         "type_probe", validator={"$jsonSchema": {"bsonType": "object", "required": ["kind"]}}
     )
     probe = storage.db.type_probe
-    await probe.create_index([("at", 1)], name="ttl", expireAfterSeconds=3600)
+    # A TTL index on a time far ahead: the server's TTL monitor must not delete the probe while a
+    # test compares the database before and after.
+    await probe.create_index([("keep_until", 1)], name="ttl", expireAfterSeconds=0)
     await probe.create_index(
         [("kind", 1), ("n.x", -1)], name="partial", partialFilterExpression={"kind": "full"}
     )
@@ -149,6 +152,7 @@ async def populate(storage: Storage, services: Services, clock: FakeClock) -> No
                 "kind": "full",
                 "code": "p1",
                 "at": PROBE_AT,
+                "keep_until": KEEP_UNTIL,
                 "int32": 7,
                 "int64": Int64(2**40),
                 "double": 0.1,

@@ -102,6 +102,7 @@ async def test_types_survive_decoded_as_well_as_byte_for_byte(
         "kind",
         "code",
         "at",
+        "keep_until",
         "int32",
         "int64",
         "double",
