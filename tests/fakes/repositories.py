@@ -261,6 +261,14 @@ class InMemoryCatalogRepository:
         found = (c for c in self._complexes.values() if include_inactive or c.active)
         return _sorted(found, _complex_order)
 
+    def all(self) -> tuple[list[District], list[Sport], list[Complex]]:
+        """Every district, sport and complex, hidden ones too (tests only)."""
+        return (
+            sorted(self._districts.values(), key=lambda d: d.code),
+            sorted(self._sports.values(), key=lambda s: s.code),
+            sorted(self._complexes.values(), key=lambda c: c.code),
+        )
+
 
 # --- applications ----------------------------------------------------------------------------
 
@@ -486,6 +494,10 @@ class InMemorySessionRepository:
     def all(self) -> list[Session]:
         """Every stored session (tests only)."""
         return list(self._sessions.values())
+
+    def all_templates(self) -> list[WeeklyTemplate]:
+        """Every stored weekly template (tests only)."""
+        return sorted(self._templates.values(), key=lambda t: t.id)
 
 
 # --- bookings --------------------------------------------------------------------------------

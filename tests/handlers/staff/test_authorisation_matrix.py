@@ -17,19 +17,28 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
 
 from bot.domain.applications import Application
+from bot.domain.bookings import booking_id
+from bot.domain.catalog import Sport
+from bot.domain.i18n import LocalizedText
+from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role
+from bot.services.catalog_io import template_id
 from bot.services.users import complex_reference
 from bot.telegram.actions import (
     StaffAction,
     StaffApplicationAction,
     StaffAuditAction,
+    StaffCatalogAction,
+    StaffSessionAction,
     StaffUserAction,
 )
+from bot.telegram.callbacks import sport_ref
 from bot.telegram.texts import t
 from tests.handlers.harness import OLIMP, VODNIK, BotHarness, Person, Reply
 from tests.handlers.staff.conftest import make_staff
@@ -61,6 +70,11 @@ class World:
     resident: Person
     blocked: Person
     manager: Person
+    # Sessions and the catalog: a session at Олимп starting in half an hour (attendance is open)
+    # with one person booked, a weekly slot there, and an unused sport.
+    session: Session
+    booked: Person
+    template: WeeklyTemplate
 
 
 async def build_world(harness: BotHarness) -> World:
@@ -78,7 +92,17 @@ async def build_world(harness: BotHarness) -> World:
     assert stored is not None
     await harness.storage.users.save(replace(stored, blocked=True))
     manager = await make_staff(harness, "Марина", Role.MANAGER, frozenset({VODNIK}))
-    return World(harness, actors, application, anna, blocked, manager)
+    session = await harness.add_session(
+        starts_at=harness.clock.now() + timedelta(minutes=30), capacity=5, title=""
+    )
+    booked = await harness.resident("Вера")
+    await harness.services.bookings.book(booked.id, session.id)
+    template = WeeklyTemplate(
+        template_id(OLIMP, "yoga", 4, time(19, 0)), OLIMP, "yoga", 4, time(19, 0), 60, 10
+    )
+    await harness.storage.sessions.upsert_template(template)
+    await harness.storage.catalog.upsert_sport(Sport("curling", LocalizedText.of("Кёрлинг")))
+    return World(harness, actors, application, anna, blocked, manager, session, booked, template)
 
 
 Act = Callable[[World, Person], Awaitable[Reply]]
@@ -157,6 +181,167 @@ async def unblock(world: World, person: Person) -> Reply:
     return await then_type(asked, person, "разобрались")
 
 
+# --- sessions and the catalog (bot/telegram/staff/sessions.py, catalog.py) ------------------
+
+SS = StaffSessionAction
+SC = StaffCatalogAction
+
+
+def session_button(make: Callable[[World], str]) -> Act:
+    return user_button(make)
+
+
+async def create_one_off(world: World, person: Person) -> Reply:
+    sports = await press(person, SS.NEW.data(OLIMP, "o"))
+    if refused(sports):
+        return sports
+    await person.press(sports, "Йога")
+    for answer in ("25.11", "10:00", "60"):
+        await person.say(answer)
+    confirm = await person.say("12")
+    return await person.press(confirm, "Создать")
+
+
+async def save_weekly(world: World, person: Person) -> Reply:
+    sports = await press(person, SS.NEW.data(OLIMP, "w"))
+    if refused(sports):
+        return sports
+    await person.press(await person.press(sports, "Плавание"), "сб")
+    await person.say("09:00")
+    await person.say("45")
+    return await person.press(await person.say("8"), "Создать")
+
+
+async def check_in(world: World, person: Person) -> Reply:
+    asked = await press(person, SS.CHECKIN.data(world.session.id))
+    booking = await world.harness.storage.bookings.get(
+        booking_id(world.session.id, world.booked.id)
+    )
+    assert booking is not None
+    assert booking.checkin_code is not None
+    return await then_type(asked, person, booking.checkin_code)
+
+
+async def change_seats(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, SS.CAPACITY.data(world.session.id)), person, "20")
+
+
+async def cancel_session(world: World, person: Person) -> Reply:
+    asked = await press(person, SS.CANCEL.data(world.session.id))
+    confirm = await then_type(asked, person, "Зал на ремонте")
+    return confirm if refused(confirm) else await person.press(confirm, "Да, отменить")
+
+
+async def edit_phone(world: World, person: Person) -> Reply:
+    asked = await press(person, SC.FIELD.data(OLIMP, "ph"))
+    return await then_type(asked, person, "+7 831 111-22-33")
+
+
+async def hide_complex(world: World, person: Person) -> Reply:
+    confirm = await then_type(await press(person, SC.HIDE.data(VODNIK)), person, "Ремонт кровли")
+    return confirm if refused(confirm) else await person.press(confirm, "Да, скрыть")
+
+
+async def create_complex(world: World, person: Person) -> Reply:
+    asked = await press(person, SC.NEW.data())
+    if refused(asked):
+        return asked
+    district = await person.say("ФОК «Новый»")
+    await person.press(district, "Советский")
+    sports = await person.say("ул. Новая, 1")
+    return await person.press(await person.press(sports, "Бокс"), "Создать ФОК")
+
+
+async def create_district(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, SC.NEW_DISTRICT_NAME.data()), person, "Сормовский")
+
+
+async def rename_district(world: World, person: Person) -> Reply:
+    asked = await press(person, SC.RENAME_DISTRICT.data("sovetsky"))
+    return await then_type(asked, person, "Советский район")
+
+
+async def create_sport(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, SC.NEW_SPORT_NAME.data()), person, "Скалолазание")
+
+
+async def sport_icon(world: World, person: Person) -> Reply:
+    return await then_type(await press(person, SC.EDIT_SPORT.data("curling", "icon")), person, "🥌")
+
+
+SESSION_AND_CATALOG_CASES: tuple[Case, ...] = (
+    Case("the sessions' complexes", button(SS.COMPLEXES.data(0)), STAFF),
+    Case("a complex's coming sessions", button(SS.SCHEDULE.data(OLIMP, 0)), THIS_COMPLEX),
+    Case("start setting up a session", button(SS.NEW.data(OLIMP, "o")), THIS_COMPLEX),
+    Case("create a one-off session", create_one_off, THIS_COMPLEX, "session.create"),
+    Case("save a weekly slot", save_weekly, THIS_COMPLEX, "template.save"),
+    Case("the weekly slots", button(SS.TEMPLATES.data(OLIMP)), THIS_COMPLEX),
+    Case(
+        "stop a weekly slot",
+        session_button(lambda w: SS.TEMPLATE.data(w.template.id, "0")),
+        THIS_COMPLEX,
+        "template.active",
+    ),
+    Case(
+        "who is booked on a session",
+        session_button(lambda w: SS.SESSION.data(w.session.id, 0)),
+        THIS_COMPLEX,
+    ),
+    Case(
+        "the waitlist of a session",
+        session_button(lambda w: SS.WAITLIST.data(w.session.id)),
+        THIS_COMPLEX,
+    ),
+    Case(
+        "mark a person present",
+        session_button(lambda w: SS.ATTEND.data(booking_id(w.session.id, w.booked.id), "y", 0)),
+        THIS_COMPLEX,
+        "booking.attendance",
+    ),
+    Case(
+        "everyone came",
+        session_button(lambda w: SS.ALL_CAME.data(w.session.id)),
+        THIS_COMPLEX,
+        "session.all_attended",
+    ),
+    Case("check in by code", check_in, THIS_COMPLEX, "booking.attendance"),
+    Case("change the seats", change_seats, THIS_COMPLEX, "session.capacity"),
+    Case("cancel a session", cancel_session, THIS_COMPLEX, "session.cancel"),
+    Case("the catalog", button(SC.HOME.data()), STAFF),
+    Case("the catalog's complexes", button(SC.COMPLEXES.data(0)), STAFF),
+    Case("a complex's card", button(SC.COMPLEX.data(OLIMP)), THIS_COMPLEX),
+    Case("edit a complex's phone", edit_phone, THIS_COMPLEX, "complex.update"),
+    Case(
+        "move a complex to a district",
+        button(SC.SET_DISTRICT.data(OLIMP, sport_ref("leninsky"))),
+        THIS_COMPLEX,
+        "complex.update",
+    ),
+    Case(
+        "add a sport to a complex",
+        button(SC.TOGGLE_SPORT.data(OLIMP, sport_ref("chess"))),
+        THIS_COMPLEX,
+        "complex.update",
+    ),
+    Case("hide a complex", hide_complex, ADMINS, "complex.hide"),
+    Case("show a hidden complex", button(SC.SHOW.data("fok-closed")), ADMINS, "complex.show"),
+    Case("start a new complex", button(SC.NEW.data()), ADMINS),
+    Case("create a complex", create_complex, ADMINS, "complex.create"),
+    Case("the districts", button(SC.DISTRICTS.data()), ADMINS),
+    Case("create a district", create_district, ADMINS, "district.create"),
+    Case("rename a district", rename_district, ADMINS, "district.update"),
+    Case(
+        "hide a district",
+        button(SC.DISTRICT_ACTIVE.data("sovetsky", "0")),
+        ADMINS,
+        "district.hide",
+    ),
+    Case("the sports", button(SC.SPORTS.data()), ADMINS),
+    Case("create a sport", create_sport, ADMINS, "sport.create"),
+    Case("set a sport's icon", sport_icon, ADMINS, "sport.update"),
+    Case("hide a sport", button(SC.SPORT_ACTIVE.data("curling", "0")), ADMINS, "sport.hide"),
+)
+
 CASES: tuple[Case, ...] = (
     Case("open the panel by /admin", admin_command, STAFF),
     Case("open the panel by its button", button(StaffAction.HUB.data()), STAFF),
@@ -226,6 +411,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case("filter the log by staff member", button(StaffAuditAction.BY_STAFF.data()), SUPER_ADMINS),
     Case("filter the log by object", button(StaffAuditAction.BY_OBJECT.data()), SUPER_ADMINS),
+    *SESSION_AND_CATALOG_CASES,
 )
 
 
@@ -239,6 +425,10 @@ def stored(harness: BotHarness) -> dict[str, Any]:
             "bookings": sorted(storage.bookings.all(), key=lambda b: b.id),
             "audit": storage.audit.all(),
             "outbox": [(n.key, n.status) for n in storage.outbox.entries()],
+            "sessions": sorted(storage.sessions.all(), key=lambda s: s.id),
+            "templates": storage.sessions.all_templates(),
+            "catalog": storage.catalog.all(),
+            "reminders": sorted(storage.reminders.all(), key=lambda r: r.id),
         }
     )
 
