@@ -70,6 +70,34 @@ async def test_a_seat_offer_is_recorded_once_per_expiry(ports: Ports) -> None:
     assert claimed[0].payload == {"booking_id": f"{'s' * 24}:7", "session_id": "s" * 24}
 
 
+async def test_a_cancelled_session_is_recorded_once_per_booking(ports: Ports) -> None:
+    s = session("s" * 24)
+    closed = [
+        Booking(
+            id=f"{'s' * 24}:{user}",
+            session_id=s.id,
+            user_id=user,
+            status=BookingStatus.CANCELLED,
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        for user in (7, 8)
+    ]
+    for booking in (*closed, closed[0]):  # the first one twice: a retried cancellation
+        await ports.outbox.session_cancelled(booking, s)
+        ports.clock.advance(timedelta(seconds=1))
+    claimed = await ports.outbox.claim(LEASE, 10)
+    assert [(e.key, e.kind, e.user_id, dict(e.payload)) for e in claimed] == [
+        (
+            f"session_cancelled:{'s' * 24}:{user}",
+            "session_cancelled",
+            user,
+            {"booking_id": f"{'s' * 24}:{user}", "session_id": "s" * 24},
+        )
+        for user in (7, 8)
+    ]
+
+
 async def test_entries_are_handed_out_oldest_first_up_to_the_limit(ports: Ports) -> None:
     for user in (3, 1, 2):
         await ports.outbox.application_status_changed(
