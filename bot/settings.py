@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -103,9 +104,39 @@ class RedisSettings(BaseSettings):
 
 
 class CelerySettings(BaseSettings):
+    """The workers and the beat: broker, schedule, the beat's lock, and how delivery retries.
+
+    Two beats run in every deployment; RedBeat's lock lets one schedule at a time. The holder
+    renews the lock every ``beat_takeover_seconds - beat_lock_timeout_seconds`` (its loop) and a
+    standby polls it as often, so a standby takes over at most ``beat_takeover_seconds`` after the
+    holder died (docs/operations.md).
+    """
+
     model_config = _section("CELERY_")
 
     broker_url: SecretStr
+    beat_lock_timeout_seconds: int = Field(default=30, ge=2, le=600)
+    beat_takeover_seconds: int = Field(default=35, ge=3, le=900)
+    # How often beat sends each periodic task (workers/schedule.py).
+    beat_deliver_notices_seconds: float = Field(default=5.0, ge=0.5, le=86400)
+    beat_deliver_reminders_seconds: float = Field(default=15.0, ge=0.5, le=86400)
+    beat_expire_offers_seconds: float = Field(default=30.0, ge=0.5, le=86400)
+    beat_generate_sessions_seconds: float = Field(default=3600.0, ge=0.5, le=86400)
+    beat_observe_seconds: float = Field(default=30.0, ge=0.5, le=86400)
+    # Delivery of notices and reminders (bot/services/delivery.py DeliveryPolicy): a claimed item
+    # is renewed while it is being sent, so a dead worker's item is free again after the lease.
+    delivery_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # A failed item waits initial * 2^attempts (half of it jittered), at most retry_max.
+    delivery_retry_initial_seconds: float = Field(default=15.0, gt=0, le=3600)
+    delivery_retry_max_seconds: float = Field(default=7200.0, gt=0, le=86400)
+    # Failures that are not transient (Telegram refused the message, it cannot be rendered)
+    # before the item is parked with its last error for an operator.
+    delivery_poison_attempts: int = Field(default=5, ge=1, le=100)
+    # A notice not delivered within this long is dropped as stale (reminders go stale when their
+    # session starts, seat offers when they expire).
+    delivery_notice_max_age_seconds: float = Field(default=259200.0, ge=60, le=2592000)
+    # One delivery run stops claiming after this long (below the task's soft time limit).
+    delivery_run_seconds: float = Field(default=120.0, ge=1, le=200)
 
     @field_validator("broker_url")
     @classmethod
@@ -113,6 +144,30 @@ class CelerySettings(BaseSettings):
         if not value.get_secret_value().startswith(("redis://", "rediss://")):
             raise ValueError("must be a redis:// URL of a standalone Redis (not the cluster)")
         return value
+
+    @field_validator("beat_takeover_seconds")
+    @classmethod
+    def _lock_renewed_in_time(cls, value: int, info: ValidationInfo) -> int:
+        lock = info.data.get("beat_lock_timeout_seconds")
+        if lock is not None and not 1 <= value - lock <= lock / 2:
+            raise ValueError(
+                "must exceed CELERY_BEAT_LOCK_TIMEOUT_SECONDS by 1 s to half of it (the lock's "
+                "holder renews it, and a standby looks at it, every difference)"
+            )
+        return value
+
+    @field_validator("delivery_retry_max_seconds")
+    @classmethod
+    def _max_above_initial(cls, value: float, info: ValidationInfo) -> float:
+        initial = info.data.get("delivery_retry_initial_seconds")
+        if initial is not None and value < initial:
+            raise ValueError("must not be below CELERY_DELIVERY_RETRY_INITIAL_SECONDS")
+        return value
+
+    @property
+    def beat_loop_seconds(self) -> int:
+        """How often the holder renews the lock and a standby looks whether it is free."""
+        return self.beat_takeover_seconds - self.beat_lock_timeout_seconds
 
 
 class LimitSettings(BaseSettings):

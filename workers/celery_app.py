@@ -1,45 +1,22 @@
-"""The Celery application: a standalone Redis broker, RedBeat as the single beat, late acks.
+"""The Celery application of every worker and beat process (``celery -A workers.celery_app``).
 
-Clients are built per worker process after fork (``worker_process_init``), each process with its
-own event loop; a task is one call into ``bot.services`` run on that loop (design §4 rules 7, 9).
+Built at import from ``CelerySettings``: a missing or bad ``CELERY_BROKER_URL`` stops the process
+at start with the variable's name (there is no default broker). Only addresses are read here; the
+clients of the product are opened in each worker process, lazily, on its own event loop
+(``workers.tasks``; design §4 rules 7, 9).
 """
 
 from __future__ import annotations
 
-import os
+from bot.settings import CelerySettings, SettingsError, load_section
+from workers.config import create_celery
 
-from celery import Celery
+__all__ = ["app", "create_celery"]
 
-from workers.schedule import beat_schedule
+try:
+    _settings = load_section(CelerySettings)
+except SettingsError as error:
+    # One clear line instead of Celery's "unable to load the application" and a traceback.
+    raise SystemExit(f"fok workers cannot start: {error}") from None
 
-BROKER_ENV = "CELERY_BROKER_URL"
-
-
-def create_celery(broker_url: str) -> Celery:
-    app = Celery("fok", broker=broker_url, include=["workers.tasks", "workers.metrics"])
-    app.conf.update(
-        task_default_queue="fok",
-        task_acks_late=True,  # a task whose worker died is delivered again; tasks are idempotent
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_ignore_result=True,
-        task_time_limit=300,
-        task_soft_time_limit=240,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
-        timezone="UTC",
-        enable_utc=True,
-        beat_scheduler="redbeat.RedBeatScheduler",
-        redbeat_redis_url=broker_url,
-        redbeat_key_prefix="fok:redbeat",
-        # A beat that died releases the singleton lock quickly, so another can take over.
-        redbeat_lock_timeout=30,
-        beat_max_loop_interval=5,
-        beat_schedule=beat_schedule(),
-        worker_hijack_root_logger=False,
-    )
-    return app
-
-
-# Read the broker address only: no client is created at import (the worker forks later).
-app = create_celery(os.environ.get(BROKER_ENV, "redis://127.0.0.1:6379/0"))
+app = create_celery(_settings)

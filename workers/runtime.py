@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.bootstrap import Process, ProcessRole, open_process
+from bot.infra.faults import is_transient
 from bot.services.container import Services
-from bot.services.delivery import DeliveryService
-from bot.settings import Settings
+from bot.services.delivery import DeliveryPolicy, DeliveryService
+from bot.settings import CelerySettings, Settings
 from bot.telegram.notice_sender import TelegramNoticeSender
 
 
@@ -23,10 +25,26 @@ from bot.telegram.notice_sender import TelegramNoticeSender
 class WorkerRuntime:
     process: Process
     delivery: DeliveryService
+    settings: Settings
 
     @property
     def services(self) -> Services:
         return self.process.services
+
+    @property
+    def run_budget(self) -> timedelta:
+        """How long one delivery run claims new items."""
+        return timedelta(seconds=self.settings.celery.delivery_run_seconds)
+
+
+def delivery_policy(settings: CelerySettings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        retry_initial=timedelta(seconds=settings.delivery_retry_initial_seconds),
+        retry_max=timedelta(seconds=settings.delivery_retry_max_seconds),
+        poison_attempts=settings.delivery_poison_attempts,
+        notice_max_age=timedelta(seconds=settings.delivery_notice_max_age_seconds),
+    )
 
 
 @asynccontextmanager
@@ -42,5 +60,8 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             applications=storage.applications,
             sessions=storage.sessions,
             catalog=storage.catalog,
+            policy=delivery_policy(settings.celery),
+            # MongoDB or Redis away, Telegram's 5xx and 429: retried, never counted as poison.
+            is_transient=is_transient,
         )
-        yield WorkerRuntime(process, delivery)
+        yield WorkerRuntime(process, delivery, settings)

@@ -1,4 +1,5 @@
-"""What beat runs and how often. Every task is idempotent, so a repeated run is harmless."""
+"""What beat runs, how often, and on which queue. Every task is idempotent, so a repeated run is
+harmless; the periods come from ``CelerySettings`` (``CELERY_BEAT_*_SECONDS``)."""
 
 from __future__ import annotations
 
@@ -8,36 +9,56 @@ from typing import Any
 
 from celery.schedules import crontab
 
+from bot.settings import CelerySettings
+
 # Task names: producers enqueue by name (nothing in bot imports workers).
 DELIVER_NOTICES = "fok.deliver_notices"
 DELIVER_REMINDERS = "fok.deliver_reminders"
 EXPIRE_OFFERS = "fok.expire_offers"
 GENERATE_SESSIONS = "fok.generate_sessions"
+OBSERVE_DELIVERY = "fok.observe_delivery"
 BACKUP = "fok.backup"
 
+# Queues by kind of work, so that a slow kind never holds up another: each has its own workers
+# (docker-compose.enterprise.yml: notifications + fok, reminders, reports, backups).
+NOTIFICATIONS_QUEUE = "notifications"
+REMINDERS_QUEUE = "reminders"
+REPORTS_QUEUE = "reports"
 # The backup runs on its own queue: only a worker that has BACKUP_DIRECTORY mounted consumes it
-# (`worker -Q backups`), and a long backup never holds up notices.
+# (`worker -Q backups --concurrency 1`), and a long backup never holds up notices.
 BACKUP_QUEUE = "backups"
+# Upkeep (offers that expired, dated sessions, delivery gauges): short, consumed with notifications.
+DEFAULT_QUEUE = "fok"
+QUEUES = (NOTIFICATIONS_QUEUE, REMINDERS_QUEUE, REPORTS_QUEUE, BACKUP_QUEUE, DEFAULT_QUEUE)
+
+# task_routes: by name, and by pattern for the kinds whose tasks other modules define.
+ROUTES: dict[str, str] = {
+    DELIVER_NOTICES: NOTIFICATIONS_QUEUE,
+    DELIVER_REMINDERS: REMINDERS_QUEUE,
+    EXPIRE_OFFERS: DEFAULT_QUEUE,
+    GENERATE_SESSIONS: DEFAULT_QUEUE,
+    OBSERVE_DELIVERY: DEFAULT_QUEUE,
+    BACKUP: BACKUP_QUEUE,
+    "fok.broadcast*": NOTIFICATIONS_QUEUE,
+    "fok.report*": REPORTS_QUEUE,
+    "fok.backup*": BACKUP_QUEUE,
+}
+
 BACKUP_AT_ENV = "FOK_BEAT_BACKUP_AT"
 DEFAULT_BACKUP_AT = "23:30"  # UTC, nightly: 02:30 in Moscow
 # A backup not started within this many seconds is dropped; the next night's takes its place.
 BACKUP_EXPIRES_S = 6 * 3600
 
-# Seconds; overridable so tests and the demo can run the loop fast.
-DEFAULT_INTERVALS = {
-    DELIVER_NOTICES: 5.0,
-    DELIVER_REMINDERS: 30.0,
-    EXPIRE_OFFERS: 30.0,
-    GENERATE_SESSIONS: 3600.0,
-}
 
-
-def interval(task: str) -> float:
-    env = "FOK_BEAT_" + task.removeprefix("fok.").upper() + "_SECONDS"
-    value = float(os.environ.get(env, DEFAULT_INTERVALS[task]))
-    if not 0.5 <= value <= 86400:
-        raise ValueError(f"{env} must be within 0.5..86400 seconds")
-    return value
+def intervals(settings: CelerySettings) -> dict[str, float]:
+    """Seconds between two runs of each periodic task."""
+    return {
+        DELIVER_NOTICES: settings.beat_deliver_notices_seconds,
+        DELIVER_REMINDERS: settings.beat_deliver_reminders_seconds,
+        EXPIRE_OFFERS: settings.beat_expire_offers_seconds,
+        GENERATE_SESSIONS: settings.beat_generate_sessions_seconds,
+        OBSERVE_DELIVERY: settings.beat_observe_seconds,
+    }
 
 
 def backup_at() -> tuple[int, int]:
@@ -49,10 +70,11 @@ def backup_at() -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def beat_schedule() -> dict[str, dict[str, Any]]:
-    schedule = {
-        task: {"task": task, "schedule": interval(task), "options": {"expires": interval(task)}}
-        for task in DEFAULT_INTERVALS
+def beat_schedule(settings: CelerySettings) -> dict[str, dict[str, Any]]:
+    # A run not started within its period is dropped: the next one does the same work.
+    schedule: dict[str, dict[str, Any]] = {
+        task: {"task": task, "schedule": every, "options": {"expires": every}}
+        for task, every in intervals(settings).items()
     }
     hour, minute = backup_at()
     schedule[BACKUP] = {

@@ -1,25 +1,33 @@
-"""Celery tasks: each is one call into bot.services on the worker process's event loop."""
+"""Celery tasks: each is one call into bot.services on the worker process's event loop.
+
+A worker process opens its clients (MongoDB, Redis Cluster, the Bot) lazily, at its first task,
+on its own event loop: a worker started while the cluster is down stays up, each task that finds
+it down fails (the next period's run tries again), and the first one after it is back opens them.
+Each task has its own soft and hard time limits; a delivery run also stops claiming new items
+after ``CELERY_DELIVERY_RUN_SECONDS``, well before its soft limit.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from bot.infra.metrics import CELERY_TASKS
 from bot.infra.mongo.backup import mongo_backup_service
 from bot.services.backup import RetentionPolicy, latest_backup_time
+from bot.services.delivery import DeliveryReport
 from bot.settings import BackupSettings, SettingsError, load_section, load_settings
 from workers.celery_app import app
-from workers.metrics import record_backup_success
+from workers.metrics import record_backlog, record_backup_success, record_delivery, record_task
 from workers.runtime import WorkerRuntime, open_worker
 from workers.schedule import (
     BACKUP,
@@ -27,6 +35,7 @@ from workers.schedule import (
     DELIVER_REMINDERS,
     EXPIRE_OFFERS,
     GENERATE_SESSIONS,
+    OBSERVE_DELIVERY,
 )
 
 log = logging.getLogger(__name__)
@@ -37,21 +46,50 @@ _opened: AbstractAsyncContextManager[WorkerRuntime] | None = None
 _runtime: WorkerRuntime | None = None
 
 
+class RuntimeUnavailable(RuntimeError):
+    """The worker could not open its clients (the cluster is down); a later task tries again."""
+
+
 def _ensure_runtime() -> tuple[asyncio.AbstractEventLoop, WorkerRuntime]:
-    """Built once per worker process, after fork, on the process's own loop."""
+    """Built once per worker process, after fork, on the process's own loop; retried by the
+    next task when the cluster was not reachable."""
     global _loop, _opened, _runtime
-    if _loop is None:
+    if _loop is None or _loop.is_closed():
         _loop = asyncio.new_event_loop()
     if _runtime is None:
         opened = open_worker(load_settings(), name=f"worker-{os.getpid()}")
-        _runtime = _loop.run_until_complete(opened.__aenter__())
+        try:
+            _runtime = _loop.run_until_complete(opened.__aenter__())
+        except Exception as error:  # whatever was opened was closed again by the exit stack
+            log.warning(
+                "worker cannot reach the cluster yet (%s); the next task tries again", error
+            )
+            raise RuntimeUnavailable(str(error)) from error
         _opened = opened
     return _loop, _runtime
 
 
+def _discard_runtime() -> None:
+    """After a task was cut off mid-way (soft time limit): close everything, start afresh."""
+    global _loop, _opened, _runtime
+    loop, opened = _loop, _opened
+    _loop = _opened = _runtime = None
+    if loop is None:
+        return
+    try:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        if opened is not None:
+            loop.run_until_complete(opened.__aexit__(None, None, None))
+    except Exception:
+        log.exception("closing a worker runtime that was cut off failed")
+    finally:
+        loop.close()
+
+
 @worker_process_init.connect
 def _on_process_init(**_: Any) -> None:
-    _ensure_runtime()
+    # No clients here: a child that cannot reach the cluster must not fail to start.
     _seed_backup_gauge()
 
 
@@ -69,45 +107,91 @@ def _seed_backup_gauge() -> None:
 @worker_process_shutdown.connect
 def _on_process_shutdown(**_: Any) -> None:
     global _opened, _runtime
-    if _loop is not None and _opened is not None:
+    if _loop is not None and _opened is not None and not _loop.is_closed():
         _loop.run_until_complete(_opened.__aexit__(None, None, None))
         _opened = _runtime = None
 
 
 def _run(task: str, work: Callable[[WorkerRuntime], Awaitable[T]]) -> T:
-    loop, runtime = _ensure_runtime()
+    started = time.monotonic()
     try:
+        loop, runtime = _ensure_runtime()
         result = loop.run_until_complete(work(runtime))
+    except SoftTimeLimitExceeded:
+        record_task(task, "failure", time.monotonic() - started)
+        log.error("task %s ran into its soft time limit; the worker's clients are reopened", task)
+        _discard_runtime()
+        raise
     except Exception:
-        CELERY_TASKS.labels(task=task, result="failure").inc()
+        record_task(task, "failure", time.monotonic() - started)
         log.exception("task %s failed", task)
         raise
-    CELERY_TASKS.labels(task=task, result="success").inc()
+    record_task(task, "success", time.monotonic() - started)
     return result
 
 
-@app.task(name=DELIVER_NOTICES)
-def deliver_notices(limit: int = 50) -> dict[str, int]:
-    return asdict(_run(DELIVER_NOTICES, lambda r: r.delivery.deliver_notices(limit)))
+def _deliver(
+    task: str, kind: str, deliver: Callable[[WorkerRuntime], Awaitable[DeliveryReport]]
+) -> dict[str, int]:
+    report = _run(task, deliver)
+    record_delivery(kind, report)
+    return report.counts()
 
 
-@app.task(name=DELIVER_REMINDERS)
-def deliver_reminders(limit: int = 50) -> dict[str, int]:
-    return asdict(_run(DELIVER_REMINDERS, lambda r: r.delivery.deliver_reminders(limit)))
+# Soft/hard time limits (seconds) per task. A delivery run stops claiming after
+# CELERY_DELIVERY_RUN_SECONDS (at most 200), and a send waits at most 30 s for the limiter.
+DELIVERY_LIMITS = {"soft_time_limit": 240, "time_limit": 300}
+UPKEEP_LIMITS = {"soft_time_limit": 120, "time_limit": 180}
+OBSERVE_LIMITS = {"soft_time_limit": 30, "time_limit": 45}
 
 
-@app.task(name=EXPIRE_OFFERS)
+@app.task(name=DELIVER_NOTICES, **DELIVERY_LIMITS)
+def deliver_notices(limit: int = 1000) -> dict[str, int]:
+    return _deliver(
+        DELIVER_NOTICES,
+        "notice",
+        lambda r: r.delivery.deliver_notices(limit, until=r.services.clock.now() + r.run_budget),
+    )
+
+
+@app.task(name=DELIVER_REMINDERS, **DELIVERY_LIMITS)
+def deliver_reminders(limit: int = 1000) -> dict[str, int]:
+    return _deliver(
+        DELIVER_REMINDERS,
+        "reminder",
+        lambda r: r.delivery.deliver_reminders(limit, until=r.services.clock.now() + r.run_budget),
+    )
+
+
+@app.task(name=EXPIRE_OFFERS, **UPKEEP_LIMITS)
 def expire_offers(limit: int = 100) -> int:
     return _run(EXPIRE_OFFERS, lambda r: r.services.bookings.expire_offers(limit))
 
 
-@app.task(name=GENERATE_SESSIONS)
+@app.task(name=GENERATE_SESSIONS, **DELIVERY_LIMITS)
 def generate_sessions(days: int = 14) -> int:
     async def generate(runtime: WorkerRuntime) -> int:
         today = runtime.services.clock.now().date()
         return await runtime.services.schedule.generate(today - timedelta(days=1), days + 1)
 
     return _run(GENERATE_SESSIONS, generate)
+
+
+@app.task(name=OBSERVE_DELIVERY, **OBSERVE_LIMITS)
+def observe_delivery() -> dict[str, int]:
+    """The delivery gauges from MongoDB: outbox backlog, oldest and parked; overdue reminders."""
+
+    async def observe(runtime: WorkerRuntime) -> dict[str, int]:
+        backlog = await runtime.delivery.backlog()
+        record_backlog(backlog, runtime.services.clock.now())
+        return {
+            "outbox_backlog": backlog.notices.backlog,
+            "outbox_parked": backlog.notices.parked,
+            "reminders_overdue": backlog.reminders.overdue,
+            "reminders_parked": backlog.reminders.parked,
+        }
+
+    return _run(OBSERVE_DELIVERY, observe)
 
 
 # A backup may take longer than the default limits (300 s); it stays under the broker's

@@ -13,11 +13,14 @@ class ReminderKind(StrEnum):
 
 
 class ReminderStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
+    PENDING = "pending"  # to send when due and ``next_attempt_at`` is reached
+    SENDING = "sending"  # claimed by a worker until ``claimed_until``
     SENT = "sent"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
+    CANCELLED = "cancelled"  # the booking was cancelled
+    FAILED = "failed"  # given up on by an earlier version (kept for the documents it wrote)
+    SKIPPED = "skipped"  # nothing to remind of any more, or the user is unreachable
+    STALE = "stale"  # the session started before it could be sent
+    PARKED = "parked"  # failed too often for a reason that is not transient: an operator looks
 
 
 REMINDER_LEAD = {
@@ -42,6 +45,18 @@ class Reminder:
     attempts: int = 0
     claimed_until: datetime | None = None
     sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # after a failed attempt: not before then
+    failures: int = 0  # failed attempts that were not transient (parked after too many)
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ReminderStats:
+    """What the workers' gauges show of the reminders."""
+
+    overdue: int  # pending and due more than five minutes ago
+    oldest_due_at: datetime | None  # of the reminders due and not sent yet
+    parked: int
 
 
 def plan_reminders(

@@ -6,18 +6,33 @@ Whether an item is still to be sent is decided here, once: the user must be reac
 not blocked, not unreachable) and want that kind of message, and what it is about must still hold
 (the application is theirs, the offer still stands, the booking is still active). The sender is
 handed what was read for that decision and only words and sends it.
+
+Delivery does not give up on a transient failure (429, 5xx, network, a store that is away): the
+item waits ``DeliveryPolicy.retry_delay`` (exponential, jittered, up to hours; at least Telegram's
+``retry_after``) and goes again, until it is stale — a reminder once its session started, a seat
+offer once it expired, any notice after ``notice_max_age``. A failure that is not transient
+(Telegram refused the message with a 400, it cannot be rendered, an unknown kind) is recorded with
+its error and retried too, and after ``poison_attempts`` of them the item is parked for an
+operator. One item's failure never stops the rest of the batch. Items are claimed one at a time,
+right before they are sent, and their claim is renewed while a send waits for the cluster-wide
+limiter, so a worker that dies leaves at most the one item it was sending, free again after the
+lease.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
-from datetime import timedelta
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import Booking, BookingStatus
 from bot.domain.catalog import Complex
-from bot.domain.reminders import Reminder
+from bot.domain.reminders import Reminder, ReminderStats
 from bot.domain.sessions import Session
 from bot.domain.users import User
 from bot.services.ports.repositories import (
@@ -35,27 +50,98 @@ from bot.services.ports.system import (
     Outbox,
     OutboxEntry,
     OutboxNotice,
+    OutboxStats,
+    OutboxStatus,
     ReminderNotice,
     SeatOfferNotice,
+    SendOutcome,
     SessionCancelledNotice,
     StaffApplicationNotice,
 )
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
-
-NOTICE_LEASE = timedelta(minutes=2)
+T = TypeVar("T")
 # Outbox kinds addressed to staff or caused by staff, decided by ``_staff_notice``.
 STAFF_KINDS = frozenset({"staff_new_application", "user_blocked"})
-MAX_NOTICE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How long a claim holds and how failed items are retried (``CelerySettings.delivery_*``)."""
+
+    lease: timedelta = timedelta(seconds=60)
+    retry_initial: timedelta = timedelta(seconds=15)
+    retry_max: timedelta = timedelta(hours=2)
+    poison_attempts: int = 5
+    notice_max_age: timedelta = timedelta(days=3)
+
+    def retry_delay(self, attempts: int, jitter: float) -> timedelta:
+        """The wait after ``attempts`` tries: doubling from ``retry_initial`` up to
+        ``retry_max``, the upper half of it spread by ``jitter`` (0 <= jitter < 1)."""
+        initial, ceiling = self.retry_initial.total_seconds(), self.retry_max.total_seconds()
+        full = min(ceiling, initial * 2 ** min(attempts, 40))
+        return timedelta(seconds=full / 2 + full / 2 * jitter)
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
     sent: int = 0
-    skipped: int = 0
-    retried: int = 0
-    unreachable: int = 0
+    skipped: int = 0  # no longer applied
+    retried: int = 0  # failed, to be tried again later
+    unreachable: int = 0  # the user blocked the bot
+    stale: int = 0  # not delivered in time: dropped
+    parked: int = 0  # failed too often for a reason that is not transient
+    # From due to sent, per reminder sent (seconds).
+    lags_s: tuple[float, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "retried": self.retried,
+            "unreachable": self.unreachable,
+            "stale": self.stale,
+            "parked": self.parked,
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryBacklog:
+    """What waits, for the workers' gauges."""
+
+    notices: OutboxStats
+    reminders: ReminderStats
+
+
+@dataclass
+class _Tally:
+    counts: dict[DeliveryResult, int] = field(
+        default_factory=lambda: dict.fromkeys(DeliveryResult, 0)
+    )
+    parked: int = 0
+    lags_s: list[float] = field(default_factory=list)
+
+    def report(self) -> DeliveryReport:
+        c = self.counts
+        return DeliveryReport(
+            sent=c[DeliveryResult.SENT],
+            skipped=c[DeliveryResult.SKIPPED],
+            retried=c[DeliveryResult.RETRY] + c[DeliveryResult.FAILED] - self.parked,
+            unreachable=c[DeliveryResult.UNREACHABLE],
+            stale=c[DeliveryResult.STALE],
+            parked=self.parked,
+            lags_s=tuple(self.lags_s),
+        )
+
+
+def _builtin_transient(error: BaseException) -> bool:
+    """Without the composition root's classification: only the standard library's own."""
+    return isinstance(error, ConnectionError | TimeoutError)
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
 
 
 class DeliveryService:
@@ -70,6 +156,9 @@ class DeliveryService:
         applications: ApplicationRepository,
         sessions: SessionRepository,
         catalog: CatalogRepository,
+        policy: DeliveryPolicy | None = None,
+        is_transient: Callable[[BaseException], bool] = _builtin_transient,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._outbox = outbox
         self._reminders = reminders
@@ -79,56 +168,198 @@ class DeliveryService:
         self._applications = applications
         self._sessions = sessions
         self._catalog = catalog
+        self._policy = policy or DeliveryPolicy()
+        self._is_transient = is_transient
+        self._jitter = jitter
+        self._clock = reminders.clock
 
-    async def deliver_notices(self, limit: int = 50) -> DeliveryReport:
-        counts = {result: 0 for result in DeliveryResult}
-        skipped = 0
-        for entry in await self._outbox.claim(NOTICE_LEASE, limit):
+    @property
+    def policy(self) -> DeliveryPolicy:
+        return self._policy
+
+    async def backlog(self) -> DeliveryBacklog:
+        return DeliveryBacklog(await self._outbox.stats(), await self._reminders.stats())
+
+    async def deliver_notices(
+        self, limit: int = 50, *, until: datetime | None = None
+    ) -> DeliveryReport:
+        """Send up to ``limit`` due notices, claiming none after ``until``."""
+        tally = _Tally()
+        for _ in range(limit):
+            if until is not None and self._clock.now() >= until:
+                break
+            claimed = await self._outbox.claim(self._policy.lease, 1)
+            if not claimed:
+                break
+            await self._deliver_notice(claimed[0], tally)
+        return tally.report()
+
+    async def deliver_reminders(
+        self, limit: int = 50, *, until: datetime | None = None
+    ) -> DeliveryReport:
+        """Send up to ``limit`` due reminders, claiming none after ``until``."""
+        tally = _Tally()
+        for _ in range(limit):
+            if until is not None and self._clock.now() >= until:
+                break
+            claimed = await self._reminders.claim_due(1, lease=self._policy.lease)
+            if not claimed:
+                break
+            await self._deliver_reminder(claimed[0], tally)
+        return tally.report()
+
+    # --- one item ----------------------------------------------------------------------------
+
+    async def _deliver_notice(self, entry: OutboxEntry, tally: _Tally) -> None:
+        key = entry.key
+        try:
             notice = await self._notice(entry)
             if notice is None:
-                skipped += 1
-                await self._outbox.done(entry.key)
-                continue
-            result = await self._sender.send_notice(notice)
-            counts[result] += 1
-            if result is DeliveryResult.RETRY:
-                await self._outbox.failed(
-                    entry.key, final=entry.attempts + 1 >= MAX_NOTICE_ATTEMPTS
-                )
+                outcome = SendOutcome(DeliveryResult.SKIPPED, "no longer applies")
             else:
-                if result is DeliveryResult.UNREACHABLE:
-                    await self._users.set_unreachable(notice.user.telegram_id, True)
-                await self._outbox.done(entry.key)
-        return DeliveryReport(
-            counts[DeliveryResult.SENT],
-            skipped,
-            counts[DeliveryResult.RETRY],
-            counts[DeliveryResult.UNREACHABLE],
-        )
+                not_after = self._notice_stale_at(entry, notice)
+                if not_after is not None and self._clock.now() >= not_after:
+                    outcome = SendOutcome(DeliveryResult.STALE, "not delivered in time")
+                else:
+                    outcome = await self._while_claimed(
+                        lambda: self._outbox.renew(key, self._policy.lease),
+                        self._sender.send_notice(notice, not_after=not_after),
+                    )
+        except Exception as error:
+            outcome = self._failure(error, f"notice {key}")
+        tally.counts[outcome.result] += 1
+        match outcome.result:
+            case DeliveryResult.SENT:
+                await self._outbox.done(key)
+            case DeliveryResult.SKIPPED:
+                await self._outbox.close(
+                    key, status=OutboxStatus.SKIPPED, reason=outcome.error or "skipped"
+                )
+            case DeliveryResult.STALE:
+                await self._outbox.close(
+                    key, status=OutboxStatus.STALE, reason=outcome.error or "stale"
+                )
+            case DeliveryResult.UNREACHABLE:
+                await self._users.set_unreachable(entry.user_id, True)
+                await self._outbox.close(key, status=OutboxStatus.SKIPPED, reason="unreachable")
+            case DeliveryResult.RETRY:
+                await self._outbox.retry_later(
+                    key,
+                    at=self._next_attempt(entry.attempts, outcome),
+                    error=outcome.error or "transient failure",
+                    failure=False,
+                )
+            case DeliveryResult.FAILED:
+                reason = outcome.error or "failed"
+                if entry.failures + 1 >= self._policy.poison_attempts:
+                    tally.parked += 1
+                    log.error(
+                        "notice %s parked after %d failures: %s", key, entry.failures + 1, reason
+                    )
+                    await self._outbox.park(key, error=reason)
+                else:
+                    log.warning("notice %s failed (%d): %s", key, entry.failures + 1, reason)
+                    await self._outbox.retry_later(
+                        key,
+                        at=self._next_attempt(entry.attempts, outcome),
+                        error=reason,
+                        failure=True,
+                    )
 
-    async def deliver_reminders(self, limit: int = 50) -> DeliveryReport:
-        counts = {result: 0 for result in DeliveryResult}
-        skipped = 0
-        for reminder in await self._reminders.claim_due(limit):
+    async def _deliver_reminder(self, reminder: Reminder, tally: _Tally) -> None:
+        try:
             notice = await self._reminder_notice(reminder)
             if notice is None:
-                skipped += 1
-                await self._reminders.sent(reminder)  # nothing to remind of: close it
-                continue
-            result = await self._sender.send_reminder(notice)
-            counts[result] += 1
-            if result is DeliveryResult.RETRY:
-                await self._reminders.failed(reminder)
+                outcome = SendOutcome(DeliveryResult.SKIPPED, "nothing to remind of")
+            elif self._clock.now() >= notice.session.starts_at:
+                outcome = SendOutcome(DeliveryResult.STALE, "the session has started")
             else:
-                if result is DeliveryResult.UNREACHABLE:
-                    await self._users.set_unreachable(notice.user.telegram_id, True)
+                outcome = await self._while_claimed(
+                    lambda: self._reminders.renew(reminder, self._policy.lease),
+                    self._sender.send_reminder(notice, not_after=notice.session.starts_at),
+                )
+        except Exception as error:
+            outcome = self._failure(error, f"reminder {reminder.id}")
+        tally.counts[outcome.result] += 1
+        match outcome.result:
+            case DeliveryResult.SENT:
                 await self._reminders.sent(reminder)
-        return DeliveryReport(
-            counts[DeliveryResult.SENT],
-            skipped,
-            counts[DeliveryResult.RETRY],
-            counts[DeliveryResult.UNREACHABLE],
+                tally.lags_s.append((self._clock.now() - reminder.due_at).total_seconds())
+            case DeliveryResult.SKIPPED:
+                await self._reminders.skip(reminder, outcome.error or "skipped")
+            case DeliveryResult.STALE:
+                await self._reminders.stale(reminder)
+            case DeliveryResult.UNREACHABLE:
+                await self._users.set_unreachable(reminder.user_id, True)
+                await self._reminders.skip(reminder, "unreachable")
+            case DeliveryResult.RETRY:
+                await self._reminders.retry_later(
+                    reminder,
+                    at=self._next_attempt(reminder.attempts, outcome),
+                    error=outcome.error or "transient failure",
+                    failure=False,
+                )
+            case DeliveryResult.FAILED:
+                reason = outcome.error or "failed"
+                if reminder.failures + 1 >= self._policy.poison_attempts:
+                    tally.parked += 1
+                    log.error(
+                        "reminder %s parked after %d failures: %s",
+                        reminder.id,
+                        reminder.failures + 1,
+                        reason,
+                    )
+                    await self._reminders.park(reminder, reason)
+                else:
+                    log.warning(
+                        "reminder %s failed (%d): %s", reminder.id, reminder.failures + 1, reason
+                    )
+                    await self._reminders.retry_later(
+                        reminder,
+                        at=self._next_attempt(reminder.attempts, outcome),
+                        error=reason,
+                        failure=True,
+                    )
+
+    def _failure(self, error: Exception, what: str) -> SendOutcome:
+        """An exception while deciding, rendering or sending: transient, or counted as a failure."""
+        if self._is_transient(error):
+            log.warning("%s: transient failure, retried later: %s", what, _describe(error))
+            return SendOutcome(DeliveryResult.RETRY, _describe(error))
+        log.exception("%s could not be delivered", what)
+        return SendOutcome(DeliveryResult.FAILED, _describe(error))
+
+    def _next_attempt(self, attempts: int, outcome: SendOutcome) -> datetime:
+        delay = self._policy.retry_delay(attempts, self._jitter())
+        if outcome.retry_after_s is not None:
+            delay = max(delay, timedelta(seconds=outcome.retry_after_s))
+        return self._clock.now() + delay
+
+    def _notice_stale_at(self, entry: OutboxEntry, notice: OutboxNotice) -> datetime | None:
+        """When a notice is no use any more: its age limit, or an offer's expiry if sooner."""
+        deadline = (
+            entry.created_at + self._policy.notice_max_age if entry.created_at is not None else None
         )
+        if isinstance(notice, SeatOfferNotice):
+            deadline = min(deadline, notice.offer_until) if deadline else notice.offer_until
+        return deadline
+
+    async def _while_claimed(self, renew: Callable[[], Awaitable[None]], send: Awaitable[T]) -> T:
+        """Await ``send``, renewing the item's claim every third of the lease meanwhile (a send
+        may wait long for the limiter); a worker that dies stops renewing, and the claim lapses."""
+        task = asyncio.ensure_future(send)
+        period = max(self._policy.lease.total_seconds() / 3, 0.01)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=period)
+                if done:
+                    return task.result()
+                try:
+                    await renew()
+                except Exception:
+                    log.warning("renewing a claim failed; the send goes on", exc_info=True)
+        finally:
+            task.cancel()
 
     async def _notice(self, entry: OutboxEntry) -> OutboxNotice | None:
         """What to send for an outbox entry, or None when it no longer applies."""
@@ -218,9 +449,10 @@ class DeliveryService:
         return booking if booking is not None and booking.user_id == user.telegram_id else None
 
     async def _place(self, booking: Booking) -> tuple[Session, Complex] | None:
-        """The booking's session and its complex, unless either is gone from what residents see."""
+        """The booking's session and its complex, unless the session was cancelled or either is
+        gone from what residents see."""
         session = await self._sessions.get(booking.session_id)
-        if session is None:
+        if session is None or session.cancelled:
             return None
         complex_ = await self._catalog.get_complex(session.complex_code)
         if complex_ is None or not complex_.active:

@@ -1,14 +1,17 @@
 """The outbox: ``Notifier`` records what happened once per event, ``Outbox`` hands entries out
-one by one with a lease, then marks them sent or failed."""
+one by one with a lease (renewed while a send goes on), then closes them sent, skipped, stale or
+parked, or puts them back for a later attempt."""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import Booking, BookingStatus
-from bot.services.ports.system import OutboxEntry
+from bot.services.ports.system import OutboxEntry, OutboxStats, OutboxStatus
 from tests.contract.conftest import Ports
 from tests.contract.data import NOW, application, moved, session
 
@@ -43,6 +46,7 @@ async def test_a_status_change_is_recorded_once_per_version(ports: Ports) -> Non
             user_id=5,
             payload={"application_id": a.id, "status": "accepted"},
             attempts=0,
+            created_at=NOW,
         ),
         OutboxEntry(
             key=f"application:{a.id}:v3",
@@ -50,6 +54,7 @@ async def test_a_status_change_is_recorded_once_per_version(ports: Ports) -> Non
             user_id=5,
             payload={"application_id": a.id, "status": "transferred"},
             attempts=0,
+            created_at=NOW,
         ),
     ]
 
@@ -121,21 +126,77 @@ async def test_a_lapsed_lease_hands_an_entry_out_again(ports: Ports) -> None:
     assert again == first
 
 
-async def test_done_is_final_and_failed_is_retried_until_final(ports: Ports) -> None:
+async def test_done_is_final(ports: Ports) -> None:
+    await ports.outbox.seat_offered(offer(1), session("s" * 24))
+    (one,) = await ports.outbox.claim(LEASE, 10)
+    await ports.outbox.done(one.key)
+    ports.clock.advance(timedelta(days=1))
+    assert await ports.outbox.claim(LEASE, 10) == []
+    await ports.outbox.done("missing")  # unknown keys are ignored
+    await ports.outbox.retry_later("missing", at=NOW, error="x", failure=True)
+    await ports.outbox.park("missing", error="x")
+    assert await ports.outbox.claim(LEASE, 10) == []
+
+
+async def test_a_retried_entry_waits_until_its_next_attempt(ports: Ports) -> None:
     s = session("s" * 24)
     await ports.outbox.seat_offered(offer(1), s)
     await ports.outbox.seat_offered(offer(2), s)
     one, two = await ports.outbox.claim(LEASE, 10)
-    await ports.outbox.done(one.key)
-    await ports.outbox.failed(two.key, final=False)
-    (retry,) = await ports.outbox.claim(LEASE, 10)
-    assert (retry.key, retry.attempts) == (two.key, 1)
-    await ports.outbox.failed(retry.key, final=True)
+    await ports.outbox.retry_later(
+        one.key, at=NOW + timedelta(minutes=1), error="Bad Gateway", failure=False
+    )
+    await ports.outbox.retry_later(
+        two.key, at=NOW + timedelta(minutes=2), error="Bad Request: chat not found", failure=True
+    )
+    ports.clock.advance(timedelta(seconds=59))
+    assert await ports.outbox.claim(LEASE, 10) == []  # neither is due yet
+    ports.clock.advance(timedelta(seconds=1))
+    (first,) = await ports.outbox.claim(LEASE, 10)
+    assert (first.key, first.attempts, first.failures) == (one.key, 1, 0)
+    ports.clock.advance(timedelta(minutes=1))
+    (second,) = await ports.outbox.claim(LEASE, 10)
+    assert (second.key, second.attempts, second.failures) == (two.key, 1, 1)
+
+
+async def test_a_renewed_claim_is_not_handed_out_again(ports: Ports) -> None:
+    await ports.outbox.seat_offered(offer(7), session("s" * 24))
+    (first,) = await ports.outbox.claim(LEASE, 10)
+    ports.clock.advance(LEASE - timedelta(seconds=10))
+    await ports.outbox.renew(first.key, LEASE)  # the send is still going
+    ports.clock.advance(timedelta(seconds=30))
+    assert await ports.outbox.claim(LEASE, 10) == []  # past the first lease, within the renewed
+    ports.clock.advance(LEASE)
+    (again,) = await ports.outbox.claim(LEASE, 10)
+    assert again.key == first.key
+
+
+async def test_closed_and_parked_entries_are_never_handed_out_and_parked_ones_counted(
+    ports: Ports,
+) -> None:
+    s = session("s" * 24)
+    for user in (1, 2, 3, 4):
+        await ports.outbox.seat_offered(offer(user), s)
+        ports.clock.advance(timedelta(seconds=1))
+    assert await ports.outbox.stats() == OutboxStats(4, NOW, 0)
+    skipped, stale, parked, waiting = await ports.outbox.claim(LEASE, 10)
+    await ports.outbox.close(skipped.key, status=OutboxStatus.SKIPPED, reason="offer gone")
+    await ports.outbox.close(stale.key, status=OutboxStatus.STALE, reason="expired")
+    await ports.outbox.park(parked.key, error="Bad Request: can't parse entities")
+    assert await ports.outbox.stats() == OutboxStats(1, NOW + timedelta(seconds=3), 1)
+    await ports.outbox.retry_later(waiting.key, at=NOW, error="Bad Gateway", failure=False)
     ports.clock.advance(timedelta(days=1))
-    assert await ports.outbox.claim(LEASE, 10) == []
-    await ports.outbox.done("missing")  # unknown keys are ignored
-    await ports.outbox.failed("missing", final=False)
-    assert await ports.outbox.claim(LEASE, 10) == []
+    (again,) = await ports.outbox.claim(LEASE, 10)
+    assert again.key == waiting.key
+    await ports.outbox.done(again.key)
+    assert await ports.outbox.stats() == OutboxStats(0, None, 1)
+
+
+async def test_an_entry_is_closed_unsent_only_as_skipped_or_stale(ports: Ports) -> None:
+    await ports.outbox.seat_offered(offer(1), session("s" * 24))
+    (one,) = await ports.outbox.claim(LEASE, 10)
+    with pytest.raises(ValueError, match="skipped or stale"):
+        await ports.outbox.close(one.key, status=OutboxStatus.SENT, reason="?")
 
 
 async def test_concurrent_deliverers_never_get_the_same_entry(ports: Ports) -> None:

@@ -1,4 +1,5 @@
-"""ReminderRepository: idempotent planning, claims one by one with a lease, sent/failed/cancelled.
+"""ReminderRepository: idempotent planning, claims one by one with a lease (renewed while a send
+goes on), sent, retried later, parked, closed unsent or cancelled.
 
 The port has no read method: everything is observed through what ``claim_due`` hands out, which is
 also the only thing the workers see."""
@@ -8,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import timedelta
+
+import pytest
 
 from bot.domain.reminders import Reminder, ReminderKind, ReminderStatus
 from tests.contract.conftest import Ports
@@ -104,18 +107,73 @@ async def test_a_sent_reminder_is_never_handed_out_again(ports: Ports) -> None:
     assert await ports.reminders.cancel_for_booking(A) == 0  # sent is final
 
 
-async def test_a_failed_attempt_is_retried_until_it_is_final(ports: Ports) -> None:
+async def test_a_retried_reminder_waits_until_its_next_attempt(ports: Ports) -> None:
     await ports.reminders.insert_missing([reminder(A)])
     (claimed,) = await ports.reminders.claim_due(NOW, LEASE, 10)
-    await ports.reminders.mark_failed(claimed.id, NOW, final=False)
-    (retry,) = await ports.reminders.claim_due(NOW, LEASE, 10)  # no wait for the lease
-    assert retry.attempts == 1
-    await ports.reminders.mark_failed(retry.id, NOW, final=False)
-    (third,) = await ports.reminders.claim_due(NOW, LEASE, 10)
-    assert third.attempts == 2
-    await ports.reminders.mark_failed(third.id, NOW, final=True)
+    later = NOW + timedelta(minutes=1)
+    await ports.reminders.retry_later(claimed.id, at=later, error="Bad Gateway", failure=False)
+    assert await ports.reminders.claim_due(later - timedelta(seconds=1), LEASE, 10) == []
+    (retry,) = await ports.reminders.claim_due(later, LEASE, 10)
+    assert (retry.attempts, retry.failures, retry.last_error) == (1, 0, "Bad Gateway")
+    assert retry.next_attempt_at == later
+    await ports.reminders.retry_later(retry.id, at=later, error="Bad Request", failure=True)
+    (third,) = await ports.reminders.claim_due(later, LEASE, 10)
+    assert (third.attempts, third.failures) == (2, 1)
+
+
+async def test_a_parked_reminder_is_never_handed_out_and_is_counted(ports: Ports) -> None:
+    await ports.reminders.insert_missing([reminder(A), reminder(E)])
+    first, second = await ports.reminders.claim_due(NOW, LEASE, 10)
+    await ports.reminders.park(first.id, NOW, "Bad Request: can't parse entities")
+    await ports.reminders.retry_later(second.id, at=NOW, error="Bad Gateway", failure=False)
+    later = NOW + timedelta(days=1)
+    assert ids(await ports.reminders.claim_due(later, LEASE, 10)) == [second.id]
+    assert await ports.reminders.count_overdue(later) == 0  # parked is not overdue
+    stats = await ports.reminders.stats(later)
+    assert (stats.parked, stats.overdue) == (1, 0)
+
+
+async def test_closed_reminders_are_never_handed_out(ports: Ports) -> None:
+    await ports.reminders.insert_missing([reminder(A), reminder(E)])
+    skipped, stale = await ports.reminders.claim_due(NOW, LEASE, 10)
+    await ports.reminders.close(skipped.id, NOW, R.SKIPPED, "booking cancelled")
+    await ports.reminders.close(stale.id, NOW, R.STALE, "the session has started")
     assert await ports.reminders.claim_due(NOW + timedelta(days=1), LEASE, 10) == []
-    assert await ports.reminders.count_overdue(NOW + timedelta(days=1)) == 0
+    assert await ports.reminders.cancel_for_booking(A) == 0  # closed is final
+    with pytest.raises(ValueError, match="skipped or stale"):
+        await ports.reminders.close(skipped.id, NOW, R.SENT, "?")
+
+
+async def test_a_renewed_claim_is_not_handed_out_again(ports: Ports) -> None:
+    await ports.reminders.insert_missing([reminder(A)])
+    (first,) = await ports.reminders.claim_due(NOW, LEASE, 10)
+    await ports.reminders.renew(first.id, NOW + 2 * LEASE)  # the send is still going
+    past_first = NOW + LEASE + timedelta(seconds=1)
+    assert await ports.reminders.claim_due(past_first, LEASE, 10) == []
+    after = NOW + 2 * LEASE + timedelta(seconds=1)
+    assert ids(await ports.reminders.claim_due(after, LEASE, 10)) == [first.id]
+
+
+async def test_stats_show_the_oldest_due_reminder_not_sent_yet(ports: Ports) -> None:
+    await ports.reminders.insert_missing(
+        [
+            reminder(A, due_at=NOW - timedelta(minutes=30)),
+            reminder(C, due_at=NOW - timedelta(minutes=10)),
+            reminder(E, due_at=NOW + timedelta(hours=1)),  # not due
+        ]
+    )
+    (oldest,) = await ports.reminders.claim_due(NOW, LEASE, 1)  # being sent: still waiting
+    stats = await ports.reminders.stats(NOW)
+    assert (stats.oldest_due_at, stats.overdue, stats.parked) == (
+        NOW - timedelta(minutes=30),
+        1,  # C; A is being sent
+        0,
+    )
+    await ports.reminders.mark_sent(oldest.id, NOW)
+    assert (await ports.reminders.stats(NOW)).oldest_due_at == NOW - timedelta(minutes=10)
+    (rest,) = await ports.reminders.claim_due(NOW, LEASE, 10)
+    await ports.reminders.mark_sent(rest.id, NOW)
+    assert (await ports.reminders.stats(NOW)).oldest_due_at is None
 
 
 async def test_cancelling_a_booking_closes_its_open_reminders(ports: Ports) -> None:
@@ -135,12 +193,12 @@ async def test_planning_again_revives_cancelled_reminders(ports: Ports) -> None:
     planned = [reminder(A, K.DAY_BEFORE), reminder(A, K.HOURS_BEFORE)]
     await ports.reminders.insert_missing(planned)
     (claimed,) = await ports.reminders.claim_due(NOW, LEASE, 1)
-    await ports.reminders.mark_failed(claimed.id, NOW, final=False)
+    await ports.reminders.retry_later(claimed.id, at=NOW, error="Bad Gateway", failure=True)
     await ports.reminders.cancel_for_booking(A)
     await ports.reminders.insert_missing(planned)  # the same booking was made again
     revived = await ports.reminders.claim_due(NOW, LEASE, 10)
     assert sorted(ids(revived)) == sorted(r.id for r in planned)
-    assert all(r.attempts == 0 for r in revived)
+    assert all((r.attempts, r.failures, r.last_error) == (0, 0, None) for r in revived)
 
 
 async def test_a_reminder_planned_as_cancelled_is_revived_at_once(ports: Ports) -> None:

@@ -43,12 +43,12 @@ from bot.domain.catalog import Complex, District, Sport
 from bot.domain.errors import DuplicateActiveApplication
 from bot.domain.i18n import LocalizedText
 from bot.domain.paging import Page, PageRequest
-from bot.domain.reminders import Reminder, ReminderStatus
+from bot.domain.reminders import Reminder, ReminderStats, ReminderStatus
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role, User
 from bot.services.container import Repositories
 from bot.services.ports.repositories import ApplicationQuery, AuditQuery, BookingTally
-from bot.services.ports.system import Clock, OutboxEntry
+from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxStatus
 
 T = TypeVar("T")
 B = BookingStatus
@@ -722,13 +722,27 @@ class InMemoryReminderRepository:
         for r in reminders:
             if r.id not in self._reminders:
                 self._reminders[r.id] = replace(
-                    r, due_at=stored_time(r.due_at), attempts=0, claimed_until=None, sent_at=None
+                    r,
+                    due_at=stored_time(r.due_at),
+                    attempts=0,
+                    claimed_until=None,
+                    sent_at=None,
+                    next_attempt_at=None,
+                    failures=0,
+                    last_error=None,
                 )
         # A booking cancelled and made again reuses reminder ids: revive those not sent yet.
         for r in reminders:
             stored = self._reminders[r.id]
             if stored.status is R.CANCELLED:
-                self._reminders[r.id] = replace(stored, status=R.PENDING, attempts=0)
+                self._reminders[r.id] = replace(
+                    stored,
+                    status=R.PENDING,
+                    attempts=0,
+                    failures=0,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
 
     async def cancel_for_booking(self, booking_id: str) -> int:
         cancelled = 0
@@ -747,7 +761,10 @@ class InMemoryReminderRepository:
                 for r in self._reminders.values()
                 if r.due_at <= moment
                 and (
-                    r.status is R.PENDING
+                    (
+                        r.status is R.PENDING
+                        and (r.next_attempt_at is None or r.next_attempt_at <= moment)
+                    )
                     or (
                         r.status is R.SENDING
                         and r.claimed_until is not None
@@ -763,25 +780,71 @@ class InMemoryReminderRepository:
             claimed.append(taken)
         return claimed
 
+    async def renew(self, reminder_id: str, until: datetime) -> None:
+        r = self._reminders.get(reminder_id)
+        if r is not None and r.status is R.SENDING:
+            self._reminders[reminder_id] = replace(r, claimed_until=stored_time(until))
+
     async def mark_sent(self, reminder_id: str, now: datetime) -> None:
         r = self._reminders.get(reminder_id)
         if r is not None:
-            self._reminders[reminder_id] = replace(r, status=R.SENT, sent_at=stored_time(now))
+            self._reminders[reminder_id] = replace(
+                r, status=R.SENT, sent_at=stored_time(now), claimed_until=None
+            )
 
-    async def mark_failed(self, reminder_id: str, now: datetime, final: bool) -> None:
+    async def retry_later(
+        self, reminder_id: str, *, at: datetime, error: str, failure: bool
+    ) -> None:
+        r = self._reminders.get(reminder_id)
+        if r is not None and r.status is R.SENDING:
+            self._reminders[reminder_id] = replace(
+                r,
+                status=R.PENDING,
+                claimed_until=None,
+                next_attempt_at=stored_time(at),
+                last_error=error,
+                attempts=r.attempts + 1,
+                failures=r.failures + (1 if failure else 0),
+            )
+
+    async def park(self, reminder_id: str, now: datetime, error: str) -> None:
         r = self._reminders.get(reminder_id)
         if r is not None:
             self._reminders[reminder_id] = replace(
                 r,
-                status=R.FAILED if final else R.PENDING,
+                status=R.PARKED,
                 claimed_until=None,
+                last_error=error,
                 attempts=r.attempts + 1,
+                failures=r.failures + 1,
             )
+
+    async def close(
+        self, reminder_id: str, now: datetime, status: ReminderStatus, reason: str
+    ) -> None:
+        if status not in (R.SKIPPED, R.STALE):
+            raise ValueError(f"a reminder is closed unsent as skipped or stale, not {status}")
+        r = self._reminders.get(reminder_id)
+        if r is not None:
+            self._reminders[reminder_id] = replace(r, status=status, claimed_until=None)
 
     async def count_overdue(self, now: datetime) -> int:
         threshold = stored_time(now) - timedelta(minutes=5)
         return sum(
             1 for r in self._reminders.values() if r.status is R.PENDING and r.due_at < threshold
+        )
+
+    async def stats(self, now: datetime) -> ReminderStats:
+        moment = stored_time(now)
+        waiting = [
+            r.due_at
+            for r in self._reminders.values()
+            if r.status in (R.PENDING, R.SENDING) and r.due_at <= moment
+        ]
+        return ReminderStats(
+            overdue=await self.count_overdue(now),
+            oldest_due_at=min(waiting, default=None),
+            parked=sum(1 for r in self._reminders.values() if r.status is R.PARKED),
         )
 
     def all(self) -> list[Reminder]:
@@ -838,8 +901,12 @@ class StoredNotice:
     created_at: datetime
     status: str = "pending"
     attempts: int = 0
+    failures: int = 0
     claimed_until: datetime | None = None
     sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    closed_reason: str | None = None
 
 
 class InMemoryOutbox:
@@ -898,7 +965,10 @@ class InMemoryOutbox:
             ready = [
                 n
                 for n in self._notices.values()
-                if n.status == "pending"
+                if (
+                    n.status == "pending"
+                    and (n.next_attempt_at is None or n.next_attempt_at <= moment)
+                )
                 or (
                     n.status == "sending"
                     and n.claimed_until is not None
@@ -917,21 +987,59 @@ class InMemoryOutbox:
                     user_id=first.user_id,
                     payload={k: str(v) for k, v in first.payload.items()},
                     attempts=first.attempts,
+                    failures=first.failures,
+                    created_at=first.created_at,
                 )
             )
         return claimed
+
+    async def renew(self, key: str, lease: timedelta) -> None:
+        notice = self._notices.get(key)
+        if notice is not None and notice.status == "sending":
+            notice.claimed_until = stored_time(self._clock.now() + lease)
 
     async def done(self, key: str) -> None:
         notice = self._notices.get(key)
         if notice is not None:
             notice.status = "sent"
             notice.sent_at = stored_time(self._clock.now())
+            notice.claimed_until = None
 
-    async def failed(self, key: str, *, final: bool) -> None:
+    async def retry_later(self, key: str, *, at: datetime, error: str, failure: bool) -> None:
+        notice = self._notices.get(key)
+        if notice is not None and notice.status == "sending":
+            notice.status = "pending"
+            notice.claimed_until = None
+            notice.next_attempt_at = stored_time(at)
+            notice.last_error = error
+            notice.attempts += 1
+            notice.failures += 1 if failure else 0
+
+    async def park(self, key: str, *, error: str) -> None:
         notice = self._notices.get(key)
         if notice is not None:
-            notice.status = "failed" if final else "pending"
+            notice.status = OutboxStatus.PARKED.value
+            notice.claimed_until = None
+            notice.last_error = error
             notice.attempts += 1
+            notice.failures += 1
+
+    async def close(self, key: str, *, status: OutboxStatus, reason: str) -> None:
+        if status not in (OutboxStatus.SKIPPED, OutboxStatus.STALE):
+            raise ValueError(f"an entry is closed unsent as skipped or stale, not {status}")
+        notice = self._notices.get(key)
+        if notice is not None:
+            notice.status = status.value
+            notice.claimed_until = None
+            notice.closed_reason = reason
+
+    async def stats(self) -> OutboxStats:
+        waiting = [n for n in self._notices.values() if n.status in ("pending", "sending")]
+        return OutboxStats(
+            backlog=len(waiting),
+            oldest_created_at=min((n.created_at for n in waiting), default=None),
+            parked=sum(1 for n in self._notices.values() if n.status == "parked"),
+        )
 
     def _put(self, key: str, kind: str, user_id: int, payload: dict[str, str]) -> None:
         if key in self._notices:

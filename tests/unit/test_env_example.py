@@ -1,7 +1,7 @@
 """`.env.prod.example` names exactly what the services read, in both directions.
 
 Readers: the settings model (bot/settings.py), the processes' own variables (gunicorn_conf,
-the Celery worker's metrics, the beat intervals), docker-compose.enterprise.yml (its ${VARS} and
+the Celery worker's metrics, the backup time), docker-compose.enterprise.yml (its ${VARS} and
 the variables it passes through), HAProxy (haproxy/haproxy.compose.cfg, the config the compose
 file runs) and scripts/deploy-enterprise.sh.
 """
@@ -14,7 +14,6 @@ from pathlib import Path
 from bot.settings import env_names
 from tests.deploy import compose_rules
 from tests.deploy.envfile import example_names, example_values
-from workers.schedule import DEFAULT_INTERVALS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by the settings model, yet deliberately not passed by the compose file.
@@ -35,9 +34,6 @@ def process_names() -> set[str]:
         text = path.read_text(encoding="utf-8")
         names.update(re.findall(r"os\.environ(?:\.get|\.setdefault)?[\[(]\"([A-Z0-9_]+)\"", text))
         names.update(re.findall(r"^[A-Z_]+_ENV = \"([A-Z0-9_]+)\"", text, re.MULTILINE))
-    names.update(
-        "FOK_BEAT_" + task.removeprefix("fok.").upper() + "_SECONDS" for task in DEFAULT_INTERVALS
-    )
     return names
 
 

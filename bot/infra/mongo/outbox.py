@@ -2,6 +2,9 @@
 
 Services write here instead of sending: the write is idempotent (keyed by what happened), survives
 a crash of the instance, and a deliverer sends each one once (claimed atomically, like reminders).
+An entry waits ``pending`` until ``next_attempt_at`` (its creation, then after each failed attempt
+a later time), is ``sending`` while claimed (``claimed_until``, renewed during a long send), and
+ends ``sent``, ``skipped``, ``stale`` or ``parked`` with its last error.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from bot.domain.applications import Application
 from bot.domain.bookings import Booking
 from bot.domain.sessions import Session
 from bot.infra.mongo.client import Document
-from bot.services.ports.system import Clock, OutboxEntry
+from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxStatus
+
+S = OutboxStatus
+CLOSED_UNSENT = frozenset({S.SKIPPED, S.STALE})
 
 
 class MongoOutboxNotifier:
@@ -73,11 +79,12 @@ class MongoOutboxNotifier:
             doc = await self._outbox.find_one_and_update(
                 {
                     "$or": [
-                        {"status": "pending"},
-                        {"status": "sending", "claimed_until": {"$lt": now}},
+                        {"status": S.PENDING.value, "next_attempt_at": None},
+                        {"status": S.PENDING.value, "next_attempt_at": {"$lte": now}},
+                        {"status": S.SENDING.value, "claimed_until": {"$lt": now}},
                     ]
                 },
-                {"$set": {"status": "sending", "claimed_until": now + lease}},
+                {"$set": {"status": S.SENDING.value, "claimed_until": now + lease}},
                 sort=[("created_at", 1)],
                 return_document=ReturnDocument.AFTER,
             )
@@ -90,19 +97,74 @@ class MongoOutboxNotifier:
                     user_id=int(doc["user_id"]),
                     payload={k: str(v) for k, v in doc.get("payload", {}).items()},
                     attempts=int(doc.get("attempts", 0)),
+                    failures=int(doc.get("failures", 0)),
+                    created_at=doc.get("created_at"),
                 )
             )
         return claimed
 
-    async def done(self, key: str) -> None:
+    async def renew(self, key: str, lease: timedelta) -> None:
         await self._outbox.update_one(
-            {"_id": key}, {"$set": {"status": "sent", "sent_at": self._clock.now()}}
+            {"_id": key, "status": S.SENDING.value},
+            {"$set": {"claimed_until": self._clock.now() + lease}},
         )
 
-    async def failed(self, key: str, *, final: bool) -> None:
+    async def done(self, key: str) -> None:
         await self._outbox.update_one(
             {"_id": key},
-            {"$set": {"status": "failed" if final else "pending"}, "$inc": {"attempts": 1}},
+            {"$set": {"status": S.SENT.value, "sent_at": self._clock.now(), "claimed_until": None}},
+        )
+
+    async def retry_later(self, key: str, *, at: datetime, error: str, failure: bool) -> None:
+        await self._outbox.update_one(
+            {"_id": key, "status": S.SENDING.value},
+            {
+                "$set": {
+                    "status": S.PENDING.value,
+                    "claimed_until": None,
+                    "next_attempt_at": at,
+                    "last_error": error,
+                },
+                "$inc": {"attempts": 1, "failures": 1 if failure else 0},
+            },
+        )
+
+    async def park(self, key: str, *, error: str) -> None:
+        await self._outbox.update_one(
+            {"_id": key},
+            {
+                "$set": {
+                    "status": S.PARKED.value,
+                    "claimed_until": None,
+                    "closed_at": self._clock.now(),
+                    "last_error": error,
+                },
+                "$inc": {"attempts": 1, "failures": 1},
+            },
+        )
+
+    async def close(self, key: str, *, status: OutboxStatus, reason: str) -> None:
+        if status not in CLOSED_UNSENT:
+            raise ValueError(f"an entry is closed unsent as skipped or stale, not {status}")
+        await self._outbox.update_one(
+            {"_id": key},
+            {
+                "$set": {
+                    "status": status.value,
+                    "claimed_until": None,
+                    "closed_at": self._clock.now(),
+                    "closed_reason": reason,
+                }
+            },
+        )
+
+    async def stats(self) -> OutboxStats:
+        waiting = {"status": {"$in": [S.PENDING.value, S.SENDING.value]}}
+        oldest = await self._outbox.find_one(waiting, {"created_at": 1}, sort=[("created_at", 1)])
+        return OutboxStats(
+            backlog=await self._outbox.count_documents(waiting),
+            oldest_created_at=oldest["created_at"] if oldest is not None else None,
+            parked=await self._outbox.count_documents({"status": S.PARKED.value}),
         )
 
     async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> None:
@@ -114,9 +176,11 @@ class MongoOutboxNotifier:
                     "kind": kind,
                     "user_id": user_id,
                     "payload": payload,
-                    "status": "pending",
+                    "status": S.PENDING.value,
                     "attempts": 0,
+                    "failures": 0,
                     "created_at": now,
+                    "next_attempt_at": now,
                 }
             )
         except DuplicateKeyError:

@@ -12,7 +12,7 @@ from bot.domain.audit import AuditEntry
 from bot.domain.bookings import Attendance, Booking, BookingStatus
 from bot.domain.catalog import Complex, District, Sport
 from bot.domain.paging import Page, PageRequest
-from bot.domain.reminders import Reminder
+from bot.domain.reminders import Reminder, ReminderStats, ReminderStatus
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role, User
 
@@ -260,11 +260,29 @@ class ReminderRepository(Protocol):
         """Claim due reminders one by one so two workers never get the same one."""
         ...
 
+    async def renew(self, reminder_id: str, until: datetime) -> None:
+        """Keep a claimed reminder claimed until ``until`` (its send is still going)."""
+        ...
+
     async def mark_sent(self, reminder_id: str, now: datetime) -> None: ...
 
-    async def mark_failed(self, reminder_id: str, now: datetime, final: bool) -> None: ...
+    async def retry_later(
+        self, reminder_id: str, *, at: datetime, error: str, failure: bool
+    ) -> None:
+        """Back to pending, not claimed before ``at``; ``failure`` counts it toward parking."""
+        ...
+
+    async def park(self, reminder_id: str, now: datetime, error: str) -> None: ...
+
+    async def close(
+        self, reminder_id: str, now: datetime, status: ReminderStatus, reason: str
+    ) -> None:
+        """Closed unsent: ``SKIPPED`` or ``STALE``."""
+        ...
 
     async def count_overdue(self, now: datetime) -> int: ...
+
+    async def stats(self, now: datetime) -> ReminderStats: ...
 
 
 class AuditRepository(Protocol):

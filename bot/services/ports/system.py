@@ -60,22 +60,67 @@ class OutboxEntry:
     kind: str
     user_id: int
     payload: Mapping[str, str]
-    attempts: int = 0
+    attempts: int = 0  # deliveries tried so far (the retry delay doubles with each)
+    failures: int = 0  # of those, the ones that failed for a reason that is not transient
+    created_at: datetime | None = None
 
 
 class DeliveryResult(StrEnum):
     SENT = "sent"
     UNREACHABLE = "unreachable"  # the user blocked the bot: do not retry
-    RETRY = "retry"  # a transient failure (429, network): try again later
-    SKIPPED = "skipped"  # no longer applies (offer gone, opted out) or refused for good
+    RETRY = "retry"  # a transient failure (429, 5xx, network): try again later
+    FAILED = "failed"  # refused (400) or cannot be rendered: a retry is unlikely to help
+    STALE = "stale"  # it could not leave before it went stale (``not_after`` passed while waiting)
+    SKIPPED = "skipped"  # no longer applies (offer gone, opted out)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """How one send ended, with what Telegram said when it was not sent."""
+
+    result: DeliveryResult
+    error: str | None = None  # Telegram's description of a refusal or failure
+    retry_after_s: float | None = None  # Telegram's retry_after of a 429
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # to send at ``next_attempt_at``
+    SENDING = "sending"  # claimed by a worker until ``claimed_until``
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer applied, or the user was unreachable
+    STALE = "stale"  # not delivered in time
+    PARKED = "parked"  # failed too often for a reason that is not transient: an operator looks
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    backlog: int  # pending or being sent
+    oldest_created_at: datetime | None  # of the backlog
+    parked: int
 
 
 class Outbox(Protocol):
-    async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]: ...
+    async def claim(self, lease: timedelta, limit: int) -> list[OutboxEntry]:
+        """Entries due (``next_attempt_at`` reached) or whose claim lapsed, oldest first."""
+        ...
+
+    async def renew(self, key: str, lease: timedelta) -> None:
+        """Keep a claimed entry claimed for ``lease`` from now (a long send is still going)."""
+        ...
 
     async def done(self, key: str) -> None: ...
 
-    async def failed(self, key: str, *, final: bool) -> None: ...
+    async def retry_later(self, key: str, *, at: datetime, error: str, failure: bool) -> None:
+        """Back to pending until ``at``; ``failure`` counts it toward parking."""
+        ...
+
+    async def park(self, key: str, *, error: str) -> None: ...
+
+    async def close(self, key: str, *, status: OutboxStatus, reason: str) -> None:
+        """Closed unsent: ``SKIPPED`` or ``STALE``."""
+        ...
+
+    async def stats(self) -> OutboxStats: ...
 
 
 @dataclass(frozen=True)
@@ -155,6 +200,12 @@ class NoticeSender(Protocol):
     sender only renders and sends it.
     """
 
-    async def send_notice(self, notice: OutboxNotice) -> DeliveryResult: ...
+    async def send_notice(
+        self, notice: OutboxNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
+        """Send now, or ``STALE`` if it could not leave before ``not_after`` (the limiter)."""
+        ...
 
-    async def send_reminder(self, notice: ReminderNotice) -> DeliveryResult: ...
+    async def send_reminder(
+        self, notice: ReminderNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome: ...

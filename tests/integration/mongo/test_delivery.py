@@ -1,10 +1,11 @@
-"""Outbox notices and reminders are delivered once each, with retries and user preferences."""
+"""Outbox notices and reminders are delivered once each, with retries, parking, staleness and
+user preferences, on the MongoDB adapters."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -14,12 +15,13 @@ from bot.domain.bookings import BookingStatus
 from bot.domain.paging import PageRequest
 from bot.domain.reminders import plan_reminders
 from bot.domain.users import NotificationPreferences, Role
-from bot.services.delivery import MAX_NOTICE_ATTEMPTS, DeliveryService
+from bot.services.delivery import DeliveryPolicy, DeliveryService
 from bot.services.ports.system import (
     DeliveryResult,
     OutboxNotice,
     ReminderNotice,
     SeatOfferNotice,
+    SendOutcome,
 )
 from tests.fakes.clock import FakeClock
 from tests.integration.mongo.seed import NOW, add_catalog, add_resident, add_session, add_staff
@@ -30,25 +32,43 @@ pytestmark = pytest.mark.integration
 class RecordingSender:
     """A fake of our own NoticeSender port: records and answers what the test says."""
 
-    def __init__(self, answer: DeliveryResult = DeliveryResult.SENT) -> None:
-        self.answer = answer
+    def __init__(self, answer: DeliveryResult | SendOutcome = DeliveryResult.SENT) -> None:
+        self.answer = answer if isinstance(answer, SendOutcome) else SendOutcome(answer)
         self.notices: list[tuple[str, int]] = []
         self.reminders: list[str] = []
         self.sent: list[OutboxNotice | ReminderNotice] = []
+        self.not_after: list[datetime | None] = []
 
-    async def send_notice(self, notice: OutboxNotice) -> DeliveryResult:
+    async def send_notice(
+        self, notice: OutboxNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
         await asyncio.sleep(0)
         self.notices.append((notice.entry.key, notice.user.telegram_id))
         self.sent.append(notice)
+        self.not_after.append(not_after)
         return self.answer
 
-    async def send_reminder(self, notice: ReminderNotice) -> DeliveryResult:
+    async def send_reminder(
+        self, notice: ReminderNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
         self.reminders.append(notice.reminder.id)
         self.sent.append(notice)
+        self.not_after.append(not_after)
         return self.answer
 
 
-def delivery(storage: Storage, services: Services, sender: RecordingSender) -> DeliveryService:
+# Deterministic delays: with no jitter a retry waits half the doubled delay.
+POLICY = DeliveryPolicy(
+    retry_initial=timedelta(seconds=10), retry_max=timedelta(seconds=160), poison_attempts=3
+)
+
+
+def delivery(
+    storage: Storage,
+    services: Services,
+    sender: RecordingSender,
+    policy: DeliveryPolicy = POLICY,
+) -> DeliveryService:
     return DeliveryService(
         storage.outbox,
         services.reminders,
@@ -58,6 +78,8 @@ def delivery(storage: Storage, services: Services, sender: RecordingSender) -> D
         applications=storage.applications,
         sessions=storage.sessions,
         catalog=storage.catalog,
+        policy=policy,
+        jitter=lambda: 0.0,
     )
 
 
@@ -82,14 +104,124 @@ async def test_each_notice_is_sent_once_by_racing_workers(
     assert (await workers[0].deliver_notices()).sent == 0
 
 
-async def test_retry_then_give_up(storage: Storage, services: Services, clock: FakeClock) -> None:
+async def test_transient_failures_wait_longer_each_time_and_are_never_given_up(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+    sender = RecordingSender(SendOutcome(DeliveryResult.RETRY, "Bad Gateway"))
+    worker = delivery(storage, services, sender)
+    waits = []
+    for _ in range(8):
+        assert (await worker.deliver_notices()).retried == 3
+        doc = await storage.db.outbox.find_one({"user_id": 1})
+        assert doc is not None
+        assert (doc["status"], doc["last_error"]) == ("pending", "Bad Gateway")
+        waits.append((doc["next_attempt_at"] - clock.now()).total_seconds())
+        assert (await worker.deliver_notices()).retried == 0  # nothing is due before then
+        clock.advance(timedelta(seconds=waits[-1]))
+    # 10 s doubling, half of it without jitter, capped at 160 s: never parked, never dropped.
+    assert waits == [5, 10, 20, 40, 80, 80, 80, 80]
+    assert await storage.db.outbox.count_documents({"status": "pending", "failures": 0}) == 3
+
+
+async def test_a_429_waits_at_least_its_retry_after(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+    throttled = SendOutcome(DeliveryResult.RETRY, "Too Many Requests", retry_after_s=600)
+    await delivery(storage, services, RecordingSender(throttled)).deliver_notices()
+    doc = await storage.db.outbox.find_one({"user_id": 1})
+    assert doc is not None
+    assert doc["next_attempt_at"] - clock.now() == timedelta(seconds=600)
+
+
+async def test_a_refused_notice_keeps_telegrams_reason_and_is_parked_after_n_failures(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+    refused = SendOutcome(DeliveryResult.FAILED, "Bad Request: can't parse entities")
+    worker = delivery(storage, services, RecordingSender(refused))
+    reports = []
+    for _ in range(POLICY.poison_attempts):
+        reports.append(await worker.deliver_notices())
+        clock.advance(POLICY.retry_max)
+    assert [(r.retried, r.parked) for r in reports] == [(3, 0), (3, 0), (0, 3)]
+    parked = [d async for d in storage.db.outbox.find({"status": "parked"})]
+    assert len(parked) == 3
+    assert {d["last_error"] for d in parked} == {"Bad Request: can't parse entities"}
+    assert {d["failures"] for d in parked} == {POLICY.poison_attempts}
+    assert (await worker.deliver_notices()).retried == 0  # parked is left to an operator
+    assert (await worker.backlog()).notices.parked == 3
+
+
+class ExplodingSender(RecordingSender):
+    """Renders one user's notices with a bug; everyone else's go out."""
+
+    def __init__(self, broken_user: int) -> None:
+        super().__init__()
+        self.broken_user = broken_user
+
+    async def send_notice(
+        self, notice: OutboxNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
+        if notice.user.telegram_id == self.broken_user:
+            raise KeyError("notify.no_such_text")
+        return await super().send_notice(notice, not_after=not_after)
+
+
+async def test_a_poison_entry_neither_stops_its_batch_nor_is_retried_for_ever(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)  # users 1, 2, 3, oldest first
+    await _put(storage, "mystery", 3)  # a kind this version does not know
+    sender = ExplodingSender(broken_user=1)
+    worker = delivery(storage, services, sender)
+    first = await worker.deliver_notices()
+    assert (first.sent, first.retried) == (2, 2)
+    assert sorted(user for _, user in sender.notices) == [2, 3]
+    for _ in range(POLICY.poison_attempts - 1):
+        clock.advance(POLICY.retry_max)
+        report = await worker.deliver_notices()
+    assert (report.sent, report.parked) == (0, 2)
+    errors = {
+        d["kind"]: d["last_error"] async for d in storage.db.outbox.find({"status": "parked"})
+    }
+    assert errors == {
+        "application_status": "KeyError: 'notify.no_such_text'",
+        "mystery": "ValueError: unknown outbox kind 'mystery'",
+    }
+
+
+async def test_a_store_that_is_away_is_a_transient_failure(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+
+    class AwaySender(RecordingSender):
+        async def send_notice(
+            self, notice: OutboxNotice, *, not_after: datetime | None = None
+        ) -> SendOutcome:
+            raise ConnectionError("redis cluster is down")
+
+    report = await delivery(storage, services, AwaySender()).deliver_notices()
+    assert (report.retried, report.parked) == (3, 0)
+    assert await storage.db.outbox.count_documents({"failures": 0, "attempts": 1}) == 3
+
+
+async def test_a_notice_too_old_is_dropped_as_stale(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
     await _three_status_changes(storage, services)
     sender = RecordingSender(DeliveryResult.RETRY)
     worker = delivery(storage, services, sender)
-    for _ in range(MAX_NOTICE_ATTEMPTS):
-        assert (await worker.deliver_notices()).retried == 3
-    assert (await worker.deliver_notices()).retried == 0
-    assert await storage.db.outbox.count_documents({"status": "failed"}) == 3
+    await worker.deliver_notices()
+    clock.advance(POLICY.notice_max_age)
+    report = await worker.deliver_notices()
+    assert (report.stale, report.retried) == (3, 0)
+    assert await storage.db.outbox.count_documents({"status": "stale"}) == 3
+    # Each send was given the moment it goes stale, so a long wait for the limiter cannot
+    # deliver it late.
+    assert set(sender.not_after) == {NOW + POLICY.notice_max_age}
 
 
 async def test_unreachable_and_preferences(storage: Storage, services: Services) -> None:
@@ -163,7 +295,7 @@ async def test_seat_offers_are_sent_while_they_stand(
     report = await worker.deliver_notices()
     assert (report.sent, report.skipped) == (0, 1)  # the offer no longer stands
     assert len(sender.sent) == 1
-    assert await storage.db.outbox.count_documents({"status": {"$ne": "sent"}}) == 0
+    assert await storage.db.outbox.count_documents({"status": {"$nin": ["sent", "skipped"]}}) == 0
 
 
 async def test_nobody_unreachable_is_sent_anything(storage: Storage, services: Services) -> None:
@@ -264,11 +396,92 @@ async def test_reminders_follow_preferences_and_what_still_exists(
     assert len(sender.sent) == 1
 
 
-async def test_an_unknown_kind_of_notice_is_an_error(storage: Storage, services: Services) -> None:
+async def test_a_reminder_whose_session_started_is_dropped_as_stale(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await add_catalog(storage)
+    session = await add_session(storage, session_id="a" * 24, hours_ahead=30)
     await add_resident(storage, 1)
-    await _put(storage, "mystery", 1)
-    with pytest.raises(ValueError, match="mystery"):
-        await delivery(storage, services, RecordingSender()).deliver_notices()
+    await services.bookings.book(1, session.id)
+    sender = RecordingSender(DeliveryResult.RETRY)
+    worker = delivery(storage, services, sender)
+    clock.advance(timedelta(hours=29))  # both reminders due
+    assert (await worker.deliver_reminders()).retried == 2
+    assert set(sender.not_after) == {session.starts_at}  # not sent once the session starts
+    clock.advance(timedelta(hours=1))  # the session starts while Telegram fails
+    sender.answer = SendOutcome(DeliveryResult.SENT)
+    report = await worker.deliver_reminders()
+    assert (report.sent, report.stale) == (0, 2)
+    assert await storage.db.reminders.count_documents({"status": "stale"}) == 2
+
+
+async def test_no_reminder_for_a_cancelled_session(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await add_catalog(storage)
+    session = await add_session(storage, session_id="a" * 24, hours_ahead=30)
+    await add_resident(storage, 1)
+    await services.bookings.book(1, session.id)
+    assert await storage.sessions.cancel(session.id)
+    sender = RecordingSender()
+    clock.advance(timedelta(hours=29))
+    report = await delivery(storage, services, sender).deliver_reminders()
+    assert (report.sent, report.skipped) == (0, 2)
+    assert sender.sent == []
+
+
+async def test_sent_reminders_report_how_late_they_went(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await add_catalog(storage)
+    session = await add_session(storage, session_id="a" * 24, hours_ahead=30)
+    await add_resident(storage, 1)
+    await services.bookings.book(1, session.id)
+    clock.advance(timedelta(hours=6, minutes=3))  # the day-before one is 3 minutes late
+    report = await delivery(storage, services, RecordingSender()).deliver_reminders()
+    assert report.lags_s == (180.0,)
+
+
+class BlockingSender(RecordingSender):
+    """A send that waits (for the limiter, say) until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send_notice(
+        self, notice: OutboxNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
+        self.started.set()
+        await self.release.wait()
+        return await super().send_notice(notice, not_after=not_after)
+
+
+async def test_a_long_send_keeps_its_claim_renewed(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _three_status_changes(storage, services)
+    policy = replace(POLICY, lease=timedelta(seconds=0.3))
+    sender = BlockingSender()
+    sending = asyncio.create_task(delivery(storage, services, sender, policy).deliver_notices())
+    async with asyncio.timeout(10):
+        await sender.started.wait()
+    (claimed,) = [d async for d in storage.db.outbox.find({"status": "sending"})]
+    clock.advance(timedelta(seconds=1))  # past the lease on the store's clock: only renewal helps
+    async with asyncio.timeout(10):
+        while True:  # the next renewal comes a third of the lease (real time) later
+            doc = await storage.db.outbox.find_one({"_id": claimed["_id"]})
+            assert doc is not None
+            if doc["claimed_until"] > claimed["claimed_until"]:
+                break
+            await asyncio.sleep(0.02)
+    others = await storage.outbox.claim(policy.lease, 100)  # another worker takes the rest
+    assert others
+    assert claimed["_id"] not in {e.key for e in others}
+    sender.release.set()
+    assert (await sending).sent == 1
+    assert sender.notices == [(claimed["_id"], claimed["user_id"])]
 
 
 async def _put(storage: Storage, kind: str, user_id: int, **payload: str) -> None:

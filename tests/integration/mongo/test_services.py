@@ -268,7 +268,10 @@ async def test_reminders_are_claimed_once(
     assert len(ids) == len(set(ids)) == 10
     assert all(sessions[0].id not in i for i in ids)
     first = claims[0][0]
-    await services.reminders.failed(first)
+    await services.reminders.retry_later(
+        first, at=clock.now() + timedelta(seconds=1), error="429", failure=False
+    )
+    assert [r.id for r in await services.reminders.claim_due()] == []  # not before then
     clock.advance(timedelta(seconds=1))
     again = await services.reminders.claim_due()
     assert [r.id for r in again] == [first.id]
