@@ -24,6 +24,7 @@ from telegram import Bot
 from bot.domain.bookings import NoShowRule
 from bot.infra.calendar import IcsCalendarRenderer
 from bot.infra.catalog_cache import CachedCatalogRepository
+from bot.infra.charts import MatplotlibChartRenderer
 from bot.infra.clock import SystemClock
 from bot.infra.health import Probe, mongo_probe, redis_cluster_probe, redis_probe
 from bot.infra.logs import configure_logging
@@ -59,6 +60,7 @@ from bot.services.ports.ephemeral import (
     JsonDict,
 )
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
+from bot.services.ports.reports import ReportAdapters
 from bot.services.ports.system import Clock
 from bot.services.users import UserService
 from bot.settings import MongoSettings, Settings
@@ -209,6 +211,7 @@ def build_services(
         calendar=IcsCalendarRenderer(),
         dialogs=dialogs,
         flood=flood,
+        reports=ReportAdapters(charts=MatplotlibChartRenderer()),
         events=events,
         no_show=(
             NoShowRule(

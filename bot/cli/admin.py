@@ -27,6 +27,7 @@ from rich.table import Table
 from bot.bootstrap import ProcessRole, Storage, open_process
 from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
+from bot.domain.reports import MAX_PERIOD_DAYS
 from bot.domain.users import Role, User
 from bot.infra.mongo.backup import mongo_backup_service
 from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
@@ -133,19 +134,123 @@ async def cmd_users_block(args: argparse.Namespace, storage: Storage, services: 
 
 
 async def cmd_stats(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    """Totals now, and the figures of the last ``--days`` days (as staff see them in the bot)."""
     by_status = await services.applications.count_by_status()
+    report = await services.statistics.operator_report(args.days)
+    period = report.period
     stats: dict[str, Any] = {
         "registered_users": await services.users.count_registered(),
         "applications": {status.value: n for status, n in sorted(by_status.items())},
         "complexes": await services.catalog.count_complexes(),
         "overdue_reminders": await services.reminders.overdue(),
+        "period": {
+            "first": period.first.isoformat(),
+            "last": period.last.isoformat(),
+            "days": period.days,
+        },
+        "new_users": report.new_users,
+        "active_users": report.active_users,
+        "applications_in_period": {
+            "total": report.total_applications,
+            "by_status": {s.value: n for s, n in report.applications.items()},
+            "by_complex": {f.code: f.applications for f in report.by_complex if f.applications},
+        },
+        "sessions": report.sessions,
+        "cancelled_sessions": report.cancelled_sessions,
+        "seats": report.seats,
+        "booked": report.booked,
+        "occupancy": _rounded(report.occupancy),
+        "waitlisted": report.waitlisted,
+        "cancelled_bookings": report.cancelled_bookings,
+        "attended": report.attended,
+        "no_shows": report.no_shows,
+        "no_show_rate": _rounded(report.no_show_rate),
+        "popular_complexes": [
+            {
+                "code": f.code,
+                "name": f.name.get(DEFAULT_LANGUAGE),
+                "applications": f.applications,
+                "booked": f.booked,
+            }
+            for f in report.popular_complexes()
+        ],
+        "popular_sports": [
+            {
+                "code": f.code,
+                "name": f.name.get(DEFAULT_LANGUAGE),
+                "applications": f.applications,
+                "booked": f.booked,
+            }
+            for f in report.popular_sports()
+        ],
     }
     if args.json:
-        print(json.dumps(stats, ensure_ascii=False, indent=2))
-    else:
-        for key, value in stats.items():
-            print(f"{key}: {value}")
+        _print_json(stats)
+        return 0
+    console = _console()
+    totals = Table(title="now", title_justify="left", show_header=False)
+    totals.add_column("figure")
+    totals.add_column("value", justify="right")
+    for key in ("registered_users", "complexes", "overdue_reminders"):
+        totals.add_row(key.replace("_", " "), str(stats[key]))
+    for status, count in stats["applications"].items():
+        totals.add_row(f"applications {status}", str(count))
+    console.print(totals)
+    figures = Table(
+        title=f"last {period.days} days: {period.first.isoformat()} .. {period.last.isoformat()}",
+        title_justify="left",
+        show_header=False,
+    )
+    figures.add_column("figure")
+    figures.add_column("value", justify="right")
+    percent = {"occupancy", "no_show_rate"}
+    for key in (
+        "new_users",
+        "active_users",
+        "sessions",
+        "cancelled_sessions",
+        "seats",
+        "booked",
+        "occupancy",
+        "waitlisted",
+        "cancelled_bookings",
+        "attended",
+        "no_shows",
+        "no_show_rate",
+    ):
+        value = stats[key]
+        shown = "-" if value is None else f"{value:.0%}" if key in percent else str(value)
+        figures.add_row(key.replace("_", " "), shown)
+    figures.add_row("applications", str(report.total_applications))
+    for status, count in stats["applications_in_period"]["by_status"].items():
+        if count:
+            figures.add_row(f"  {status}", str(count))
+    console.print(figures)
+    for title, rows in (
+        ("popular complexes", stats["popular_complexes"]),
+        ("popular sports", stats["popular_sports"]),
+    ):
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left")
+        for column in ("code", "name", "applications", "booked"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(row["code"], row["name"], str(row["applications"]), str(row["booked"]))
+        console.print(table)
     return 0
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def _days(value: str) -> int:
+    if not value.strip().isdigit() or not 1 <= int(value) <= MAX_PERIOD_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of days within 1..{MAX_PERIOD_DAYS}"
+        )
+    return int(value)
 
 
 # --- the original bot's commands, as operators' runbooks use them (make_admin ID [super], ...) ---
@@ -575,7 +680,10 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("user_id", metavar="ID", type=_telegram_id)
         cmd.set_defaults(run=cmd_block_user, blocked=blocked)
 
-    stats = groups.add_parser("stats", help="counts of users, applications, reminders")
+    stats = groups.add_parser(
+        "stats", help="totals, and the last --days days: people, applications, bookings, no-shows"
+    )
+    stats.add_argument("--days", type=_days, default=30, help="the period, today included (30)")
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=cmd_stats)
 

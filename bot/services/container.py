@@ -17,6 +17,7 @@ from bot.services.catalog import CatalogService
 from bot.services.operators import OperatorService
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
+from bot.services.ports.reports import ReportAdapters
 from bot.services.ports.repositories import (
     ApplicationRepository,
     AuditRepository,
@@ -29,6 +30,7 @@ from bot.services.ports.repositories import (
 from bot.services.ports.system import CalendarRenderer, Clock, Notifier, PhoneNormalizer
 from bot.services.reminders import ReminderService
 from bot.services.schedule import ScheduleService
+from bot.services.statistics import StatisticsService
 from bot.services.users import UserService
 
 
@@ -55,6 +57,7 @@ class Services:
     audit: AuditService
     # The operator's shell (admin_tools) only: operator authority, no staff check.
     operators: OperatorService
+    statistics: StatisticsService
     calendar: CalendarRenderer
     dialogs: DialogStateStore
     flood: FloodLimiter
@@ -69,11 +72,13 @@ def build_services(
     calendar: CalendarRenderer,
     dialogs: DialogStateStore,
     flood: FloodLimiter,
+    reports: ReportAdapters,
     events: BusinessEvents = NO_EVENTS,
     no_show: NoShowRule | None = None,
 ) -> Services:
     """``no_show``: the rule that stops residents with too many no-shows from booking
-    (settings ``NO_SHOW_*``; the domain's default when not given)."""
+    (settings ``NO_SHOW_*``; the domain's default when not given). ``reports``: the chart and
+    workbook renderers and the export queue of statistics and exports."""
     r = repos
     bookings = BookingService(
         r.bookings,
@@ -109,6 +114,16 @@ def build_services(
         reminders=ReminderService(r.reminders, clock, events),
         audit=AuditService(r.audit, r.users),
         operators=OperatorService(users, r.users, r.applications, r.bookings),
+        statistics=StatisticsService(
+            r.users,
+            r.catalog,
+            r.applications,
+            r.sessions,
+            r.bookings,
+            r.audit,
+            clock,
+            reports.charts,
+        ),
         calendar=calendar,
         dialogs=dialogs,
         flood=flood,

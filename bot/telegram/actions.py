@@ -152,6 +152,12 @@ class StaffUserAction(Action, token="su", feature="staff_users"):
     ASSIGN = "as", 4  # Telegram id, complex reference, "1" assign / "0" take away, page
 
 
+class StaffStatsAction(Action, token="sst", feature="staff_stats"):
+    VIEW = "v", 2  # period marker, complex reference or "-" (every complex of the staff member)
+    SCOPE = "s", 1  # period marker: the complexes to pick from
+    CHART = "c", 2  # period marker, complex reference or "-": the figures as a chart image
+
+
 class StaffAuditAction(Action, token="sl", feature="staff_audit"):
     LOG = "l", 4  # staff id or "-", object kind marker or "-", object id or "-", page
     BY_STAFF = "f"  # the staff members to filter by

@@ -46,6 +46,7 @@ from bot.telegram.staff import audit as staff_audit
 from bot.telegram.staff import catalog as staff_catalog
 from bot.telegram.staff import hub as staff_hub
 from bot.telegram.staff import sessions as staff_sessions
+from bot.telegram.staff import stats as staff_stats
 from bot.telegram.staff import users as staff_users
 from bot.telegram.texts import pick_text_language, t
 
@@ -85,6 +86,7 @@ def feature_routes() -> tuple[Routes, ...]:
         staff_applications.ROUTES,
         staff_users.ROUTES,
         staff_audit.ROUTES,
+        staff_stats.ROUTES,
     )
 
 

@@ -1490,6 +1490,213 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff.audit.field.complexes": {"ru": "ФОК", "en": "complexes"},
     "staff.audit.yes": {"ru": "да", "en": "yes"},
     "staff.audit.no": {"ru": "нет", "en": "no"},
+    # --- staff: statistics ----------------------------------------------------------------
+    "staff.hub.stats": {"ru": "📊 Статистика", "en": "📊 Statistics"},
+    "staff.stats.title": {
+        "ru": "📊 <b>Статистика</b>\n📅 {first} – {last} ({days} дн.)\n🏢 {scope}\n\n"
+        "👥 Пользователи: новых {new_users}, активных {active_users}\n"
+        "📋 Заявки: {applications}{statuses}\n\n"
+        "🗓 Занятия: {sessions}{cancelled_sessions}\n"
+        "🎫 Записи: {booked} из {seats} мест, заполняемость {occupancy}\n"
+        "⏳ В листе ожидания: {waitlisted}, записей отменено: {cancelled_bookings}\n"
+        "{attendance}{popular}\n\n🕒 Даты — по местному времени ФОК ({zones}).",
+        "en": "📊 <b>Statistics</b>\n📅 {first} – {last} ({days} days)\n🏢 {scope}\n\n"
+        "👥 Users: {new_users} new, {active_users} active\n"
+        "📋 Applications: {applications}{statuses}\n\n"
+        "🗓 Sessions: {sessions}{cancelled_sessions}\n"
+        "🎫 Bookings: {booked} of {seats} seats, occupancy {occupancy}\n"
+        "⏳ Waiting lists: {waitlisted}, bookings cancelled: {cancelled_bookings}\n"
+        "{attendance}{popular}\n\n🕒 Dates in each complex's local time ({zones}).",
+    },
+    "staff.stats.all": {"ru": "все ФОК", "en": "every complex"},
+    "staff.stats.mine": {"ru": "мои ФОК: {names}", "en": "my complexes: {names}"},
+    "staff.stats.none_assigned": {
+        "ru": "ФОК не назначены — обратитесь к супер-администратору",
+        "en": "no complexes assigned: ask a super admin",
+    },
+    "staff.stats.status_line": {
+        "ru": "\n   {emoji} {status}: {count}",
+        "en": "\n   {emoji} {status}: {count}",
+    },
+    "staff.stats.cancelled_sessions": {
+        "ru": " (отменено ещё {count})",
+        "en": " ({count} more cancelled)",
+    },
+    "staff.stats.no_data": {"ru": "—", "en": "—"},
+    "staff.stats.attendance": {
+        "ru": "✅ Посещаемость: пришли {attended}, не пришли {no_shows}, доля неявок {rate}"
+        "{unmarked}",
+        "en": "✅ Attendance: {attended} came, {no_shows} did not, no-show rate {rate}{unmarked}",
+    },
+    "staff.stats.no_marks": {
+        "ru": "✅ Посещаемость: отметок пока нет{unmarked}",
+        "en": "✅ Attendance: nothing marked yet{unmarked}",
+    },
+    "staff.stats.unmarked": {"ru": " (не отмечено: {count})", "en": " ({count} not marked)"},
+    "staff.stats.popular_complexes": {
+        "ru": "\n\n🔥 <b>Популярные ФОК:</b>{lines}",
+        "en": "\n\n🔥 <b>Most popular complexes:</b>{lines}",
+    },
+    "staff.stats.popular_sports": {
+        "ru": "\n\n🏅 <b>Популярные виды спорта:</b>{lines}",
+        "en": "\n\n🏅 <b>Most popular sports:</b>{lines}",
+    },
+    "staff.stats.popular_line": {
+        "ru": "\n• {name} — заявок {applications}, записей {booked}",
+        "en": "\n• {name}: {applications} applications, {booked} bookings",
+    },
+    "staff.stats.period.t": {"ru": "Сегодня", "en": "Today"},
+    "staff.stats.period.w": {"ru": "7 дней", "en": "7 days"},
+    "staff.stats.period.m": {"ru": "30 дней", "en": "30 days"},
+    "staff.stats.period.q": {"ru": "90 дней", "en": "90 days"},
+    "staff.stats.period.cm": {"ru": "Этот месяц", "en": "This month"},
+    "staff.stats.period.pm": {"ru": "Прошлый месяц", "en": "Last month"},
+    "staff.stats.chosen": {"ru": "• {label} •", "en": "• {label} •"},
+    "staff.stats.scope_button": {"ru": "🏢 ФОК: {scope}", "en": "🏢 Complexes: {scope}"},
+    "staff.stats.scope_all_short": {"ru": "все", "en": "all"},
+    "staff.stats.scope_mine_short": {"ru": "мои", "en": "mine"},
+    "staff.stats.chart": {"ru": "📈 График", "en": "📈 Chart"},
+    "staff.stats.export": {"ru": "📥 Выгрузка в Excel", "en": "📥 Excel export"},
+    "staff.stats.pick_scope": {
+        "ru": "🏢 По каким ФОК показать статистику?",
+        "en": "🏢 Statistics for which complexes?",
+    },
+    "staff.stats.every_complex": {"ru": "🏢 Все ФОК", "en": "🏢 Every complex"},
+    "staff.stats.all_mine": {"ru": "🏢 Все мои ФОК", "en": "🏢 All my complexes"},
+    "staff.stats.to_stats": {"ru": "🔙 К статистике", "en": "🔙 Statistics"},
+    "staff.stats.chart_caption": {
+        "ru": "📈 Статистика: {first} – {last}, {scope}",
+        "en": "📈 Statistics: {first} – {last}, {scope}",
+    },
+    # Words drawn into the chart image (no emoji: the chart's font has none).
+    "staff.stats.chart.title": {
+        "ru": "Статистика {first} – {last} · {scope}",
+        "en": "Statistics {first} – {last} · {scope}",
+    },
+    "staff.stats.chart.by_complex": {
+        "ru": "Заявки и записи по ФОК",
+        "en": "Applications and bookings by complex",
+    },
+    "staff.stats.chart.applications": {"ru": "Заявки", "en": "Applications"},
+    "staff.stats.chart.bookings": {"ru": "Записи", "en": "Bookings"},
+    "staff.stats.chart.by_status": {"ru": "Заявки по статусам", "en": "Applications by status"},
+    "staff.stats.chart.count": {"ru": "Заявок", "en": "Applications"},
+    "staff.stats.chart.occupancy": {"ru": "Заполняемость занятий, %", "en": "Session occupancy, %"},
+    "staff.stats.chart.empty": {"ru": "Нет данных за период", "en": "No data for the period"},
+    # --- staff: Excel exports -------------------------------------------------------------
+    "staff.export.menu": {
+        "ru": "📥 <b>Выгрузка в Excel</b>\n📅 {first} – {last}\n🏢 {scope}\n\nЧто выгрузить?",
+        "en": "📥 <b>Excel export</b>\n📅 {first} – {last}\n🏢 {scope}\n\nWhat should be exported?",
+    },
+    "staff.export.kind.applications": {
+        "ru": "📋 Заявки и история",
+        "en": "📋 Applications and history",
+    },
+    "staff.export.kind.bookings": {
+        "ru": "🎫 Записи и посещаемость",
+        "en": "🎫 Bookings and attendance",
+    },
+    "staff.export.title.applications": {"ru": "Заявки", "en": "Applications"},
+    "staff.export.title.bookings": {"ru": "Записи и посещаемость", "en": "Bookings and attendance"},
+    "staff.export.ready": {
+        "ru": "✅ Выгрузка «{title}» готова: {rows} строк. Файл — в следующем сообщении.",
+        "en": "✅ The “{title}” export is ready: {rows} rows. The file follows.",
+    },
+    "staff.export.queued": {
+        "ru": "⏳ Выгрузка «{title}» большая ({rows} строк): собираю её в фоне и пришлю сюда "
+        "файлом, как будет готова.",
+        "en": "⏳ The “{title}” export is large ({rows} rows): it is being built in the "
+        "background and will be sent here as a file.",
+    },
+    "staff.export.progress": {
+        "ru": "⏳ Собираю выгрузку «{title}»: {done} из {total} строк…",
+        "en": "⏳ Building the “{title}” export: {done} of {total} rows…",
+    },
+    "staff.export.done": {
+        "ru": "✅ Выгрузка «{title}» готова: {rows} строк.",
+        "en": "✅ The “{title}” export is ready: {rows} rows.",
+    },
+    "staff.export.failed": {
+        "ru": "❌ Не удалось собрать выгрузку «{title}». Попробуйте ещё раз позже.",
+        "en": "❌ The “{title}” export could not be built. Please try again later.",
+    },
+    "staff.export.empty": {
+        "ru": "📭 За {first} – {last} выгружать нечего: строк нет.",
+        "en": "📭 Nothing to export for {first} – {last}: no rows.",
+    },
+    "staff.export.too_large": {
+        "ru": "❌ В выгрузке {rows} строк — больше {limit}. Выберите период короче или один ФОК.",
+        "en": "❌ The export has {rows} rows, over {limit}. Choose a shorter period or one complex.",
+    },
+    "staff.export.unavailable": {
+        "ru": "❌ Сейчас не получается поставить выгрузку в очередь — попробуйте через минуту.",
+        "en": "❌ The export cannot be queued right now: please try again in a minute.",
+    },
+    "staff.export.caption": {
+        "ru": "📊 {title}\n📅 {first} – {last}\n🏢 {scope}",
+        "en": "📊 {title}\n📅 {first} – {last}\n🏢 {scope}",
+    },
+    "staff.export.again": {"ru": "📥 Другая выгрузка", "en": "📥 Another export"},
+    # Sheets and columns of the workbooks (the original's «Заявки» columns first, in its order).
+    "staff.export.sheet.applications": {"ru": "Заявки", "en": "Applications"},
+    "staff.export.sheet.history": {"ru": "История", "en": "History"},
+    "staff.export.sheet.bookings": {"ru": "Записи", "en": "Bookings"},
+    "staff.export.sheet.attendance": {"ru": "Посещаемость", "en": "Attendance"},
+    "staff.export.col.application": {"ru": "ID заявки", "en": "Application ID"},
+    "staff.export.col.submitted": {"ru": "Дата подачи", "en": "Submitted"},
+    "staff.export.col.applicant": {"ru": "Имя заявителя", "en": "Applicant"},
+    "staff.export.col.phone": {"ru": "Телефон", "en": "Phone"},
+    "staff.export.col.complex": {"ru": "ФОК", "en": "Complex"},
+    "staff.export.col.district": {"ru": "Район", "en": "District"},
+    "staff.export.col.address": {"ru": "Адрес", "en": "Address"},
+    "staff.export.col.status": {"ru": "Статус", "en": "Status"},
+    "staff.export.col.updated": {"ru": "Дата обновления", "en": "Updated"},
+    "staff.export.col.notes": {"ru": "Примечания", "en": "Notes"},
+    "staff.export.col.sport": {"ru": "Вид спорта", "en": "Sport"},
+    "staff.export.col.at": {"ru": "Когда", "en": "When"},
+    "staff.export.col.who": {"ru": "Кто", "en": "Who"},
+    "staff.export.col.from": {"ru": "Было", "en": "From"},
+    "staff.export.col.to": {"ru": "Стало", "en": "To"},
+    "staff.export.col.comment": {"ru": "Комментарий", "en": "Comment"},
+    "staff.export.col.session": {"ru": "Занятие", "en": "Session"},
+    "staff.export.col.starts": {"ru": "Начало", "en": "Starts"},
+    "staff.export.col.person": {"ru": "Участник", "en": "Participant"},
+    "staff.export.col.telegram_id": {"ru": "Telegram ID", "en": "Telegram ID"},
+    "staff.export.col.booking_status": {"ru": "Статус записи", "en": "Booking status"},
+    "staff.export.col.attendance": {"ru": "Посещение", "en": "Attendance"},
+    "staff.export.col.marked_at": {"ru": "Отмечено", "en": "Marked at"},
+    "staff.export.col.booked_at": {"ru": "Записан(а)", "en": "Booked at"},
+    "staff.export.col.seats": {"ru": "Мест", "en": "Seats"},
+    "staff.export.col.booked": {"ru": "Записано", "en": "Booked"},
+    "staff.export.col.attended": {"ru": "Пришли", "en": "Came"},
+    "staff.export.col.no_shows": {"ru": "Неявки", "en": "No-shows"},
+    "staff.export.col.unmarked": {"ru": "Не отмечено", "en": "Not marked"},
+    "staff.export.col.waitlisted": {"ru": "В листе ожидания", "en": "Waiting"},
+    "staff.export.col.cancelled": {"ru": "Отменено", "en": "Cancelled"},
+    "staff.export.who.applicant": {"ru": "заявитель", "en": "applicant"},
+    "staff.export.who.staff": {"ru": "сотрудник {id}", "en": "staff member {id}"},
+    "staff.export.booking.reserving": {"ru": "оформляется", "en": "being made"},
+    "staff.export.booking.active": {"ru": "записан", "en": "booked"},
+    "staff.export.booking.waitlisted": {"ru": "в листе ожидания", "en": "waiting"},
+    "staff.export.booking.offered": {"ru": "предложено место", "en": "seat offered"},
+    "staff.export.booking.cancelled": {"ru": "отменена", "en": "cancelled"},
+    "staff.export.booking.declined": {"ru": "отказ от места", "en": "offer declined"},
+    "staff.export.booking.expired": {"ru": "предложение истекло", "en": "offer expired"},
+    "staff.export.attendance.attended": {"ru": "пришёл", "en": "came"},
+    "staff.export.attendance.no_show": {"ru": "не пришёл", "en": "did not come"},
+    "staff.export.yes": {"ru": "да", "en": "yes"},
+    "staff.export.no": {"ru": "нет", "en": "no"},
+    "staff.audit.kind.report": {"ru": "отчёт", "en": "report"},
+    "staff.audit.kinds.report": {"ru": "📊 Отчёты", "en": "📊 Reports"},
+    "staff.audit.action.stats.view": {"ru": "📊 просмотр статистики", "en": "📊 statistics viewed"},
+    "staff.audit.action.export.applications": {
+        "ru": "📥 выгрузка заявок",
+        "en": "📥 applications exported",
+    },
+    "staff.audit.action.export.bookings": {
+        "ru": "📥 выгрузка записей",
+        "en": "📥 bookings exported",
+    },
     # --- calendar -----------------------------------------------------------------------
     "weekday.0": {"ru": "пн", "en": "Mon"},
     "weekday.1": {"ru": "вт", "en": "Tue"},

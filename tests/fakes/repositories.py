@@ -47,7 +47,13 @@ from bot.domain.reminders import Reminder, ReminderStats, ReminderStatus
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role, User
 from bot.services.container import Repositories
-from bot.services.ports.repositories import ApplicationQuery, AuditQuery, BookingTally
+from bot.services.ports.repositories import (
+    ApplicationCount,
+    ApplicationQuery,
+    AuditQuery,
+    BookingCount,
+    BookingTally,
+)
 from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxStatus
 
 T = TypeVar("T")
@@ -193,6 +199,22 @@ class InMemoryUserRepository:
 
     async def list_all(self, limit: int) -> list[User]:
         return _sorted(self._users.values(), lambda u: u.telegram_id)[:limit]
+
+    async def count_registered_between(
+        self, start: datetime, end: datetime, among: frozenset[int] | None = None
+    ) -> int:
+        return sum(
+            1
+            for u in self._users.values()
+            if u.registered_at is not None
+            and start <= u.registered_at < end
+            and u.deleted_at is None
+            and (among is None or u.telegram_id in among)
+        )
+
+    async def get_many(self, telegram_ids: frozenset[int]) -> list[User]:
+        found = (u for u in self._users.values() if u.telegram_id in telegram_ids)
+        return _sorted(found, lambda u: u.telegram_id)
 
     def all(self) -> list[User]:
         """Every stored user (tests only)."""
@@ -395,6 +417,48 @@ class InMemoryApplicationRepository:
                 counts[a.status] = counts.get(a.status, 0) + 1
         return counts
 
+    def _made_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[Application]:
+        return [
+            a
+            for a in self._applications.values()
+            if a.complex_code in complexes and start <= a.created_at < end
+        ]
+
+    async def count_created_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[ApplicationCount]:
+        counts: dict[tuple[str, str, ApplicationStatus], int] = {}
+        for a in self._made_between(complexes, start, end):
+            key = (a.complex_code, a.sport_code, a.status)
+            counts[key] = counts.get(key, 0) + 1
+        return [
+            ApplicationCount(c, s, status, n)
+            for (c, s, status), n in sorted(
+                counts.items(), key=lambda i: (i[0][0], i[0][1], i[0][2].value)
+            )
+        ]
+
+    async def applicants_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> frozenset[int]:
+        return frozenset(a.user_id for a in self._made_between(complexes, start, end))
+
+    async def created_between(
+        self,
+        complexes: frozenset[str],
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 500,
+    ) -> list[Application]:
+        ordered = _sorted(self._made_between(complexes, start, end), lambda a: (a.created_at, a.id))
+        if after is not None:
+            ordered = [a for a in ordered if (a.created_at, a.id) > after]
+        return ordered[:limit]
+
     def all(self) -> list[Application]:
         """Every stored application (tests only)."""
         return list(self._applications.values())
@@ -445,6 +509,16 @@ class InMemorySessionRepository:
             if s.complex_code == complex_code
             and low <= s.starts_at < high
             and (not sport_code or s.sport_code == sport_code)
+        )
+        return _sorted(found, lambda s: (s.starts_at, s.id))
+
+    async def starting_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[Session]:
+        found = (
+            s
+            for s in self._sessions.values()
+            if s.complex_code in complexes and start <= s.starts_at < end
         )
         return _sorted(found, lambda s: (s.starts_at, s.id))
 
@@ -705,6 +779,34 @@ class InMemoryBookingRepository:
         confirmed = replace(b, confirmed_at=moment, updated_at=moment)
         self._bookings[booking_id] = confirmed
         return confirmed
+
+    async def count_for_sessions(self, session_ids: Sequence[str]) -> list[BookingCount]:
+        wanted = set(session_ids)
+        counts: dict[tuple[str, BookingStatus, Attendance | None], int] = {}
+        for b in self._bookings.values():
+            if b.session_id in wanted:
+                key = (b.session_id, b.status, b.attendance)
+                counts[key] = counts.get(key, 0) + 1
+        return sorted(
+            (
+                BookingCount(s, status, attendance, n)
+                for (s, status, attendance), n in counts.items()
+            ),
+            key=lambda c: (
+                c.session_id,
+                c.status.value,
+                c.attendance.value if c.attendance else "",
+            ),
+        )
+
+    async def bookers_for_sessions(self, session_ids: Sequence[str]) -> frozenset[int]:
+        wanted = set(session_ids)
+        return frozenset(b.user_id for b in self._bookings.values() if b.session_id in wanted)
+
+    async def list_for_sessions(self, session_ids: Sequence[str]) -> list[Booking]:
+        wanted = set(session_ids)
+        found = (b for b in self._bookings.values() if b.session_id in wanted)
+        return _sorted(found, lambda b: (b.session_id, b.created_at, b.id))
 
     def all(self) -> list[Booking]:
         """Every stored booking (tests only)."""

@@ -89,6 +89,7 @@ class FakeBotApi:
             "editMessageReplyMarkup": self._edit_reply_markup,
             "answerCallbackQuery": self._answer_callback_query,
             "sendDocument": self._send_document,
+            "sendPhoto": self._send_photo,
             "sendVenue": self._send_venue,
             "sendLocation": self._send_location,
             "deleteMessage": self._delete_message,
@@ -229,6 +230,26 @@ class FakeBotApi:
             "file_size": len(content),
         }
         content_fields: JsonDict = {"document": document}
+        if parsed.text:
+            content_fields["caption"] = parsed.text
+        markup = validate_reply_markup(_json(params.get("reply_markup")))
+        return self._bot_message(chat, content_fields, parsed, "caption_entities", markup)
+
+    def _send_photo(self, params: JsonDict, files: dict[str, tuple[str, bytes]]) -> JsonDict:
+        chat = self._chat(params)
+        if "photo" not in files:
+            raise bad_request("there is no photo in the request")
+        _, content = files["photo"]
+        if not content.startswith(b"\x89PNG\r\n\x1a\n") and not content.startswith(b"\xff\xd8"):
+            raise bad_request("IMAGE_PROCESS_FAILED")
+        parsed = _text(params, "caption", MAX_CAPTION_LENGTH, required=False)
+        size = {
+            "file_id": f"photo-{self._message_ids + 1}",
+            "file_unique_id": f"u-photo-{self._message_ids + 1}",
+        }
+        content_fields: JsonDict = {
+            "photo": [size | {"width": 1, "height": 1, "file_size": len(content)}]
+        }
         if parsed.text:
             content_fields["caption"] = parsed.text
         markup = validate_reply_markup(_json(params.get("reply_markup")))

@@ -41,6 +41,7 @@ from bot.telegram.notice_sender import TelegramNoticeSender
 from bot.web.pipeline import instrument
 from tests.fakes.clock import FakeClock
 from tests.fakes.ephemeral import InMemoryDialogStateStore, InMemoryFloodLimiter, ManualSeconds
+from tests.fakes.reports import report_adapters
 from tests.fakes.repositories import InMemoryStorage
 from tests.handlers.bot_api import TOKEN, ApiCall, FakeBotApi, JsonDict, RecordingRequest
 
@@ -162,6 +163,7 @@ class BotHarness:
         self.flood = InMemoryFloodLimiter(
             limit=flood_limit, window_s=flood_window_s, now=self.seconds
         )
+        self.reports = report_adapters()
         self.services: Services = build_services(
             self.storage.repositories(),
             clock=self.clock,
@@ -169,6 +171,7 @@ class BotHarness:
             calendar=IcsCalendarRenderer(),
             dialogs=self.dialogs,
             flood=self.flood,
+            reports=self.reports,
         )
         self.api = FakeBotApi()
         self.bot = Bot(
@@ -197,6 +200,7 @@ class BotHarness:
                 calendar=IcsCalendarRenderer(),
                 dialogs=self.dialogs,
                 flood=self.flood,
+                reports=self.reports,
             )
             bot = Bot(TOKEN, request=RecordingRequest(self.api))
         application = build_application(services, bot)

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -191,3 +191,60 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(env: dict[str, str], db
     # Nothing was changed by any of it.
     assert list(db.audit_log.find({})) == []  # type: ignore[attr-defined]
     assert db.users.count_documents({"role": {"$ne": None}}) == 1  # type: ignore[attr-defined]
+
+
+def test_stats_counts_the_last_days_as_staff_see_them(env: dict[str, str], db: object) -> None:
+    from bot.domain.applications import new_application
+    from bot.infra.mongo.applications import application_to_doc
+
+    seed = ROOT / "data" / "catalog" / "nizhny-novgorod.json"
+    assert admin(env, "db", "migrate").returncode == 0
+    imported = admin(env, "catalog", "import", str(seed), "--generate-days", "0")
+    assert imported.returncode == 0, imported.stderr
+    catalog = json.loads(seed.read_text(encoding="utf-8"))
+    first, second = (c["code"] for c in catalog["complexes"][:2])
+    sport = catalog["complexes"][0]["sports"][0]
+    people(db)
+    now = datetime.now(UTC)
+    for index, (user, code, days_ago) in enumerate(
+        ((501, first, 1), (502, first, 2), (501, second, 3), (503, first, 20))
+    ):
+        made = new_application(
+            application_id=f"app{index}",
+            user_id=user,
+            complex_code=code,
+            sport_code=sport if code == first else catalog["complexes"][1]["sports"][0],
+            at=now - timedelta(days=days_ago),
+            comment=None,
+            applicant_name="Житель",
+            applicant_phone=None,
+        )
+        db.applications.insert_one(application_to_doc(made))  # type: ignore[attr-defined]
+
+    week = admin(env, "stats", "--days", "7", "--json")
+    assert week.returncode == 0, week.stderr
+    figures = json.loads(week.stdout)
+    assert figures["period"]["days"] == 7
+    assert figures["complexes"] == len(catalog["complexes"])  # the totals stay as they were
+    assert figures["applications"] == {"pending": 4}
+    assert figures["applications_in_period"] == {
+        "total": 3,
+        "by_status": {
+            s: 3 if s == "pending" else 0 for s in figures["applications_in_period"]["by_status"]
+        },
+        "by_complex": {first: 2, second: 1},
+    }
+    assert figures["active_users"] == 2
+    assert [c["code"] for c in figures["popular_complexes"]] == [first, second]
+    assert figures["occupancy"] is None  # no sessions held: no occupancy, not 0 %
+    assert figures["no_show_rate"] is None
+    month = json.loads(admin(env, "stats", "--days", "30", "--json").stdout)
+    assert month["applications_in_period"]["total"] == 4
+    assert month["active_users"] == 3
+    readable = admin(env, "stats")
+    assert readable.returncode == 0, readable.stderr
+    assert "last 30 days" in readable.stdout
+    assert "popular complexes" in readable.stdout
+    one_line_error(admin(env, "stats", "--days", "0"), 2, "'0' is not a number of days")
+    one_line_error(admin(env, "stats", "--days", "week"), 2, "'week' is not a number of days")
+    one_line_error(admin(env, "stats", "--days"), 2, "expected one argument")

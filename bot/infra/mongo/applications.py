@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -18,7 +19,7 @@ from bot.domain.applications import (
 from bot.domain.errors import DuplicateActiveApplication
 from bot.domain.paging import Page, PageRequest
 from bot.infra.mongo.client import Document
-from bot.services.ports.repositories import ApplicationQuery
+from bot.services.ports.repositories import ApplicationCount, ApplicationQuery
 
 # The counter document the application numbers are drawn from (collection ``counters``).
 NUMBER_COUNTER = "applications"
@@ -187,6 +188,69 @@ class MongoApplicationRepository:
         cursor = await self._applications.aggregate(pipeline)
         return {ApplicationStatus(d["_id"]): int(d["n"]) async for d in cursor}
 
+    async def count_created_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[ApplicationCount]:
+        cursor = await self._applications.aggregate(
+            [
+                {"$match": _made_between(complexes, start, end)},
+                {
+                    "$group": {
+                        "_id": {
+                            "complex": "$complex_code",
+                            "sport": "$sport_code",
+                            "status": "$status",
+                        },
+                        "n": {"$sum": 1},
+                    }
+                },
+            ]
+        )
+        counts = [
+            ApplicationCount(
+                d["_id"]["complex"],
+                d["_id"]["sport"],
+                ApplicationStatus(d["_id"]["status"]),
+                int(d["n"]),
+            )
+            async for d in cursor
+        ]
+        return sorted(counts, key=lambda c: (c.complex_code, c.sport_code, c.status.value))
+
+    async def applicants_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> frozenset[int]:
+        found = await self._applications.distinct("user_id", _made_between(complexes, start, end))
+        return frozenset(int(user_id) for user_id in found)
+
+    async def created_between(
+        self,
+        complexes: frozenset[str],
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 500,
+    ) -> list[Application]:
+        criteria = _made_between(complexes, start, end)
+        if after is not None:
+            at, last_id = after
+            criteria = {
+                "$and": [
+                    criteria,
+                    {
+                        "$or": [
+                            {"created_at": {"$gt": at}},
+                            {"created_at": at, "_id": {"$gt": last_id}},
+                        ]
+                    },
+                ]
+            }
+        cursor = (
+            self._applications.find(criteria).sort([("created_at", 1), ("_id", 1)]).limit(limit)
+        )
+        return [application_from_doc(d) async for d in cursor]
+
     async def _page(
         self, criteria: Document, page: PageRequest, *, newest_first: bool
     ) -> Page[Application]:
@@ -199,6 +263,13 @@ class MongoApplicationRepository:
             .limit(page.size)
         )
         return Page([application_from_doc(d) async for d in cursor], page.page, page.size, total)
+
+
+def _made_between(complexes: frozenset[str], start: datetime, end: datetime) -> Document:
+    return {
+        "complex_code": {"$in": sorted(complexes)},
+        "created_at": {"$gte": start, "$lt": end},
+    }
 
 
 __all__ = ["ACTIVE_STATUSES", "MongoApplicationRepository"]

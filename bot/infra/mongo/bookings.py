@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pymongo import ReturnDocument
@@ -17,7 +18,7 @@ from bot.domain.bookings import (
 )
 from bot.domain.paging import Page, PageRequest
 from bot.infra.mongo.client import Document
-from bot.services.ports.repositories import BookingTally
+from bot.services.ports.repositories import BookingCount, BookingTally
 
 WAITLIST_ORDER = [("queued_at", 1), ("_id", 1)]
 
@@ -248,6 +249,61 @@ class MongoBookingRepository:
             {"attendance_at": 1},
         ).sort("attendance_at", 1)
         return [d["attendance_at"] async for d in cursor]
+
+    async def count_for_sessions(self, session_ids: Sequence[str]) -> list[BookingCount]:
+        if not session_ids:
+            return []
+        cursor = await self._bookings.aggregate(
+            [
+                {"$match": {"session_id": {"$in": sorted(set(session_ids))}}},
+                {
+                    "$group": {
+                        "_id": {
+                            "session": "$session_id",
+                            "status": "$status",
+                            "attendance": "$attendance",
+                        },
+                        "n": {"$sum": 1},
+                    }
+                },
+            ]
+        )
+        counts: list[BookingCount] = []
+        async for d in cursor:
+            key = d["_id"]
+            attendance = key.get("attendance")
+            counts.append(
+                BookingCount(
+                    key["session"],
+                    BookingStatus(key["status"]),
+                    Attendance(attendance) if attendance else None,
+                    int(d["n"]),
+                )
+            )
+        return sorted(
+            counts,
+            key=lambda c: (
+                c.session_id,
+                c.status.value,
+                c.attendance.value if c.attendance else "",
+            ),
+        )
+
+    async def bookers_for_sessions(self, session_ids: Sequence[str]) -> frozenset[int]:
+        if not session_ids:
+            return frozenset()
+        found = await self._bookings.distinct(
+            "user_id", {"session_id": {"$in": sorted(set(session_ids))}}
+        )
+        return frozenset(int(user_id) for user_id in found)
+
+    async def list_for_sessions(self, session_ids: Sequence[str]) -> list[Booking]:
+        if not session_ids:
+            return []
+        cursor = self._bookings.find({"session_id": {"$in": sorted(set(session_ids))}}).sort(
+            [("session_id", 1), ("created_at", 1), ("_id", 1)]
+        )
+        return [booking_from_doc(d) async for d in cursor]
 
     async def confirm(self, booking_id: str, now: datetime) -> Booking | None:
         doc = await self._bookings.find_one_and_update(

@@ -100,6 +100,14 @@ class MongoSessionRepository:
         cursor = self._sessions.find(criteria).sort([("starts_at", 1), ("_id", 1)])
         return [session_from_doc(d) async for d in cursor]
 
+    async def starting_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[Session]:
+        cursor = self._sessions.find(
+            {"complex_code": {"$in": sorted(complexes)}, "starts_at": {"$gte": start, "$lt": end}}
+        ).sort([("starts_at", 1), ("_id", 1)])
+        return [session_from_doc(d) async for d in cursor]
+
     async def take_seat(self, session_id: str) -> bool:
         doc = await self._sessions.find_one_and_update(
             {"_id": session_id, "cancelled": False, "$expr": {"$lt": ["$booked", "$capacity"]}},

@@ -128,3 +128,15 @@ class MongoUserRepository:
     async def list_all(self, limit: int) -> list[User]:
         cursor = self._users.find({}).sort("_id", 1).limit(limit)
         return [user_from_doc(d) async for d in cursor]
+
+    async def count_registered_between(
+        self, start: datetime, end: datetime, among: frozenset[int] | None = None
+    ) -> int:
+        criteria: Document = {"registered_at": {"$gte": start, "$lt": end}, "deleted_at": None}
+        if among is not None:
+            criteria["_id"] = {"$in": sorted(among)}
+        return await self._users.count_documents(criteria)
+
+    async def get_many(self, telegram_ids: frozenset[int]) -> list[User]:
+        cursor = self._users.find({"_id": {"$in": sorted(telegram_ids)}}).sort("_id", 1)
+        return [user_from_doc(d) async for d in cursor]

@@ -49,6 +49,26 @@ class BookingTally:
     no_shows: int = 0
 
 
+@dataclass(frozen=True)
+class ApplicationCount:
+    """How many applications were made at a complex for a sport and are now in ``status``."""
+
+    complex_code: str
+    sport_code: str
+    status: ApplicationStatus
+    count: int
+
+
+@dataclass(frozen=True)
+class BookingCount:
+    """How many bookings of a session are in ``status`` with ``attendance`` marked (or not)."""
+
+    session_id: str
+    status: BookingStatus
+    attendance: Attendance | None
+    count: int
+
+
 class UserRepository(Protocol):
     async def get(self, telegram_id: int) -> User | None: ...
 
@@ -72,6 +92,17 @@ class UserRepository(Protocol):
 
     async def list_all(self, limit: int) -> list[User]:
         """The first ``limit`` people the bot knows (registered or not), by Telegram id."""
+        ...
+
+    async def count_registered_between(
+        self, start: datetime, end: datetime, among: frozenset[int] | None = None
+    ) -> int:
+        """People who finished registering in [start, end) and still are registered (of
+        ``among`` only, when given)."""
+        ...
+
+    async def get_many(self, telegram_ids: frozenset[int]) -> list[User]:
+        """The stored ones of ``telegram_ids``, by Telegram id."""
         ...
 
 
@@ -145,6 +176,31 @@ class ApplicationRepository(Protocol):
         self, complexes: frozenset[str] | None = None
     ) -> dict[ApplicationStatus, int]: ...
 
+    async def count_created_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[ApplicationCount]:
+        """Applications made at ``complexes`` in [start, end), by complex, sport and status."""
+        ...
+
+    async def applicants_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> frozenset[int]:
+        """Who made an application at ``complexes`` in [start, end)."""
+        ...
+
+    async def created_between(
+        self,
+        complexes: frozenset[str],
+        start: datetime,
+        end: datetime,
+        *,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 500,
+    ) -> list[Application]:
+        """Applications made at ``complexes`` in [start, end), oldest first (then by id), the
+        next ``limit`` after the (created_at, id) ``after``: a whole period read in batches."""
+        ...
+
 
 class SessionRepository(Protocol):
     async def insert(self, session: Session) -> None: ...
@@ -174,6 +230,12 @@ class SessionRepository(Protocol):
     async def set_capacity(self, session_id: str, capacity: int) -> Session | None:
         """Set the capacity if the session is not cancelled and no more than ``capacity`` seats
         are taken (one conditional update); the session after it, or None if refused."""
+        ...
+
+    async def starting_between(
+        self, complexes: frozenset[str], start: datetime, end: datetime
+    ) -> list[Session]:
+        """Sessions at ``complexes`` starting in [start, end) (cancelled ones too), by start."""
         ...
 
     async def upsert_template(self, template: WeeklyTemplate) -> None: ...
@@ -249,6 +311,18 @@ class BookingRepository(Protocol):
         ...
 
     async def confirm(self, booking_id: str, now: datetime) -> Booking | None: ...
+
+    async def count_for_sessions(self, session_ids: Sequence[str]) -> list[BookingCount]:
+        """The bookings of those sessions, counted by session, status and attendance."""
+        ...
+
+    async def bookers_for_sessions(self, session_ids: Sequence[str]) -> frozenset[int]:
+        """Who has a booking (in any status) of one of those sessions."""
+        ...
+
+    async def list_for_sessions(self, session_ids: Sequence[str]) -> list[Booking]:
+        """Every booking of those sessions, by session id, then creation, then id."""
+        ...
 
 
 class ReminderRepository(Protocol):

@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "s": "session",
     "t": "template",
     "b": "booking",
+    "r": "report",  # statistics viewed, exports made
 }
 NOTE_FIELDS = ("comment", "reason")
 

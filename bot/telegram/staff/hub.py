@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
+from bot.domain.reports import PeriodKind
 from bot.domain.users import Role, User
 from bot.telegram import dialog
 from bot.telegram.actions import (
@@ -19,6 +20,7 @@ from bot.telegram.actions import (
     StaffAuditAction,
     StaffCatalogAction,
     StaffSessionAction,
+    StaffStatsAction,
     StaffUserAction,
 )
 from bot.telegram.callbacks import Action, Callback
@@ -53,6 +55,7 @@ ENTRIES: list[HubEntry] = [
     HubEntry("staff.sessions.hub_entry", StaffSessionAction.COMPLEXES, (0,)),
     HubEntry("staff.catalog.hub_entry", StaffCatalogAction.HOME),
     HubEntry("staff.hub.users", StaffUserAction.SEARCH, roles=ADMINS),
+    HubEntry("staff.hub.stats", StaffStatsAction.VIEW, (PeriodKind.MONTH.value, "-")),
     HubEntry("staff.hub.audit", StaffAuditAction.LOG, ("-", "-", "-", 0), roles=SUPER_ADMINS),
 ]
 

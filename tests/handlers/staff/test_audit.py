@@ -37,6 +37,7 @@ async def test_the_log_shows_each_change_and_filters_by_staff_member_and_object(
         "📅 Занятия",
         "🏢 Каталог",
         "👥 Пользователи",
+        "📊 Статистика",
         "📜 Журнал действий",
         "🏠 Главное меню",
     ]

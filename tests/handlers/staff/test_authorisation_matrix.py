@@ -36,6 +36,7 @@ from bot.telegram.actions import (
     StaffAuditAction,
     StaffCatalogAction,
     StaffSessionAction,
+    StaffStatsAction,
     StaffUserAction,
 )
 from bot.telegram.callbacks import sport_ref
@@ -342,6 +343,21 @@ SESSION_AND_CATALOG_CASES: tuple[Case, ...] = (
     Case("hide a sport", button(SC.SPORT_ACTIVE.data("curling", "0")), ADMINS, "sport.hide"),
 )
 
+# --- statistics and exports (bot/telegram/staff/stats.py, exports.py) ----------------------
+
+ST = StaffStatsAction
+REPORT_CASES: tuple[Case, ...] = (
+    Case("the statistics", button(ST.VIEW.data("m", "-")), STAFF, "stats.view"),
+    Case(
+        "the statistics of one complex",
+        button(ST.VIEW.data("w", complex_reference(OLIMP))),
+        THIS_COMPLEX,
+        "stats.view",
+    ),
+    Case("the statistics' complexes", button(ST.SCOPE.data("m")), STAFF),
+    Case("the statistics chart", button(ST.CHART.data("m", "-")), STAFF, "stats.view"),
+)
+
 CASES: tuple[Case, ...] = (
     Case("open the panel by /admin", admin_command, STAFF),
     Case("open the panel by its button", button(StaffAction.HUB.data()), STAFF),
@@ -412,6 +428,7 @@ CASES: tuple[Case, ...] = (
     Case("filter the log by staff member", button(StaffAuditAction.BY_STAFF.data()), SUPER_ADMINS),
     Case("filter the log by object", button(StaffAuditAction.BY_OBJECT.data()), SUPER_ADMINS),
     *SESSION_AND_CATALOG_CASES,
+    *REPORT_CASES,
 )
 
 

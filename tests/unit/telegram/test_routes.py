@@ -29,6 +29,7 @@ from bot.telegram.actions import (
     StaffAuditAction,
     StaffCatalogAction,
     StaffSessionAction,
+    StaffStatsAction,
     StaffUserAction,
     StartAction,
 )
@@ -114,6 +115,9 @@ LONGEST_ARGS: dict[Action, tuple[str | int, ...]] = {
     StaffAuditAction.LOG: (LARGEST_USER_ID, "a", new_id(), MAX_PAGE),
     StaffAuditAction.BY_STAFF: (),
     StaffAuditAction.BY_OBJECT: (),
+    StaffStatsAction.VIEW: ("pm", "abcdef"),
+    StaffStatsAction.SCOPE: ("pm",),
+    StaffStatsAction.CHART: ("pm", "abcdef"),
     StaffSessionAction.COMPLEXES: (MAX_PAGE,),
     StaffSessionAction.SCHEDULE: (LONGEST_CODE, MAX_PAGE),
     StaffSessionAction.NEW: (LONGEST_CODE, "w"),
