@@ -83,10 +83,18 @@ class UserService:
         return await self._users.get(telegram_id)
 
     async def touch(self, telegram_id: int, telegram_language_code: str | None) -> User:
-        """The user behind an update, created on first contact with a language guessed from Telegram."""
-        return await self._users.ensure(
+        """The user behind an update, created on first contact with a language guessed from
+        Telegram. Every update comes through here, so it costs a read and writes only when
+        something changed: the record on first contact, the unreachable mark when a person
+        marked unreachable (they had blocked the bot) writes again. The language is the
+        person's choice after first contact (``set_language``), never Telegram's again."""
+        user = await self._users.ensure(
             telegram_id, pick_language(telegram_language_code), self._clock.now()
         )
+        if user.unreachable:
+            await self._users.set_unreachable(telegram_id, False)
+            user = replace(user, unreachable=False)
+        return user
 
     async def set_name(self, actor: Actor, raw_name: str) -> User:
         user = await self._acting(actor)
@@ -175,6 +183,13 @@ class UserService:
 
     async def mark_reachable(self, telegram_id: int) -> None:
         await self._users.set_unreachable(telegram_id, False)
+
+    async def record_bot_blocked(self, telegram_id: int, *, blocked: bool) -> None:
+        """Telegram says the person blocked the bot (unreachable) or unblocked it (reachable
+        again). Written only when it changes; a person the bot never knew is not recorded."""
+        user = await self._users.get(telegram_id)
+        if user is not None and user.unreachable is not blocked:
+            await self._users.set_unreachable(telegram_id, blocked)
 
     # --- staff -----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from telegram import Bot, BotCommand, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -31,6 +32,7 @@ from bot.telegram import (
     fallback,
     help,
     inputs,
+    membership,
     menu,
     profile,
     sessions,
@@ -46,7 +48,6 @@ from bot.telegram.staff import audit as staff_audit
 from bot.telegram.staff import catalog as staff_catalog
 from bot.telegram.staff import hub as staff_hub
 from bot.telegram.staff import sessions as staff_sessions
-from bot.telegram.staff import stats as staff_stats
 from bot.telegram.staff import users as staff_users
 from bot.telegram.texts import pick_text_language, t
 
@@ -86,7 +87,6 @@ def feature_routes() -> tuple[Routes, ...]:
         staff_applications.ROUTES,
         staff_users.ROUTES,
         staff_audit.ROUTES,
-        staff_stats.ROUTES,
     )
 
 
@@ -103,6 +103,10 @@ def build_application(
         .build()
     )
     application.bot_data[SERVICES_KEY] = services
+    application.add_handler(
+        ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=membership.MEMBERSHIP_GROUP,
+    )
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
 
     application.add_handler(CommandHandler("start", start.start_command))
