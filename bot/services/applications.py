@@ -11,6 +11,7 @@ from bot.domain.applications import (
     ActorKind,
     Application,
     ApplicationStatus,
+    clean_comment,
     is_allowed,
     new_application,
 )
@@ -73,6 +74,25 @@ class StaffApplicationCard:
     applicant: User | None
     others: tuple[Application, ...]
     people: Mapping[int, str]
+
+
+def _made_by(
+    application: Application,
+    staff_id: int,
+    target: ApplicationStatus,
+    expected_version: int,
+    comment: str | None,
+) -> bool:
+    """Whether ``application`` is exactly what this decision over ``expected_version`` made."""
+    if application.version != expected_version + 1:
+        return False
+    last = application.history[-1]
+    return (
+        last.actor_kind is ActorKind.STAFF
+        and last.actor_id == staff_id
+        and last.to_status is target
+        and last.comment == clean_comment(comment)
+    )
 
 
 class ApplicationService:
@@ -237,7 +257,11 @@ class ApplicationService:
         comment: str | None = None,
     ) -> StaffApplicationCard:
         """:meth:`staff_transition` from a button drawn at ``expected_version``; the card after
-        it. A stale button raises ``StaleAction`` carrying the card as it is now (``card``)."""
+        it. A stale button raises ``StaleAction`` carrying the card as it is now (``card``).
+
+        Idempotent for its own staff member: the same decision made again over the version it
+        produced (Telegram delivering the update again after a failed reply) changes nothing and
+        answers the same card."""
         try:
             updated = await self.staff_transition(
                 staff_id,
@@ -251,6 +275,8 @@ class ApplicationService:
             current = stale.details.get("current")
             fresh = current if isinstance(current, Application) else None
             fresh = fresh or await self._in_scope(staff, application_id)
+            if _made_by(fresh, staff_id, target, expected_version, comment):
+                return await self._card(staff, fresh)
             raise StaleAction(str(stale), card=await self._card(staff, fresh)) from stale
         staff = await self._require_staff(staff_id)
         return await self._card(staff, updated)

@@ -184,10 +184,11 @@ async def on_search(update: Update, context: FokContext, text: str, _: DialogSta
             ),
         )
         return
+    await send(update, context, await _results(context, query, found))
+    # Out of the search step once the results are out (a failed send gets the text again).
     await dialog.enter(
         context.services.dialogs, chat_id(update), user_id(update), dialog.IDLE, {QUERY_KEY: query}
     )
-    await send(update, context, await _results(context, query, found))
 
 
 async def results(update: Update, context: FokContext, data: Callback) -> None:
@@ -412,15 +413,17 @@ async def on_comment(update: Update, context: FokContext, text: str, state: Dial
         await send(update, context, Screen(error_text(language, error)))
         return
     except StaleAction as stale:
-        await dialog.leave(store, chat_id(update), user_id(update))
         await _refuse_stale(update, context, _stale_card(stale))
+        await dialog.leave(store, chat_id(update), user_id(update))
         return
     except DomainError:
         await dialog.leave(store, chat_id(update), user_id(update))
         raise
-    await dialog.leave(store, chat_id(update), user_id(update))
     note = t(language, f"staff.apps.done.{target.value}")
+    # Leave the step only once the reply is out: if sending fails, Telegram delivers the comment
+    # again, and the decision (already made) answers the same card.
     await send(update, context, await card_screen(context, card, note))
+    await dialog.leave(store, chat_id(update), user_id(update))
 
 
 ROUTES = Routes(

@@ -118,10 +118,11 @@ async def on_search(update: Update, context: FokContext, text: str, _: DialogSta
         note = t(language, "staff.users.nothing", query=query)
         await send(update, context, Screen(note, inline([hub_button(language)])))
         return
+    await send(update, context, _results(language, query, found))
+    # Out of the search step once the results are out (a failed send gets the text again).
     await dialog.enter(
         context.services.dialogs, chat_id(update), user_id(update), dialog.IDLE, {QUERY_KEY: query}
     )
-    await send(update, context, _results(language, query, found))
 
 
 async def results(update: Update, context: FokContext, data: Callback) -> None:
@@ -263,9 +264,11 @@ async def on_reason(update: Update, context: FokContext, text: str, state: Dialo
     except DomainError:
         await dialog.leave(store, chat_id(update), user_id(update))
         raise
-    await dialog.leave(store, chat_id(update), user_id(update))
     note = t(language, "staff.users.blocked_done" if blocked else "staff.users.unblocked_done")
+    # Leave the step once the reply is out: a failed send gets the reason again, and blocking
+    # whoever is blocked already changes nothing.
     await send(update, context, await card_screen(context, card, note))
+    await dialog.leave(store, chat_id(update), user_id(update))
 
 
 # --- roles -----------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import timedelta
 from bot.domain.applications import Application, ApplicationStatus
 from bot.domain.users import Role
 from bot.telegram.texts import t
+from telegram_emulator.errors import ApiError
 from tests.handlers.harness import OLIMP, VODNIK, BotHarness, Person
 from tests.handlers.staff.conftest import make_staff
 
@@ -332,3 +333,41 @@ async def test_the_card_shows_the_applicant_their_other_applications_and_the_his
     other = await olga.press(hers, "№ 3")
     assert "📋 Заявка № 3" in other.text
     assert second.id in olga.current(other).data("Принять")
+
+
+async def test_a_decision_whose_reply_failed_is_answered_again_when_telegram_redelivers_it(
+    harness: BotHarness,
+) -> None:
+    """Telegram throttled the reply (429): the update is handed back and delivered again. The
+    decision is made once, and the second delivery answers with the card, not a refusal."""
+    olga = await make_staff(harness, "Ольга", Role.MANAGER, frozenset({OLIMP}))
+    anna = await harness.resident("Анна")
+    application = await apply(harness, anna, OLIMP, "yoga")
+    card = await olga.press_data(await olga.say("/admin"), f"1|sa|v|{application.id}")
+    await olga.press(card, "Принять")
+
+    send_message = harness.api._methods["sendMessage"]
+    throttled = []
+
+    def once_429(params: dict[str, object], files: dict[str, tuple[str, bytes]]) -> object:
+        if not throttled:
+            throttled.append(params)
+            raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        return send_message(params, files)
+
+    harness.api._methods["sendMessage"] = once_429
+    message = harness.api.user_message(olga.id, {"text": "Ждём вас"})
+    await harness.feed({"message": message}, expect_errors=True)
+    assert [type(e).__name__ for e in harness.errors] == ["RetryAfter"]
+    assert throttled  # the card was what failed to go out
+    await harness.feed({"message": message})  # delivered again
+    answered = olga.last
+    assert answered.text.startswith("✅ Заявка принята!")
+    assert "💬 Ждём вас" in answered.text
+    stored = await harness.storage.applications.get(application.id)
+    assert stored is not None
+    assert [c.to_status for c in stored.history] == [S.PENDING, S.ACCEPTED]
+    assert len(harness.storage.audit.all()) == 1
+    assert len([e for e in harness.storage.outbox.entries() if e.kind == "application_status"]) == 1
+    after = await olga.say("ещё текст")  # the comment step was left once answered
+    assert after.text == t("ru", "fallback.unknown")
