@@ -26,6 +26,8 @@ from bot.infra.calendar import IcsCalendarRenderer
 from bot.infra.catalog_cache import CachedCatalogRepository
 from bot.infra.charts import MatplotlibChartRenderer
 from bot.infra.clock import SystemClock
+from bot.infra.excel import OpenpyxlWorkbookRenderer
+from bot.infra.export_queue import CeleryExportQueue, NoExportQueue
 from bot.infra.health import Probe, mongo_probe, redis_cluster_probe, redis_probe
 from bot.infra.logs import configure_logging
 from bot.infra.metrics import (
@@ -39,6 +41,7 @@ from bot.infra.mongo.audit import MongoAuditRepository
 from bot.infra.mongo.bookings import MongoBookingRepository
 from bot.infra.mongo.catalog import MongoCatalogRepository
 from bot.infra.mongo.client import Document, create_mongo_client, database
+from bot.infra.mongo.exports import MongoExportJobRepository
 from bot.infra.mongo.outbox import MongoOutboxNotifier
 from bot.infra.mongo.reminders import MongoReminderRepository
 from bot.infra.mongo.sessions import MongoSessionRepository
@@ -60,7 +63,7 @@ from bot.services.ports.ephemeral import (
     JsonDict,
 )
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
-from bot.services.ports.reports import ReportAdapters
+from bot.services.ports.reports import ExportQueue, ReportAdapters
 from bot.services.ports.system import Clock
 from bot.services.users import UserService
 from bot.settings import MongoSettings, Settings
@@ -182,6 +185,7 @@ def build_services(
     events: BusinessEvents = NO_EVENTS,
     catalog_cache_s: float = 0.0,
     operator: str | None = None,
+    export_queue: ExportQueue | None = None,
 ) -> Services:
     """The services over ``storage``; dialog state and flood control over ``redis`` when given.
 
@@ -211,7 +215,13 @@ def build_services(
         calendar=IcsCalendarRenderer(),
         dialogs=dialogs,
         flood=flood,
-        reports=ReportAdapters(charts=MatplotlibChartRenderer()),
+        reports=ReportAdapters(
+            charts=MatplotlibChartRenderer(),
+            workbooks=OpenpyxlWorkbookRenderer(),
+            jobs=MongoExportJobRepository(storage.db),
+            # Large exports go to the workers from the web tier only (``export_queue``).
+            queue=export_queue or NoExportQueue(),
+        ),
         events=events,
         no_show=(
             NoShowRule(
@@ -320,6 +330,12 @@ async def open_process(
                 close_quietly("Redis Cluster client", lambda: close_redis_cluster(cluster))
             )
             redis = cluster
+        export_queue: ExportQueue | None = None
+        if full is not None and role is ProcessRole.WEB:
+            # Large exports are handed to the workers by task name (queue ``reports``).
+            producer = CeleryExportQueue(full.celery.broker_url.get_secret_value())
+            stack.callback(producer.close)
+            export_queue = producer
         services = build_services(
             storage,
             clock,
@@ -334,6 +350,7 @@ async def open_process(
                 else 0.0
             ),
             operator=operator if role is ProcessRole.CLI else None,
+            export_queue=export_queue,
         )
         if full is not None and redis is not None:
             bot = build_bot(full, redis, services.users)

@@ -18,6 +18,7 @@ from bot.infra.faults import is_transient
 from bot.services.container import Services
 from bot.services.delivery import DeliveryPolicy, DeliveryService
 from bot.settings import CelerySettings, Settings
+from bot.telegram.export_sender import TelegramExportSender
 from bot.telegram.notice_sender import TelegramNoticeSender
 
 
@@ -26,6 +27,8 @@ class WorkerRuntime:
     process: Process
     delivery: DeliveryService
     settings: Settings
+    # Large exports: the worker shows their progress and sends the file (staff statistics).
+    exports: TelegramExportSender
 
     @property
     def services(self) -> Services:
@@ -64,4 +67,5 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             # MongoDB or Redis away, Telegram's 5xx and 429: retried, never counted as poison.
             is_transient=is_transient,
         )
-        yield WorkerRuntime(process, delivery, settings)
+        exports = TelegramExportSender(process.require_bot())
+        yield WorkerRuntime(process, delivery, settings, exports)

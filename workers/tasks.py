@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from bot.infra.export_queue import EXPORT_TASK
 from bot.infra.mongo.backup import mongo_backup_service
 from bot.services.backup import RetentionPolicy, latest_backup_time
 from bot.services.delivery import DeliveryReport
@@ -198,6 +199,22 @@ def observe_delivery() -> dict[str, int]:
 # visibility timeout (3600 s), after which an unacknowledged task would be delivered again.
 BACKUP_TIME_LIMIT_S = 3000
 BACKUP_SOFT_TIME_LIMIT_S = 2700
+
+
+# A large export (staff statistics, «📥 Выгрузка»): queue ``reports`` (routed by its name).
+# Below the job's lease (bot.services.exports.JOB_LEASE), so a running job is never taken twice.
+EXPORT_LIMITS = {"soft_time_limit": 600, "time_limit": 660}
+
+
+@app.task(name=EXPORT_TASK, **EXPORT_LIMITS)
+def report_export(job_id: str) -> str | None:
+    """Build the export job ``job_id`` and send it (once: a job done is not built again)."""
+
+    async def export(runtime: WorkerRuntime) -> str | None:
+        status = await runtime.services.exports.run_job(job_id, runtime.exports)
+        return status.value if status is not None else None
+
+    return _run(EXPORT_TASK, export)
 
 
 @app.task(name=BACKUP, time_limit=BACKUP_TIME_LIMIT_S, soft_time_limit=BACKUP_SOFT_TIME_LIMIT_S)

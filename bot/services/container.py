@@ -14,6 +14,7 @@ from bot.services.applications import ApplicationService
 from bot.services.audit import AuditService
 from bot.services.bookings import BookingService
 from bot.services.catalog import CatalogService
+from bot.services.exports import ExportService
 from bot.services.operators import OperatorService
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
@@ -58,6 +59,7 @@ class Services:
     # The operator's shell (admin_tools) only: operator authority, no staff check.
     operators: OperatorService
     statistics: StatisticsService
+    exports: ExportService
     calendar: CalendarRenderer
     dialogs: DialogStateStore
     flood: FloodLimiter
@@ -123,6 +125,18 @@ def build_services(
             r.audit,
             clock,
             reports.charts,
+        ),
+        exports=ExportService(
+            r.users,
+            r.catalog,
+            r.applications,
+            r.sessions,
+            r.bookings,
+            r.audit,
+            clock,
+            jobs=reports.jobs,
+            workbooks=reports.workbooks,
+            queue=reports.queue,
         ),
         calendar=calendar,
         dialogs=dialogs,

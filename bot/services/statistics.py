@@ -195,28 +195,15 @@ class StatisticsService:
     async def _staff_report(
         self, actor_id: int, kind: PeriodKind, complex_ref: str | None
     ) -> StatisticsReport:
-        staff = await staff_member(self._users, actor_id)
-        complexes = await self._complexes_of(staff)
-        if complex_ref is not None:
-            every = await self._catalog.list_complexes(include_inactive=True)
-            picked = next((c for c in every if complex_reference(c.code) == complex_ref), None)
-            if picked is None:
-                raise NotFound(f"complex {complex_ref}")
-            if not staff.can_manage_complex(picked.code):
-                raise PermissionDenied("complex outside the staff member's scope")
-            complexes = [picked]
-        narrowed = complex_ref is not None or not staff.manages_all_complexes
-        return await self._build(period_of(kind, self._today()), complexes, narrowed=narrowed)
+        scope = await resolve_scope(self._users, self._catalog, actor_id, complex_ref)
+        period = period_of(kind, self._today())
+        return await self._build(period, scope.complexes, narrowed=scope.narrowed)
 
     async def _complexes_of(self, staff: User) -> list[Complex]:
-        every = await self._catalog.list_complexes(include_inactive=True)
-        if staff.manages_all_complexes:
-            return every
-        return [c for c in every if staff.can_manage_complex(c.code)]
+        return await complexes_of(self._catalog, staff)
 
     def _today(self) -> date:
-        # The reporting day of the product's home zone (the catalog's default).
-        return self._clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
+        return reporting_day(self._clock)
 
     async def _build(
         self, period: Period, complexes: Sequence[Complex], *, narrowed: bool
@@ -274,6 +261,47 @@ class StatisticsService:
             view=view,
             complexes=sorted(c.code for c in report.complexes) if report.narrowed else "all",
         )
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """What a report counts: the staff member, the complexes, whether it is narrower than all."""
+
+    staff: User
+    complexes: tuple[Complex, ...]
+    narrowed: bool
+
+
+async def complexes_of(catalog: CatalogRepository, staff: User) -> list[Complex]:
+    """Every complex (hidden ones too: they have a history) a staff member may count."""
+    every = await catalog.list_complexes(include_inactive=True)
+    if staff.manages_all_complexes:
+        return every
+    return [c for c in every if staff.can_manage_complex(c.code)]
+
+
+async def resolve_scope(
+    users: UserRepository, catalog: CatalogRepository, actor_id: int, complex_ref: str | None
+) -> ReportScope:
+    """The staff member's complexes, or the one of them whose button reference is
+    ``complex_ref``: refused for anyone but staff, and for a complex outside their scope."""
+    staff = await staff_member(users, actor_id)
+    complexes = await complexes_of(catalog, staff)
+    if complex_ref is not None:
+        every = await catalog.list_complexes(include_inactive=True)
+        picked = next((c for c in every if complex_reference(c.code) == complex_ref), None)
+        if picked is None:
+            raise NotFound(f"complex {complex_ref}")
+        if not staff.can_manage_complex(picked.code):
+            raise PermissionDenied("complex outside the staff member's scope")
+        complexes = [picked]
+    narrowed = complex_ref is not None or not staff.manages_all_complexes
+    return ReportScope(staff, tuple(complexes), narrowed)
+
+
+def reporting_day(clock: Clock) -> date:
+    """Today in the product's home zone (the catalog's default): the last day of a period."""
+    return clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:

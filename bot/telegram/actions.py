@@ -158,6 +158,11 @@ class StaffStatsAction(Action, token="sst", feature="staff_stats"):
     CHART = "c", 2  # period marker, complex reference or "-": the figures as a chart image
 
 
+class StaffExportAction(Action, token="sex", feature="staff_exports"):
+    MENU = "m", 2  # period marker, complex reference or "-": what to export
+    RUN = "r", 3  # export marker ("a" applications, "b" bookings), period marker, complex or "-"
+
+
 class StaffAuditAction(Action, token="sl", feature="staff_audit"):
     LOG = "l", 4  # staff id or "-", object kind marker or "-", object id or "-", page
     BY_STAFF = "f"  # the staff members to filter by

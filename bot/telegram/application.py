@@ -46,8 +46,10 @@ from bot.telegram.screens import refuse
 from bot.telegram.staff import applications as staff_applications
 from bot.telegram.staff import audit as staff_audit
 from bot.telegram.staff import catalog as staff_catalog
+from bot.telegram.staff import exports as staff_exports
 from bot.telegram.staff import hub as staff_hub
 from bot.telegram.staff import sessions as staff_sessions
+from bot.telegram.staff import stats as staff_stats
 from bot.telegram.staff import users as staff_users
 from bot.telegram.texts import pick_text_language, t
 
@@ -87,6 +89,8 @@ def feature_routes() -> tuple[Routes, ...]:
         staff_applications.ROUTES,
         staff_users.ROUTES,
         staff_audit.ROUTES,
+        staff_stats.ROUTES,
+        staff_exports.ROUTES,
     )
 
 

@@ -3,9 +3,24 @@ calendar's) and a queue that keeps the export jobs handed to it for the test to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.infra.charts import MatplotlibChartRenderer
+from bot.infra.excel import OpenpyxlWorkbookRenderer
 from bot.services.ports.reports import ReportAdapters
+from tests.fakes.exports import InMemoryExportJobRepository, RecordingExportQueue
 
 
-def report_adapters() -> ReportAdapters:
-    return ReportAdapters(charts=MatplotlibChartRenderer())
+@dataclass(frozen=True)
+class FakeReportAdapters(ReportAdapters):
+    jobs: InMemoryExportJobRepository
+    queue: RecordingExportQueue
+
+
+def report_adapters() -> FakeReportAdapters:
+    return FakeReportAdapters(
+        charts=MatplotlibChartRenderer(),
+        workbooks=OpenpyxlWorkbookRenderer(),
+        jobs=InMemoryExportJobRepository(),
+        queue=RecordingExportQueue(),
+    )

@@ -149,6 +149,10 @@ class ExportSender(Protocol):
 
 @dataclass(frozen=True)
 class ReportAdapters:
-    """The adapters the report services draw with (``build_services(..., reports=...)``)."""
+    """What the report services draw with and where large exports go
+    (``build_services(..., reports=...)``)."""
 
     charts: ChartRenderer
+    workbooks: WorkbookRenderer
+    jobs: ExportJobRepository
+    queue: ExportQueue

@@ -12,7 +12,7 @@ from telegram import InputFile, Update
 from bot.domain.applications import ApplicationStatus
 from bot.domain.reports import PeriodKind
 from bot.services.statistics import Figures, StatisticsReport, StatsScope
-from bot.telegram.actions import StaffStatsAction
+from bot.telegram.actions import StaffExportAction, StaffStatsAction
 from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
 from bot.telegram.keyboards import Row, button, in_pairs, inline
@@ -172,7 +172,12 @@ def report_screen(
     rows = [
         *_period_rows(language, kind, reference),
         [button(t(language, "staff.stats.scope_button", scope=shown), A.SCOPE, kind.value)],
-        [button(t(language, "staff.stats.chart"), A.CHART, kind.value, reference)],
+        [
+            button(t(language, "staff.stats.chart"), A.CHART, kind.value, reference),
+            button(
+                t(language, "staff.stats.export"), StaffExportAction.MENU, kind.value, reference
+            ),
+        ],
         hub_button(language),
     ]
     return Screen(report_text(language, report), inline(rows))

@@ -35,6 +35,7 @@ from bot.telegram.actions import (
     StaffApplicationAction,
     StaffAuditAction,
     StaffCatalogAction,
+    StaffExportAction,
     StaffSessionAction,
     StaffStatsAction,
     StaffUserAction,
@@ -356,6 +357,19 @@ REPORT_CASES: tuple[Case, ...] = (
     ),
     Case("the statistics' complexes", button(ST.SCOPE.data("m")), STAFF),
     Case("the statistics chart", button(ST.CHART.data("m", "-")), STAFF, "stats.view"),
+    Case("the exports", button(StaffExportAction.MENU.data("m", "-")), STAFF),
+    Case(
+        "export the applications of a complex",
+        button(StaffExportAction.RUN.data("a", "m", complex_reference(OLIMP))),
+        THIS_COMPLEX,
+        "export.applications",
+    ),
+    Case(
+        "export the bookings of a complex",
+        button(StaffExportAction.RUN.data("b", "m", complex_reference(OLIMP))),
+        THIS_COMPLEX,
+        "export.bookings",
+    ),
 )
 
 CASES: tuple[Case, ...] = (

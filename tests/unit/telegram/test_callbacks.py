@@ -179,6 +179,8 @@ SENT_BUTTONS = {
     "staff_stats.view": "1|sst|v",
     "staff_stats.scope": "1|sst|s",
     "staff_stats.chart": "1|sst|c",
+    "staff_exports.menu": "1|sex|m",
+    "staff_exports.run": "1|sex|r",
     "staff_sessions.complexes": "1|sse|c",
     "staff_sessions.schedule": "1|sse|s",
     "staff_sessions.new": "1|sse|n",
