@@ -39,6 +39,7 @@ from bot.infra.metrics import (
 from bot.infra.mongo.applications import MongoApplicationRepository
 from bot.infra.mongo.audit import MongoAuditRepository
 from bot.infra.mongo.bookings import MongoBookingRepository
+from bot.infra.mongo.broadcasts import MongoBroadcastAudiences, MongoBroadcastRepository
 from bot.infra.mongo.catalog import MongoCatalogRepository
 from bot.infra.mongo.client import Document, create_mongo_client, database
 from bot.infra.mongo.exports import MongoExportJobRepository
@@ -51,7 +52,7 @@ from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
 from bot.infra.redis.dialog_state import RedisDialogStateStore
 from bot.infra.redis.flood import RedisFloodLimiter
 from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
-from bot.infra.telegram.request import LimitedRequest
+from bot.infra.telegram.request import SENDING_METHODS, LimitedRequest
 from bot.services.container import Repositories, Services
 from bot.services.container import build_services as build_services_over
 from bot.services.operators import OperatorAudit
@@ -91,6 +92,8 @@ class Storage:
     reminders: MongoReminderRepository
     audit: MongoAuditRepository
     outbox: MongoOutboxNotifier
+    broadcasts: MongoBroadcastRepository
+    audiences: MongoBroadcastAudiences
 
     def repositories(self) -> Repositories:
         return Repositories(
@@ -102,6 +105,8 @@ class Storage:
             reminders=self.reminders,
             audit=self.audit,
             outbox=self.outbox,
+            broadcasts=self.broadcasts,
+            audiences=self.audiences,
         )
 
     async def close(self) -> None:
@@ -173,6 +178,8 @@ def build_storage(
         reminders=MongoReminderRepository(db),
         audit=MongoAuditRepository(db),
         outbox=MongoOutboxNotifier(db, clock or SystemClock()),
+        broadcasts=MongoBroadcastRepository(db),
+        audiences=MongoBroadcastAudiences(db),
     )
 
 
@@ -269,6 +276,48 @@ def build_bot(settings: Settings, redis: RedisCluster, users: UserService) -> Bo
             read_timeout=settings.telegram.request_timeout_seconds,
         ),
     )
+
+
+def build_broadcast_bot(
+    settings: Settings, redis: RedisCluster, users: UserService
+) -> tuple[Bot, RedisOutboundLimiter]:
+    """The Bot broadcasts go out with, and the limiter their sender waits for itself.
+
+    The broadcast sender takes its slot from the limiter, marks the recipient as being sent, and
+    only then sends, so ``sendMessage`` is not limited a second time in the request; 429 pauses
+    and 403s are handled as for every send. With ``LIMITS_ALLOW_PAID_BROADCAST`` the global budget
+    is the paid one (``LIMITS_PAID_BROADCAST_SENDS_PER_SECOND``): it shares the cluster's global
+    slots with the other bulk sends, which therefore still never exceed their own budget.
+    """
+    limits = settings.limits
+    rate = (
+        limits.paid_broadcast_sends_per_second
+        if limits.allow_paid_broadcast
+        else limits.global_sends_per_second
+    )
+    limiter = RedisOutboundLimiter(
+        redis,
+        OutboundLimits(
+            chat_interval_s=limits.chat_send_interval_seconds or 0.001,
+            group_interval_s=60.0 / limits.group_sends_per_minute,
+            global_rate_per_s=rate,
+        ),
+    )
+    api_base = str(settings.telegram.api_base_url).rstrip("/")
+    bot = Bot(
+        settings.telegram.bot_token.get_secret_value(),
+        base_url=f"{api_base}/bot",
+        base_file_url=f"{api_base}/file/bot",
+        request=LimitedRequest(
+            limiter=limiter,
+            on_unreachable=users.mark_unreachable_chat,
+            observer=PrometheusTelegramCallObserver(),
+            limited_methods=SENDING_METHODS - {"sendMessage"},
+            connection_pool_size=settings.telegram.http_pool_size,
+            read_timeout=settings.telegram.request_timeout_seconds,
+        ),
+    )
+    return bot, limiter
 
 
 def close_quietly(what: str, close: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:

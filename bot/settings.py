@@ -179,6 +179,11 @@ class LimitSettings(BaseSettings):
     chat_send_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     group_sends_per_minute: int = Field(default=20, ge=1, le=60)
     max_inflight_updates: int = Field(default=48, ge=1, le=1000)
+    # Paid broadcasts (Bot API allow_paid_broadcast, 0.1 Telegram Star a message): an operator's
+    # opt-in; broadcasts then go out at up to this many messages a second instead of the
+    # global budget, which still bounds every other bulk send.
+    allow_paid_broadcast: bool = False
+    paid_broadcast_sends_per_second: float = Field(default=100.0, gt=0, le=1000)
 
 
 class WebSettings(BaseSettings):
@@ -223,6 +228,34 @@ class BackupSettings(BaseSettings):
     retention_days: float = Field(default=30.0, gt=0, le=3660)
 
 
+class BroadcastSettings(BaseSettings):
+    """How broadcasts are fanned out (bot/services/broadcasts.py ``FanoutPolicy``, the
+    ``fok.broadcasts`` task every ``poll_seconds``)."""
+
+    model_config = _section("BROADCAST_")
+
+    poll_seconds: float = Field(default=5.0, ge=0.5, le=600)
+    # A runner renews its lease on the broadcast while it runs; after a runner died, the next
+    # run takes over once the lease has lapsed.
+    lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    # Sends in flight at once per runner (each still waits for the outbound budget).
+    concurrency: int = Field(default=4, ge=1, le=32)
+    # The author's progress message is edited at most this often.
+    progress_seconds: float = Field(default=3.0, ge=0.5, le=600)
+    # One run stops after this long (below the task's time limit); the next run goes on.
+    run_seconds: float = Field(default=120.0, ge=1, le=200)
+
+
+class ReportSettings(BaseSettings):
+    """The weekly Excel report to staff: weekday (0 = Monday) and local time, in the zone of
+    ``APP_DEFAULT_TIMEZONE`` (workers/schedule.py)."""
+
+    model_config = _section("REPORT_")
+
+    weekly_day: int = Field(default=0, ge=0, le=6)
+    weekly_at: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
 class NoShowSettings(BaseSettings):
     """The no-show rule enforced at booking: ``limit`` no-shows marked within ``window_days``
     stop a resident booking for ``block_days`` after the last of them (a limit of 0: off)."""
@@ -244,6 +277,8 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "app": AppSettings,
     "backup": BackupSettings,
     "no_show": NoShowSettings,
+    "broadcast": BroadcastSettings,
+    "report": ReportSettings,
 }
 
 
@@ -258,6 +293,8 @@ class Settings:
     app: AppSettings
     backup: BackupSettings = field(default_factory=BackupSettings)
     no_show: NoShowSettings = field(default_factory=NoShowSettings)
+    broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
 
 def env_names() -> list[str]:

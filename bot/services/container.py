@@ -13,9 +13,11 @@ from bot.domain.bookings import NoShowRule
 from bot.services.applications import ApplicationService
 from bot.services.audit import AuditService
 from bot.services.bookings import BookingService
+from bot.services.broadcasts import BroadcastService
 from bot.services.catalog import CatalogService
 from bot.services.exports import ExportService
 from bot.services.operators import OperatorService
+from bot.services.ports.broadcasts import BroadcastAudiences, BroadcastRepository
 from bot.services.ports.ephemeral import DialogStateStore, FloodLimiter
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.reports import ReportAdapters
@@ -45,6 +47,8 @@ class Repositories:
     reminders: ReminderRepository
     audit: AuditRepository
     outbox: Notifier
+    broadcasts: BroadcastRepository
+    audiences: BroadcastAudiences
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class Services:
     audit: AuditService
     # The operator's shell (admin_tools) only: operator authority, no staff check.
     operators: OperatorService
+    broadcasts: BroadcastService
     statistics: StatisticsService
     exports: ExportService
     calendar: CalendarRenderer
@@ -116,6 +121,9 @@ def build_services(
         reminders=ReminderService(r.reminders, clock, events),
         audit=AuditService(r.audit, r.users),
         operators=OperatorService(users, r.users, r.applications, r.bookings),
+        broadcasts=BroadcastService(
+            r.broadcasts, r.audiences, r.users, r.catalog, r.sessions, r.audit, clock
+        ),
         statistics=StatisticsService(
             r.users,
             r.catalog,

@@ -167,3 +167,22 @@ class StaffAuditAction(Action, token="sl", feature="staff_audit"):
     LOG = "l", 4  # staff id or "-", object kind marker or "-", object id or "-", page
     BY_STAFF = "f"  # the staff members to filter by
     BY_OBJECT = "o"  # the kinds of object to filter by
+
+
+class StaffBroadcastAction(Action, token="sbc", feature="staff_broadcasts"):
+    HOME = "h"  # whom to write to
+    EVERYONE = "e"  # every resident who allows news (admins)
+    COMPLEXES = "c", 1  # page: the complexes in scope
+    COMPLEX = "cv", 1  # complex reference: its residents
+    SPORTS = "k", 1  # page: the sports offered in scope
+    SPORT = "kv", 1  # sport reference: its residents
+    SESSION_COMPLEXES = "sc", 1  # page: the complex of the session
+    SESSIONS = "s", 2  # complex reference, page: its coming sessions
+    SESSION = "sv", 1  # session id: its people
+    SEND = "go", 1  # broadcast id: queue the draft previewed
+    EDIT = "ed", 1  # broadcast id: type the draft's text again
+    DISCARD = "x", 1  # broadcast id: drop the draft
+    CANCEL = "cx", 1  # broadcast id: stop it (the progress message's button)
+    LIST = "l", 1  # page: broadcasts sent
+    CARD = "v", 1  # broadcast id
+    RESEND = "rs", 1  # broadcast id: send again to the unconfirmed

@@ -45,6 +45,7 @@ from bot.telegram.routing import Router, Routes
 from bot.telegram.screens import refuse
 from bot.telegram.staff import applications as staff_applications
 from bot.telegram.staff import audit as staff_audit
+from bot.telegram.staff import broadcasts as staff_broadcasts
 from bot.telegram.staff import catalog as staff_catalog
 from bot.telegram.staff import exports as staff_exports
 from bot.telegram.staff import hub as staff_hub
@@ -89,6 +90,7 @@ def feature_routes() -> tuple[Routes, ...]:
         staff_applications.ROUTES,
         staff_users.ROUTES,
         staff_audit.ROUTES,
+        staff_broadcasts.ROUTES,
         staff_stats.ROUTES,
         staff_exports.ROUTES,
     )

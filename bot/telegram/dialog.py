@@ -35,6 +35,7 @@ STAFF_APP_COMMENT = "staff.app_comment"
 STAFF_APP_SEARCH = "staff.app_search"
 STAFF_USER_SEARCH = "staff.user_search"
 STAFF_BLOCK_REASON = "staff.block_reason"
+STAFF_BROADCAST_TEXT = "staff.broadcast.text"  # the text of a broadcast (its audience chosen)
 # Every step a feature may enter; the router refuses to start unless each is claimed by one
 # feature (bot.telegram.routing.Step), which also says what input the step takes.
 STEPS = frozenset(
@@ -60,6 +61,7 @@ STEPS = frozenset(
         STAFF_APP_SEARCH,
         STAFF_USER_SEARCH,
         STAFF_BLOCK_REASON,
+        STAFF_BROADCAST_TEXT,
     }
 )
 

@@ -1697,6 +1697,180 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "📥 выгрузка записей",
         "en": "📥 bookings exported",
     },
+    # --- staff: broadcasts (bot/telegram/staff/broadcasts.py, bot/telegram/broadcast_sender.py) ---
+    "staff.broadcast.hub_entry": {"ru": "📣 Рассылка", "en": "📣 Broadcasts"},
+    "staff.broadcast.home": {
+        "ru": "📣 <b>Рассылка</b>\n\nКому написать? Сообщение получат только зарегистрированные "
+        "жители, которые не отключили рассылки в профиле и не заблокировали бота.",
+        "en": "📣 <b>Broadcasts</b>\n\nWhom to write to? Only registered residents who have not "
+        "turned broadcasts off in their profile and have not blocked the bot get the message.",
+    },
+    "staff.broadcast.to_everyone": {"ru": "👥 Всем жителям", "en": "👥 Every resident"},
+    "staff.broadcast.to_complex": {"ru": "🏢 Жителям ФОК", "en": "🏢 A complex"},
+    "staff.broadcast.to_sport": {"ru": "🏅 По виду спорта", "en": "🏅 A sport"},
+    "staff.broadcast.to_session": {"ru": "📅 Участникам занятия", "en": "📅 A session"},
+    "staff.broadcast.sent_list": {"ru": "📜 Отправленные", "en": "📜 Sent"},
+    "staff.broadcast.back": {"ru": "🔙 К рассылкам", "en": "🔙 Broadcasts"},
+    "staff.broadcast.pick_complex": {
+        "ru": "🏢 Выберите ФОК. Сообщение получат подавшие туда заявку и записанные на его "
+        "занятия (за последние {days} дней и вперёд).",
+        "en": "🏢 Choose a complex. Its applicants and the people booked on its sessions (in the "
+        "last {days} days and ahead) get the message.",
+    },
+    "staff.broadcast.pick_session_complex": {
+        "ru": "📅 Выберите ФОК, затем занятие.",
+        "en": "📅 Choose the complex, then the session.",
+    },
+    "staff.broadcast.pick_sport": {
+        "ru": "🏅 Выберите вид спорта. Сообщение получат подавшие заявку и записанные на занятия "
+        "по нему{scope} (за последние {days} дней и вперёд).",
+        "en": "🏅 Choose a sport. Its applicants and the people booked on its sessions{scope} (in "
+        "the last {days} days and ahead) get the message.",
+    },
+    "staff.broadcast.in_your_complexes": {"ru": " в ваших ФОК", "en": " at your complexes"},
+    "staff.broadcast.pick_session": {
+        "ru": "📅 <b>{complex}</b>: занятия на {days} дней вперёд. Сообщение получат "
+        "записанные и ждущие в листе ожидания.",
+        "en": "📅 <b>{complex}</b>: sessions in the next {days} days. The people booked and "
+        "those on the waiting list get the message.",
+    },
+    "staff.broadcast.no_sessions": {
+        "ru": "📅 <b>{complex}</b>: в ближайшие {days} дней занятий нет.",
+        "en": "📅 <b>{complex}</b>: no sessions in the next {days} days.",
+    },
+    "staff.broadcast.nothing_in_scope": {
+        "ru": "У вас пока нет ФОК, жителям которых можно написать.",
+        "en": "You have no complexes whose residents you could write to yet.",
+    },
+    "staff.broadcast.session_item": {"ru": "{when} · {title}", "en": "{when} · {title}"},
+    "staff.broadcast.audience.all": {"ru": "все жители", "en": "every resident"},
+    "staff.broadcast.audience.complex": {
+        "ru": "жители ФОК «{name}»",
+        "en": "residents of “{name}”",
+    },
+    "staff.broadcast.audience.sport": {"ru": "занимающиеся: {sport}", "en": "sport: {sport}"},
+    "staff.broadcast.audience.sport_scoped": {
+        "ru": "занимающиеся: {sport} (в ваших ФОК)",
+        "en": "sport: {sport} (at your complexes)",
+    },
+    "staff.broadcast.audience.session": {
+        "ru": "участники занятия «{title}», {when}, ФОК «{complex}»",
+        "en": "people of the session “{title}”, {when}, “{complex}”",
+    },
+    "staff.broadcast.audience.session_gone": {
+        "ru": "участники занятия, которого больше нет",
+        "en": "people of a session that no longer exists",
+    },
+    "staff.broadcast.ask_text": {
+        "ru": "✍️ <b>Новая рассылка</b>\nКому: {audience}\nПолучателей сейчас: {count}\n\n"
+        "Пришлите текст одним сообщением (до {limit} символов). Оформление — средствами "
+        "Telegram: жирный, курсив, ссылки, цитаты; HTML-теги будут показаны как обычный текст.\n\n"
+        "Перед отправкой вы увидите, как сообщение будет выглядеть.",
+        "en": "✍️ <b>New broadcast</b>\nTo: {audience}\nRecipients now: {count}\n\n"
+        "Send the text as one message (up to {limit} characters). Format it with Telegram: bold, "
+        "italic, links, quotes; HTML tags are shown as plain text.\n\n"
+        "You will see how the message looks before it is sent.",
+    },
+    "staff.broadcast.nobody": {
+        "ru": "🤷 Кому: {audience}\n\nСейчас некому написать: никто из этой аудитории не "
+        "зарегистрирован, не разрешил рассылки или все заблокировали бота.",
+        "en": "🤷 To: {audience}\n\nThere is nobody to write to now: nobody in this audience is "
+        "registered, allows broadcasts and has the bot unblocked.",
+    },
+    "staff.broadcast.cancel_input": {"ru": "❌ Отмена", "en": "❌ Cancel"},
+    "staff.broadcast.text_empty": {
+        "ru": "❌ Пришлите текст сообщения — пустое отправить нельзя.",
+        "en": "❌ Send the text of the message: an empty one cannot be sent.",
+    },
+    "staff.broadcast.text_too_long": {
+        "ru": "❌ Слишком длинно: до {limit} символов. Сократите текст и пришлите снова.",
+        "en": "❌ Too long: up to {limit} characters. Shorten it and send it again.",
+    },
+    "staff.broadcast.text_command": {
+        "ru": "❌ Текст рассылки не может начинаться с «/» — так начинаются команды бота.",
+        "en": "❌ A broadcast cannot start with “/”: that is how bot commands start.",
+    },
+    "staff.broadcast.text_not_text": {
+        "ru": "❌ Пришлите текст: фото, файлы и стикеры разослать нельзя.",
+        "en": "❌ Send text: photos, files and stickers cannot be broadcast.",
+    },
+    "staff.broadcast.preview": {
+        "ru": "👁 <b>Предпросмотр</b>\nКому: {audience}\nПолучателей: {count}\n"
+        "━━━━━━━━━━\n{text}\n━━━━━━━━━━\nОтправить это сообщение?",
+        "en": "👁 <b>Preview</b>\nTo: {audience}\nRecipients: {count}\n"
+        "━━━━━━━━━━\n{text}\n━━━━━━━━━━\nSend this message?",
+    },
+    "staff.broadcast.send": {"ru": "✅ Отправить", "en": "✅ Send"},
+    "staff.broadcast.edit": {"ru": "✏️ Изменить текст", "en": "✏️ Change the text"},
+    "staff.broadcast.discard": {"ru": "🗑 Удалить черновик", "en": "🗑 Delete the draft"},
+    "staff.broadcast.discarded": {
+        "ru": "🗑 Черновик удалён, ничего не отправлено.",
+        "en": "🗑 The draft is deleted; nothing was sent.",
+    },
+    "staff.broadcast.state.queued": {
+        "ru": "⏳ <b>Рассылка в очереди</b>",
+        "en": "⏳ <b>Broadcast queued</b>",
+    },
+    "staff.broadcast.state.running": {
+        "ru": "📤 <b>Идёт рассылка</b>: {settled} из {total}",
+        "en": "📤 <b>Sending</b>: {settled} of {total}",
+    },
+    "staff.broadcast.state.done": {
+        "ru": "✅ <b>Рассылка завершена</b>",
+        "en": "✅ <b>Broadcast finished</b>",
+    },
+    "staff.broadcast.state.cancelled": {
+        "ru": "⛔ <b>Рассылка остановлена</b>",
+        "en": "⛔ <b>Broadcast stopped</b>",
+    },
+    "staff.broadcast.state.draft": {"ru": "📝 <b>Черновик</b>", "en": "📝 <b>Draft</b>"},
+    "staff.broadcast.progress": {
+        "ru": "{state}\nКому: {audience}\n«{excerpt}»\n\n{lines}",
+        "en": "{state}\nTo: {audience}\n“{excerpt}”\n\n{lines}",
+    },
+    "staff.broadcast.line.author": {"ru": "✍️ Автор: {name}", "en": "✍️ Author: {name}"},
+    "staff.broadcast.line.when": {"ru": "🕘 {when}", "en": "🕘 {when}"},
+    "staff.broadcast.line.estimated": {
+        "ru": "👥 Получателей: около {n}",
+        "en": "👥 Recipients: about {n}",
+    },
+    "staff.broadcast.line.recipients": {"ru": "👥 Получателей: {n}", "en": "👥 Recipients: {n}"},
+    "staff.broadcast.line.delivered": {"ru": "✅ Доставлено: {n}", "en": "✅ Delivered: {n}"},
+    "staff.broadcast.line.blocked": {
+        "ru": "🚫 Заблокировали бота: {n}",
+        "en": "🚫 Blocked the bot: {n}",
+    },
+    "staff.broadcast.line.failed": {"ru": "⚠️ Не доставлено: {n}", "en": "⚠️ Not delivered: {n}"},
+    "staff.broadcast.line.skipped": {
+        "ru": "🔕 Пропущено (отключили рассылки или недоступны): {n}",
+        "en": "🔕 Skipped (turned broadcasts off or unreachable): {n}",
+    },
+    "staff.broadcast.line.unconfirmed": {
+        "ru": "❔ Не подтверждено: {n}. Отправка прервалась, когда сообщение уже уходило, — "
+        "оно могло дойти. Само оно не повторяется; дослать можно кнопкой ниже (кто-то может "
+        "получить его дважды).",
+        "en": "❔ Unconfirmed: {n}. Sending stopped while the message was leaving, so it may have "
+        "arrived. It is never repeated on its own; you can send it again below (someone may get "
+        "it twice).",
+    },
+    "staff.broadcast.line.not_sent": {"ru": "⏸ Не отправлено: {n}", "en": "⏸ Not sent: {n}"},
+    "staff.broadcast.stop": {"ru": "⛔ Остановить рассылку", "en": "⛔ Stop the broadcast"},
+    "staff.broadcast.resend": {
+        "ru": "🔁 Дослать неподтверждённым ({n})",
+        "en": "🔁 Send to the unconfirmed again ({n})",
+    },
+    "staff.broadcast.list": {
+        "ru": "📜 <b>Рассылки</b> ({total})\nНовые сверху.",
+        "en": "📜 <b>Broadcasts</b> ({total})\nNewest first.",
+    },
+    "staff.broadcast.list_empty": {
+        "ru": "📜 Рассылок ещё не было.",
+        "en": "📜 No broadcasts yet.",
+    },
+    "staff.broadcast.item": {
+        "ru": "{emoji} {when} · {excerpt}",
+        "en": "{emoji} {when} · {excerpt}",
+    },
     # --- calendar -----------------------------------------------------------------------
     "weekday.0": {"ru": "пн", "en": "Mon"},
     "weekday.1": {"ru": "вт", "en": "Tue"},

@@ -28,7 +28,7 @@ import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.domain.applications import ACTIVE_STATUSES, Application, ApplicationStatus
 from bot.domain.audit import AuditEntry
@@ -55,6 +55,9 @@ from bot.services.ports.repositories import (
     BookingTally,
 )
 from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxStatus
+
+if TYPE_CHECKING:
+    from tests.fakes.broadcasts import InMemoryBroadcastAudiences, InMemoryBroadcastRepository
 
 T = TypeVar("T")
 B = BookingStatus
@@ -1173,9 +1176,18 @@ class InMemoryStorage:
     reminders: InMemoryReminderRepository = field(default_factory=InMemoryReminderRepository)
     audit: InMemoryAuditRepository = field(default_factory=InMemoryAuditRepository)
     outbox: InMemoryOutbox = field(init=False)
+    broadcasts: InMemoryBroadcastRepository = field(init=False)
+    audiences: InMemoryBroadcastAudiences = field(init=False)
 
     def __post_init__(self) -> None:
         self.outbox = InMemoryOutbox(self.clock)
+        # Imported here: the broadcast fakes are built over the fakes of this module.
+        from tests.fakes.broadcasts import InMemoryBroadcastAudiences, InMemoryBroadcastRepository
+
+        self.broadcasts = InMemoryBroadcastRepository()
+        self.audiences = InMemoryBroadcastAudiences(
+            self.users, self.applications, self.bookings, self.sessions
+        )
 
     def repositories(self) -> Repositories:
         return Repositories(
@@ -1187,4 +1199,6 @@ class InMemoryStorage:
             reminders=self.reminders,
             audit=self.audit,
             outbox=self.outbox,
+            broadcasts=self.broadcasts,
+            audiences=self.audiences,
         )

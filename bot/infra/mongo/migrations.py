@@ -147,10 +147,36 @@ async def _application_numbers(db: AsyncDatabase[Document]) -> None:
     )
 
 
+async def _broadcasts(db: AsyncDatabase[Document]) -> None:
+    """Broadcasts run in the order they were queued; each has one record per recipient, which
+    the database keeps unique, so a broadcast resumed after a crash cannot send twice."""
+    await db.broadcasts.create_indexes(
+        [
+            IndexModel([("state", ASCENDING), ("queued_at", ASCENDING)], name="queue"),
+            IndexModel([("author_id", ASCENDING), ("queued_at", DESCENDING)], name="by_author"),
+            IndexModel([("queued_at", DESCENDING)], name="recent"),
+        ]
+    )
+    await db.broadcast_recipients.create_indexes(
+        [
+            IndexModel(
+                [("broadcast_id", ASCENDING), ("user_id", ASCENDING)],
+                name="one_per_broadcast_user",
+                unique=True,
+            ),
+            IndexModel(
+                [("broadcast_id", ASCENDING), ("state", ASCENDING), ("next_at", ASCENDING)],
+                name="claim",
+            ),
+        ]
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial indexes and invariants", _initial_indexes),
     Migration(2, "check-in codes unique per session, no-shows", _checkin_codes_and_no_shows),
     Migration(3, "application numbers; audit log by actor and object", _application_numbers),
+    Migration(4, "broadcasts: the queue, one record per broadcast and user", _broadcasts),
 )
 
 

@@ -18,6 +18,7 @@ from bot.telegram.actions import (
     StaffAction,
     StaffApplicationAction,
     StaffAuditAction,
+    StaffBroadcastAction,
     StaffCatalogAction,
     StaffSessionAction,
     StaffStatsAction,
@@ -56,6 +57,7 @@ ENTRIES: list[HubEntry] = [
     HubEntry("staff.catalog.hub_entry", StaffCatalogAction.HOME),
     HubEntry("staff.hub.users", StaffUserAction.SEARCH, roles=ADMINS),
     HubEntry("staff.hub.stats", StaffStatsAction.VIEW, (PeriodKind.MONTH.value, "-")),
+    HubEntry("staff.broadcast.hub_entry", StaffBroadcastAction.HOME),
     HubEntry("staff.hub.audit", StaffAuditAction.LOG, ("-", "-", "-", 0), roles=SUPER_ADMINS),
 ]
 

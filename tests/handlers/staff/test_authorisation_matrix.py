@@ -24,16 +24,19 @@ import pytest
 
 from bot.domain.applications import Application
 from bot.domain.bookings import booking_id
+from bot.domain.broadcasts import AudienceKind, Broadcast
 from bot.domain.catalog import Sport
 from bot.domain.i18n import LocalizedText
 from bot.domain.sessions import Session, WeeklyTemplate
 from bot.domain.users import Role
+from bot.services.broadcasts import reference as broadcast_ref
 from bot.services.catalog_io import template_id
 from bot.services.users import complex_reference
 from bot.telegram.actions import (
     StaffAction,
     StaffApplicationAction,
     StaffAuditAction,
+    StaffBroadcastAction,
     StaffCatalogAction,
     StaffExportAction,
     StaffSessionAction,
@@ -77,6 +80,8 @@ class World:
     session: Session
     booked: Person
     template: WeeklyTemplate
+    # A broadcast to Олимп's residents by its manager, queued (not sent yet).
+    broadcast: Broadcast | None = None
 
 
 async def build_world(harness: BotHarness) -> World:
@@ -104,7 +109,9 @@ async def build_world(harness: BotHarness) -> World:
     )
     await harness.storage.sessions.upsert_template(template)
     await harness.storage.catalog.upsert_sport(Sport("curling", LocalizedText.of("Кёрлинг")))
-    return World(harness, actors, application, anna, blocked, manager, session, booked, template)
+    world = World(harness, actors, application, anna, blocked, manager, session, booked, template)
+    world.broadcast = await queued_broadcast(harness, actors[MANAGER])
+    return world
 
 
 Act = Callable[[World, Person], Awaitable[Reply]]
@@ -372,6 +379,68 @@ REPORT_CASES: tuple[Case, ...] = (
     ),
 )
 
+
+async def queued_broadcast(harness: BotHarness, author: Person) -> Broadcast:
+    """A broadcast the manager of Олимп sent on its way to Олимп's residents."""
+    broadcasts = harness.services.broadcasts
+    preview = await broadcasts.audience(author.id, AudienceKind.COMPLEX, broadcast_ref(OLIMP))
+    draft = await broadcasts.compose(author.id, preview.audience, "Бассейн закрыт")
+    return await broadcasts.confirm(author.id, draft.id, author.id, 1)
+
+
+def broadcast_button(make: Callable[[Broadcast], str]) -> Act:
+    async def act(world: World, person: Person) -> Reply:
+        assert world.broadcast is not None
+        return await press(person, make(world.broadcast))
+
+    return act
+
+
+async def compose_broadcast(world: World, person: Person) -> Reply:
+    asked = await press(person, StaffBroadcastAction.COMPLEX.data(broadcast_ref(OLIMP)))
+    return await then_type(asked, person, "Завтра бассейн не работает")
+
+
+BROADCAST_AUTHOR_OR_ADMIN = frozenset({MANAGER, ADMIN, SUPER_ADMIN})  # the author is MANAGER
+BROADCAST_CASES: tuple[Case, ...] = (
+    Case("the broadcasts screen", button(StaffBroadcastAction.HOME.data()), STAFF),
+    Case("write to every resident", button(StaffBroadcastAction.EVERYONE.data()), ADMINS),
+    Case(
+        "write to a complex's residents",
+        button(StaffBroadcastAction.COMPLEX.data(broadcast_ref(OLIMP))),
+        THIS_COMPLEX,
+    ),
+    Case(
+        "write to a sport's residents at the manager's complexes",
+        button(StaffBroadcastAction.SPORT.data(broadcast_ref("yoga"))),
+        THIS_COMPLEX,
+    ),
+    Case(
+        "write to the people of a session",
+        lambda w, p: press(p, StaffBroadcastAction.SESSION.data(w.session.id)),
+        THIS_COMPLEX,
+    ),
+    Case(
+        "a complex's sessions to write to",
+        button(StaffBroadcastAction.SESSIONS.data(broadcast_ref(OLIMP), 0)),
+        THIS_COMPLEX,
+    ),
+    Case("compose a broadcast", compose_broadcast, THIS_COMPLEX, "broadcast.draft"),
+    Case("the broadcasts sent", button(StaffBroadcastAction.LIST.data(0)), STAFF),
+    Case(
+        "a broadcast's card",
+        broadcast_button(lambda b: StaffBroadcastAction.CARD.data(b.id)),
+        BROADCAST_AUTHOR_OR_ADMIN,
+    ),
+    Case(
+        "stop a broadcast",
+        broadcast_button(lambda b: StaffBroadcastAction.CANCEL.data(b.id)),
+        BROADCAST_AUTHOR_OR_ADMIN,
+        "broadcast.cancelled",
+    ),
+)
+
+
 CASES: tuple[Case, ...] = (
     Case("open the panel by /admin", admin_command, STAFF),
     Case("open the panel by its button", button(StaffAction.HUB.data()), STAFF),
@@ -443,6 +512,7 @@ CASES: tuple[Case, ...] = (
     Case("filter the log by object", button(StaffAuditAction.BY_OBJECT.data()), SUPER_ADMINS),
     *SESSION_AND_CATALOG_CASES,
     *REPORT_CASES,
+    *BROADCAST_CASES,
 )
 
 
@@ -460,6 +530,7 @@ def stored(harness: BotHarness) -> dict[str, Any]:
             "templates": storage.sessions.all_templates(),
             "catalog": storage.catalog.all(),
             "reminders": sorted(storage.reminders.all(), key=lambda r: r.id),
+            "broadcasts": storage.broadcasts.all(),
         }
     )
 
