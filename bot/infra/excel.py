@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import datetime
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from typing import TYPE_CHECKING
 
 from bot.services.ports.reports import Cell, Sheet, WorkbookSpec
+
+if TYPE_CHECKING:  # imported when a workbook is written: every process starts without it
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 MAX_WIDTH = 50
 MIN_WIDTH = 8
@@ -35,6 +36,8 @@ def _width(value: Cell) -> int:
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: Cell, bold: Font | None = None) -> WriteOnlyCell:
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, datetime):
         cell.number_format = DATE_FORMAT
@@ -44,6 +47,10 @@ def _cell(sheet: WriteOnlyWorksheet, value: Cell, bold: Font | None = None) -> W
 
 
 def _write(workbook: Workbook, spec: Sheet) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
     sheet = workbook.create_sheet(spec.name.translate(_FORBIDDEN_IN_NAMES)[:SHEET_NAME_LENGTH])
     assert isinstance(sheet, WriteOnlyWorksheet)
     widths = [_width(header) for header in spec.headers]
@@ -62,6 +69,8 @@ def _write(workbook: Workbook, spec: Sheet) -> None:
 
 
 def render_xlsx(spec: WorkbookSpec) -> bytes:
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     for sheet in spec.sheets:
         _write(workbook, sheet)

@@ -1697,6 +1697,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "📥 выгрузка записей",
         "en": "📥 bookings exported",
     },
+    "staff.audit.operator_named": {
+        "ru": "оператор {login} (admin_tools)",
+        "en": "operator {login} (admin_tools)",
+    },
     # --- staff: broadcasts (bot/telegram/staff/broadcasts.py, bot/telegram/broadcast_sender.py) ---
     "staff.broadcast.hub_entry": {"ru": "📣 Рассылка", "en": "📣 Broadcasts"},
     "staff.broadcast.home": {

@@ -125,7 +125,11 @@ def _line(language: str, entry: AuditEntry, people: Mapping[int, str]) -> str:
         language,
         "staff.audit.line",
         at=format_when(entry.at, DEFAULT_TIMEZONE, language),
-        actor=_person(language, entry.actor_id, people),
+        actor=(
+            t(language, "staff.audit.operator_named", login=entry.actor_name)
+            if entry.actor_name
+            else _person(language, entry.actor_id, people)
+        ),
         action=_text_or(language, f"staff.audit.action.{entry.action}", entry.action),
         kind=_text_or(language, f"staff.audit.kind.{entry.target_type}", entry.target_type),
         object=_object(language, entry, people),
