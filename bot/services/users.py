@@ -99,7 +99,7 @@ class UserService:
     async def set_name(self, actor: Actor, raw_name: str) -> User:
         user = await self._acting(actor)
         updated = replace(user, name=validate_name(raw_name))
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         return updated
 
     async def set_phone_from_contact(
@@ -114,7 +114,7 @@ class UserService:
             raise ValidationFailed("phone", "invalid")
         user = await self._acting(actor)
         updated = replace(user, phone=phone)
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         return updated
 
     async def complete_registration(self, actor: Actor, *, consent: bool) -> User:
@@ -130,7 +130,7 @@ class UserService:
             registered_at=user.registered_at or now,
             deleted_at=None,
         )
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         self._events.registered()
         return updated
 
@@ -145,13 +145,13 @@ class UserService:
         if language not in SUPPORTED_LANGUAGES:
             raise ValidationFailed("language", "unsupported")
         updated = replace(user, language=language)
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         return updated
 
     async def set_notifications(self, actor: Actor, preferences: NotificationPreferences) -> User:
         user = await active_resident(self._users, actor)
         updated = replace(user, notifications=preferences)
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         return updated
 
     async def toggle_notification(self, actor: Actor, kind: str) -> User:
@@ -162,14 +162,14 @@ class UserService:
         current: bool = getattr(user.notifications, kind)
         preferences: NotificationPreferences = replace(user.notifications, **{kind: not current})
         updated = replace(user, notifications=preferences)
-        await self._users.save(updated)
+        await self._users.save_changes(user, updated)
         return updated
 
     async def delete_my_data(self, actor: Actor) -> User:
         """Erase personal fields and anonymise the applications that carried them."""
         user = await active_resident(self._users, actor)
         erased = user.erased(self._clock.now())
-        await self._users.save(erased)
+        await self._users.save_changes(user, erased)
         await self._applications.anonymise_user(user.telegram_id)
         return erased
 
@@ -217,7 +217,7 @@ class UserService:
         if target.blocked is blocked:
             return target
         updated = replace(target, blocked=blocked)
-        await self._users.save(updated)
+        await self._users.save_changes(target, updated)
         event = await self._record(
             actor_id or 0,
             "user.block" if blocked else "user.unblock",

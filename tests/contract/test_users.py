@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
+import pytest
+
+from bot.bootstrap import build_storage
 from bot.domain.paging import PageRequest
 from bot.domain.users import NotificationPreferences, Role, User
+from bot.services.ports.repositories import UserRepository
 from tests.contract.conftest import Ports
 from tests.contract.data import NOW, PRECISE, PRECISE_STORED
 
@@ -153,3 +158,110 @@ async def test_count_registered_leaves_out_guests_and_deleted_users(ports: Ports
     await ports.users.save(resident(4).erased(NOW))
     await ports.users.save(replace(resident(5), deleted_at=NOW))
     assert await ports.users.count_registered() == 2
+
+
+# --- writes that race (two processes, or a resident and staff at once) ------------------------
+
+
+async def test_save_changes_writes_only_what_changed_so_a_concurrent_block_survives(
+    ports: Ports,
+) -> None:
+    await ports.users.save(resident(30))
+    seen_by_resident = await ports.users.get(30)  # the gate's read at the start of an update
+    seen_by_staff = await ports.users.get(30)
+    assert seen_by_resident is not None
+    assert seen_by_staff is not None
+
+    await ports.users.save_changes(seen_by_staff, replace(seen_by_staff, blocked=True))
+    # The resident's update goes on with the record read before the block.
+    quiet = replace(seen_by_resident.notifications, reminders=False)
+    await ports.users.save_changes(
+        seen_by_resident, replace(seen_by_resident, language="en", notifications=quiet)
+    )
+
+    assert await ports.users.get(30) == replace(
+        resident(30), blocked=True, language="en", notifications=quiet
+    )
+
+
+async def test_save_changes_keeps_a_role_granted_meanwhile(ports: Ports) -> None:
+    await ports.users.save(resident(31))
+    stale = await ports.users.get(31)
+    assert stale is not None
+    await ports.users.set_role(31, Role.MANAGER, frozenset({"c1"}))
+    await ports.users.save_changes(stale, replace(stale, name="Анна", phone="+79160000001"))
+
+    stored = await ports.users.get(31)
+    assert stored is not None
+    assert (stored.role, stored.managed_complexes) == (Role.MANAGER, frozenset({"c1"}))
+    assert (stored.name, stored.phone) == ("Анна", "+79160000001")
+
+
+async def test_two_notification_toggles_from_one_read_both_count(ports: Ports) -> None:
+    await ports.users.save(resident(32))
+    stale = await ports.users.get(32)
+    assert stale is not None
+    prefs = stale.notifications
+    await ports.users.save_changes(
+        stale, replace(stale, notifications=replace(prefs, reminders=False))
+    )
+    await ports.users.save_changes(
+        stale, replace(stale, notifications=replace(prefs, broadcasts=False))
+    )
+    stored = await ports.users.get(32)
+    assert stored is not None
+    assert stored.notifications == NotificationPreferences(
+        reminders=False, application_updates=True, broadcasts=False
+    )
+
+
+async def test_save_changes_without_a_change_writes_nothing_and_a_gone_record_is_whole(
+    ports: Ports,
+) -> None:
+    await ports.users.save(resident(33))
+    stale = await ports.users.get(33)
+    assert stale is not None
+    await ports.users.save(replace(resident(33), name="Борис"))
+    await ports.users.save_changes(stale, stale)  # nothing changed: nothing written
+    assert (await ports.users.get(33)) == replace(resident(33), name="Борис")
+
+    await ports.users.save_changes(User(telegram_id=34), resident(34))
+    assert await ports.users.get(34) == resident(34)
+
+
+async def test_erasing_keeps_a_concurrent_block(ports: Ports) -> None:
+    await ports.users.save(resident(35, phone="+79160000002"))
+    stale = await ports.users.get(35)
+    assert stale is not None
+    await ports.users.save_changes(stale, replace(stale, blocked=True))
+    await ports.users.save_changes(stale, stale.erased(NOW))
+    stored = await ports.users.get(35)
+    assert stored == replace(resident(35).erased(NOW), blocked=True)
+
+
+async def test_many_first_contacts_at_once_make_one_record(
+    ports: Ports, request: pytest.FixtureRequest
+) -> None:
+    """Two processes creating the same user at once (e.g. two web workers granting the super
+    admins at start): every caller gets the record, none fails."""
+    repositories: list[UserRepository] = [ports.users]
+    second = None
+    if ports.kind == "mongo":  # a second process: its own client on the same database
+        second = build_storage(
+            request.getfixturevalue("mongo_url"),
+            request.getfixturevalue("mongo_db_name"),
+            app_name="contract-second",
+        )
+        repositories.append(second.users)
+    ids = range(100001, 100301)  # the race is lost only now and then: try it many times
+    try:
+        for telegram_id in ids:
+            results = await asyncio.gather(
+                *(users.ensure(telegram_id, "ru", NOW) for users in repositories * 2)
+            )
+            assert results == [User(telegram_id=telegram_id)] * len(results)
+    finally:
+        if second is not None:
+            await second.close()
+    everyone = await ports.users.list_all(1000)
+    assert [user.telegram_id for user in everyone] == list(ids)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -45,7 +45,7 @@ from bot.domain.i18n import LocalizedText
 from bot.domain.paging import Page, PageRequest
 from bot.domain.reminders import Reminder, ReminderStats, ReminderStatus
 from bot.domain.sessions import Session, WeeklyTemplate
-from bot.domain.users import Role, User
+from bot.domain.users import NotificationPreferences, Role, User
 from bot.services.container import Repositories
 from bot.services.ports.repositories import (
     ApplicationCount,
@@ -157,6 +157,26 @@ class InMemoryUserRepository:
 
     async def save(self, user: User) -> None:
         self._users[user.telegram_id] = _stored_user(user)
+
+    async def save_changes(self, before: User, after: User) -> None:
+        if before.telegram_id != after.telegram_id:
+            raise ValueError("save_changes compares two states of one user")
+        current = self._users.get(after.telegram_id) or after
+        changed: dict[str, Any] = {}
+        for name in (f.name for f in fields(User)):
+            old, new = getattr(before, name), getattr(after, name)
+            if name == "notifications":  # per preference, like the adapter's dotted fields
+                prefs = {
+                    kind.name: getattr(new, kind.name)
+                    for kind in fields(NotificationPreferences)
+                    if getattr(old, kind.name) != getattr(new, kind.name)
+                }
+                if prefs:
+                    changed[name] = replace(current.notifications, **prefs)
+            elif old != new:
+                changed[name] = new
+        if changed:
+            self._users[after.telegram_id] = _stored_user(replace(current, **changed))
 
     async def set_unreachable(self, telegram_id: int, unreachable: bool) -> None:
         found = self._users.get(telegram_id)

@@ -1,4 +1,10 @@
-"""Users in MongoDB, keyed by Telegram id."""
+"""Users in MongoDB, keyed by Telegram id.
+
+Writes never put back a whole record read earlier: :meth:`MongoUserRepository.save_changes`
+sets only the fields a use case changed, so a resident's own edit cannot undo a block or a role
+change made meanwhile by staff; ``blocked``, ``role`` and ``unreachable`` have their own
+single-field writes.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from bot.domain.paging import Page, PageRequest
 from bot.domain.users import NotificationPreferences, Role, User
@@ -34,6 +41,28 @@ def user_to_doc(user: User) -> Document:
         },
         "deleted_at": user.deleted_at,
     }
+
+
+def _flat(doc: Document) -> Document:
+    """``{"notifications": {"reminders": x}}`` as ``{"notifications.reminders": x}``."""
+    flat: Document = {}
+    for key, value in doc.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{inner}": item for inner, item in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def changed_fields(before: User, after: User) -> Document:
+    """The document fields (dotted inside sub-documents) whose value ``after`` changed."""
+    old, new = _flat(user_to_doc(before)), _flat(user_to_doc(after))
+    return {key: value for key, value in new.items() if old.get(key) != value}
+
+
+# A racing first contact: SecantusDB answers the losing upsert with nothing, MongoDB may refuse it
+# with a duplicate key; either way the record exists by then and is read again.
+ENSURE_ATTEMPTS = 3
 
 
 def user_from_doc(doc: Document) -> User:
@@ -68,23 +97,50 @@ class MongoUserRepository:
         return user_from_doc(doc) if doc else None
 
     async def ensure(self, telegram_id: int, language: str, now: datetime) -> User:
+        """Read; write only on first contact (an update from a known user costs no write)."""
+        found = await self._users.find_one({"_id": telegram_id})
+        if found is not None:
+            return user_from_doc(found)
         fresh = user_to_doc(User(telegram_id=telegram_id, language=language))
         fresh.pop("_id")
         fresh["created_at"] = now
-        doc = await self._users.find_one_and_update(
-            {"_id": telegram_id},
-            {"$setOnInsert": fresh},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        if doc is None:  # upsert with AFTER always returns the document
-            raise RuntimeError(f"upsert of user {telegram_id} returned nothing")
-        return user_from_doc(doc)
+        for _ in range(ENSURE_ATTEMPTS):
+            try:
+                doc = await self._users.find_one_and_update(
+                    {"_id": telegram_id},
+                    {"$setOnInsert": fresh},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # another process inserted it first
+                doc = None
+            if doc is None:
+                doc = await self._users.find_one({"_id": telegram_id})
+            if doc is not None:
+                return user_from_doc(doc)
+        raise RuntimeError(f"user {telegram_id} could be neither created nor read")
 
     async def save(self, user: User) -> None:
+        """The whole record (seeding, imports); use cases write through :meth:`save_changes`."""
         doc = user_to_doc(user)
         doc.pop("_id")
         await self._users.update_one({"_id": user.telegram_id}, {"$set": doc}, upsert=True)
+
+    async def save_changes(self, before: User, after: User) -> None:
+        if before.telegram_id != after.telegram_id:
+            raise ValueError("save_changes compares two states of one user")
+        changes = changed_fields(before, after)
+        if not changes:
+            return
+        rest = {
+            key: value
+            for key, value in _flat(user_to_doc(after)).items()
+            if key != "_id" and key not in changes
+        }
+        update: Document = {"$set": changes}
+        if rest:  # only if the record is gone: then it is written whole
+            update["$setOnInsert"] = rest
+        await self._users.update_one({"_id": after.telegram_id}, update, upsert=True)
 
     async def set_unreachable(self, telegram_id: int, unreachable: bool) -> None:
         await self._users.update_one({"_id": telegram_id}, {"$set": {"unreachable": unreachable}})

@@ -73,10 +73,19 @@ class UserRepository(Protocol):
     async def get(self, telegram_id: int) -> User | None: ...
 
     async def ensure(self, telegram_id: int, language: str, now: datetime) -> User:
-        """Return the user, creating a bare record on first contact (idempotent)."""
+        """Return the user, creating a bare record on first contact (idempotent, safe when
+        processes race to create it; a known user costs a read and no write)."""
         ...
 
-    async def save(self, user: User) -> None: ...
+    async def save(self, user: User) -> None:
+        """The whole record, as given (seeding and imports; use cases use ``save_changes``)."""
+        ...
+
+    async def save_changes(self, before: User, after: User) -> None:
+        """Write only the fields ``after`` changed from ``before`` (the record as read), so a
+        change another process made meanwhile to any other field (a block, a role) is kept; one
+        notification preference is one field. A record that is gone is written whole."""
+        ...
 
     async def set_unreachable(self, telegram_id: int, unreachable: bool) -> None: ...
 
