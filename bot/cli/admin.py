@@ -18,36 +18,29 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bot.bootstrap import ProcessRole, Storage, open_process
-from bot.domain.errors import DomainError
 from bot.domain.i18n import DEFAULT_LANGUAGE
 from bot.domain.reports import MAX_PERIOD_DAYS
 from bot.domain.users import Role, User
-from bot.infra.mongo.backup import mongo_backup_service
-from bot.infra.mongo.migrations import applied_versions, latest_version, migrate
-from bot.infra.progress import terminal_progress
-from bot.services.backup import BackupFailed, RestoreRefused, RetentionPolicy, TargetNotEmpty
-from bot.services.container import Services
 from bot.services.operators import LIST_USERS_DEFAULT, LIST_USERS_MAX, PersonInfo, person_tags
-from bot.settings import (
-    BackupSettings,
-    MongoSettings,
-    SettingsError,
-    TelegramSettings,
-    load_section,
-)
-from bot.telegram.application import BOT_COMMANDS
 
-Command = Callable[[argparse.Namespace, Storage, Services], Awaitable[int]]
+# The composition root, the drivers and the bot's application are imported when a command runs,
+# not when the arguments are read: a mistyped command is answered at once.
+if TYPE_CHECKING:
+    from bot.bootstrap import Storage
+    from bot.services.container import Services
+    from bot.settings import TelegramSettings
+
+Command = Callable[[argparse.Namespace, "Storage", "Services"], Awaitable[int]]
 
 
 async def cmd_db_migrate(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    from bot.infra.mongo.migrations import latest_version, migrate
+
     applied = await migrate(storage.db)
     if applied:
         print(f"applied migrations: {', '.join(map(str, applied))}")
@@ -57,6 +50,8 @@ async def cmd_db_migrate(args: argparse.Namespace, storage: Storage, services: S
 
 
 async def cmd_db_status(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    from bot.infra.mongo.migrations import applied_versions, latest_version
+
     versions = await applied_versions(storage.db)
     current = max(versions, default=0)
     print(f"schema version {current}, latest {latest_version()}")
@@ -453,6 +448,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 async def cmd_backup(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    from bot.infra.mongo.backup import mongo_backup_service
+    from bot.infra.progress import terminal_progress
+    from bot.services.backup import BackupFailed, RetentionPolicy
+    from bot.settings import BackupSettings, SettingsError, load_section
+
     try:
         settings = load_section(BackupSettings)
     except SettingsError as error:
@@ -479,6 +479,10 @@ async def cmd_backup(args: argparse.Namespace, storage: Storage, services: Servi
 
 
 async def cmd_restore(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    from bot.infra.mongo.backup import mongo_backup_service
+    from bot.infra.progress import terminal_progress
+    from bot.services.backup import RestoreRefused, TargetNotEmpty
+
     archive = Path(args.archive)
     target = args.database or storage.db.name
     service = mongo_backup_service(storage.db, database_name=args.database, clock=services.clock)
@@ -523,12 +527,14 @@ def _database_name(value: str) -> str:
 
 # --- webhook (deploy time only: the bot never calls setWebhook at start, design §4 rule 3) ------
 
-TelegramCommand = Callable[[argparse.Namespace, TelegramSettings], Awaitable[int]]
+TelegramCommand = Callable[[argparse.Namespace, "TelegramSettings"], Awaitable[int]]
 
 
 async def _bot_api(
     telegram: TelegramSettings, method: str, *, data: dict[str, str], files: Any = None
 ) -> tuple[int, dict[str, Any]]:
+    import httpx
+
     base = str(telegram.api_base_url).rstrip("/")
     url = f"{base}/bot{telegram.bot_token.get_secret_value()}/{method}"
     try:
@@ -589,6 +595,8 @@ async def cmd_webhook_delete(args: argparse.Namespace, telegram: TelegramSetting
 
 async def cmd_commands_publish(args: argparse.Namespace, telegram: TelegramSettings) -> int:
     """setMyCommands in Russian (everyone) and English (English-speaking clients)."""
+    from bot.telegram.application import BOT_COMMANDS
+
     for language, commands in BOT_COMMANDS.items():
         data = {"commands": json.dumps([c.to_dict() for c in commands], ensure_ascii=False)}
         if language != DEFAULT_LANGUAGE:
@@ -732,6 +740,10 @@ def operator_login() -> str:
 
 async def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    from bot.bootstrap import ProcessRole, open_process
+    from bot.domain.errors import DomainError
+    from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
+
     telegram_command: TelegramCommand | None = getattr(args, "telegram_run", None)
     if telegram_command is not None:
         try:
