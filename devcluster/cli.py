@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from devcluster.credentials import CREDENTIALS_FILE, Credentials, write_private_file
 from devcluster.paths import DEFAULT_RUN_DIR
@@ -78,7 +79,12 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stay attached; Ctrl-C or SIGTERM stops the cluster",
     )
-    commands.add_parser("status", help="show components, processes and addresses")
+    status_parser = commands.add_parser("status", help="show components, processes and addresses")
+    status_parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: ports, files, each process (pid, running, log) and endpoint",
+    )
     commands.add_parser("down", help="stop everything `up` started")
     commands.add_parser("ports", help="list the port names `--port` and the variables accept")
     return parser
@@ -199,6 +205,8 @@ def _wait_for_stop_signal() -> None:
 def status(args: argparse.Namespace, out: TextIO) -> int:
     run_dir: Path = args.run_dir.resolve()
     state = ClusterState.load(run_dir)
+    if args.json:
+        return _status_json(run_dir, state, out)
     if state is None:
         print(f"not running (no state in {run_dir})", file=out)
         return EXIT_NOT_RUNNING
@@ -214,6 +222,49 @@ def status(args: argparse.Namespace, out: TextIO) -> int:
                 file=out,
             )
     _print_endpoints(state, out)
+    return 0 if all_running else 1
+
+
+def _status_json(run_dir: Path, state: ClusterState | None, out: TextIO) -> int:
+    """`status --json`, for tools (scripts/monitor-enterprise.sh): the same facts and exit codes.
+
+    Names files and ports only; the secrets stay in the files it names.
+    """
+    if state is None:
+        json.dump({"run_dir": str(run_dir), "state": None, "all_running": False}, out)
+        print(file=out)
+        return EXIT_NOT_RUNNING
+    components: list[dict[str, Any]] = [
+        {
+            "name": component.name,
+            "processes": [
+                {
+                    "name": process.name,
+                    "pid": process.pid,
+                    "running": process.is_running(),
+                    "log": process.log,
+                }
+                for process in component.processes
+            ],
+            "endpoints": [{"label": e.label, "url": e.url} for e in component.endpoints],
+        }
+        for component in state.components
+    ]
+    all_running = all(p["running"] for c in components for p in c["processes"])
+    json.dump(
+        {
+            "run_dir": state.run_dir,
+            "state": "running" if all_running else "degraded",
+            "all_running": all_running,
+            "started_at": state.started_at,
+            "ports": state.ports,
+            "files": state.files,
+            "components": components,
+        },
+        out,
+        ensure_ascii=False,
+    )
+    print(file=out)
     return 0 if all_running else 1
 
 

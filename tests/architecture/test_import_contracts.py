@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ANALYSED_PACKAGES = ("bot", "workers", "devcluster")
+ANALYSED_PACKAGES = ("bot", "workers", "devcluster", "ops")
 LINT_IMPORTS = str(Path(sys.executable).parent / "lint-imports")
 
 
@@ -68,6 +68,9 @@ def project_copy(tmp_path: Path) -> Path:
         ("bot/cli/_breach.py", "import pymongo", "only bot.infra, the composition root"),
         ("bot/infra/_breach.py", "import starlette", "Starlette and the ASGI servers"),
         ("bot/infra/_breach.py", "import workers", "the product never imports workers"),
+        ("bot/cli/_breach.py", "import ops.monitor", "the product never imports the operator's"),
+        ("ops/_breach.py", "import devcluster.state", "the operator's monitor imports neither"),
+        ("ops/_breach.py", "import bot.settings", "the operator's monitor imports neither"),
     ],
 )
 def test_a_breach_is_caught(
