@@ -971,10 +971,12 @@ def _deployment(args: argparse.Namespace) -> Deployment:
 
 
 def _console(out: TextIO) -> Console:
+    """Colour on a terminal only (and not even there with NO_COLOR); wide tables in a pipe."""
     terminal = out.isatty()
     width = None if terminal else max(160, int(os.environ.get("COLUMNS", "0") or 0))
+    no_color = not terminal or bool(os.environ.get("NO_COLOR"))
     return Console(
-        file=out, force_terminal=terminal, no_color=not terminal, width=width, highlight=False
+        file=out, force_terminal=terminal, no_color=no_color, width=width, highlight=False
     )
 
 

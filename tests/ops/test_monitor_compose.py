@@ -24,7 +24,7 @@ from ops.deployments import (
     LONG_RUNNING,
     MAX_BOT_REPLICAS,
 )
-from ops.monitor import main
+from ops.monitor import Section, _console, main, render
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "monitor-enterprise.sh"
@@ -223,3 +223,30 @@ def test_without_a_compose_v2_every_source_says_so_and_the_exit_is_unhealthy(
     # the example leaves the stats password empty: said, not sent
     assert report["sections"]["haproxy"]["error"].startswith("STATS_PASSWORD is not set")
     assert "127.0.0.1:9" in report["sections"]["alerts"]["error"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    section = Section("x", "Things", ["state"], rows=[["DOWN"], ["ok"]], problems=["x is DOWN"])
+
+    def rendered(out: io.StringIO) -> str:
+        render([section], _console(out), "header")
+        return out.getvalue()
+
+    on_terminal = rendered(Terminal())
+    assert "\x1b[1;31mDOWN" in on_terminal  # bold red
+    assert "\x1b[32mok" in on_terminal
+    assert "UNHEALTHY: 1 problem(s)" in on_terminal
+    in_a_pipe = rendered(io.StringIO())
+    assert "\x1b[" not in in_a_pipe
+    assert "UNHEALTHY: 1 problem(s)" in in_a_pipe
+    # NO_COLOR (no-color.org) takes the colours away, not the emphasis
+    monkeypatch.setenv("NO_COLOR", "1")
+    without = rendered(Terminal())
+    assert "31m" not in without
+    assert "32m" not in without
