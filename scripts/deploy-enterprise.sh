@@ -298,7 +298,7 @@ compose run --rm --no-deps redis-cluster-init
 
 # --- 8. migrations -----------------------------------------------------------------------------
 step "migrate: index migrations (admin_tools.py db migrate, cli role)"
-compose run --rm --no-deps cli db migrate
+compose run --rm --no-deps cli cli db migrate
 
 # --- 9. monitoring -----------------------------------------------------------------------------
 step "monitoring: exporters, Prometheus, Alertmanager, Loki, Alloy, Grafana"
@@ -321,11 +321,11 @@ if [[ $skip_telegram == true ]]; then
     log "skipped (--skip-telegram)"
 elif [[ $self_signed == true ]]; then
     # Telegram must be given the certificate it cannot verify on its own.
-    compose run --rm --no-deps -e TELEGRAM_WEBHOOK_CA_FILE=/run/fok-tls/webhook-ca.pem cli webhook set
-    compose run --rm --no-deps cli commands publish
+    compose run --rm --no-deps -e TELEGRAM_WEBHOOK_CA_FILE=/run/fok-tls/webhook-ca.pem cli cli webhook set
+    compose run --rm --no-deps cli cli commands publish
 else
-    compose run --rm --no-deps cli webhook set
-    compose run --rm --no-deps cli commands publish
+    compose run --rm --no-deps cli cli webhook set
+    compose run --rm --no-deps cli cli commands publish
 fi
 
 # --- 13. report --------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ step "report: health of every service, webhook, bots in rotation"
 compose ps
 wait_healthy "${DATA_SERVICES[@]}" "${MONITORING_SERVICES[@]}" "${APP_SERVICES[@]}" "${EDGE_SERVICES[@]}"
 if [[ $skip_telegram == false ]]; then
-    compose run --rm --no-deps cli webhook info
+    compose run --rm --no-deps cli cli webhook info
 fi
 printf '+ bots in rotation (haproxy_backend_active_servers{proxy="bots"})\n'
 if [[ $dry_run == false ]]; then

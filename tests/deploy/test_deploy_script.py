@@ -97,17 +97,17 @@ def test_the_dry_run_of_the_example_prints_the_ordered_plan() -> None:
         r"^wait until healthy: mongo-1 ",
         r" run --rm --no-deps mongo-init$",
         r" run --rm --no-deps redis-cluster-init$",
-        r" run --rm --no-deps cli db migrate$",
+        r" run --rm --no-deps cli cli db migrate$",
         r" up -d --no-deps node-exporter .* grafana$",
         r"^wait until healthy: node-exporter ",
         r" up -d --no-deps --scale bot=3 bot worker-notifications worker-reminders worker-reports worker-backups beat$",
         r"^wait until healthy: bot ",
         r" up -d --no-deps haproxy$",
         r"^wait until healthy: haproxy$",
-        r" run --rm --no-deps -e TELEGRAM_WEBHOOK_CA_FILE=/run/fok-tls/webhook-ca.pem cli webhook set$",
-        r" run --rm --no-deps cli commands publish$",
+        r" run --rm --no-deps -e TELEGRAM_WEBHOOK_CA_FILE=/run/fok-tls/webhook-ca.pem cli cli webhook set$",
+        r" run --rm --no-deps cli cli commands publish$",
         r" ps$",
-        r" run --rm --no-deps cli webhook info$",
+        r" run --rm --no-deps cli cli webhook info$",
     ]
     positions = [index_of(lines, pattern) for pattern in order]
     assert positions == sorted(positions), list(zip(order, positions, strict=True))
