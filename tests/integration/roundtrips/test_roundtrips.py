@@ -93,16 +93,20 @@ CATALOG_MODES = {"catalog-from-mongodb": 0.0, "catalog-cache-default": PRODUCTIO
 REDIS_MAX_CONNECTIONS = int(RedisSettings.model_fields["max_connections"].default)
 
 # (MongoDB commands, Redis commands) per update: today's figures, asserted as upper bounds.
+# A booking costs two more than when the figures were first lowered (9 → 11, cached 7 → 9): the
+# no-show rule reads the person's recent no-show marks (a find) and a new booking is given its
+# check-in code (an update). Folding the code into the update that activates the booking would
+# win one back.
 BOUNDS: dict[str, dict[str, tuple[int, int]]] = {
     "catalog-from-mongodb": {
         "districts page 2": (2, 1),
         "complex card": (7, 1),
-        "book a seat": (9, 1),
+        "book a seat": (11, 1),
     },
     "catalog-cache-default": {
         "districts page 2": (1, 1),
         "complex card": (1, 1),
-        "book a seat": (7, 1),
+        "book a seat": (9, 1),
     },
 }
 
