@@ -164,8 +164,14 @@ def build_storage(
     app_name: str,
     clock: Clock | None = None,
     timeout_ms: int = 5000,
+    operation_timeout_ms: int | None = None,
 ) -> Storage:
-    client = create_mongo_client(mongo_url, app_name=app_name, timeout_ms=timeout_ms)
+    client = create_mongo_client(
+        mongo_url,
+        app_name=app_name,
+        timeout_ms=timeout_ms,
+        operation_timeout_ms=operation_timeout_ms,
+    )
     db = database(client, database_name)
     return Storage(
         client=client,
@@ -360,6 +366,9 @@ async def open_process(
             secrets=[
                 full.telegram.bot_token.get_secret_value(),
                 full.telegram.webhook_secret.get_secret_value(),
+                full.mongo.url.get_secret_value(),
+                full.celery.broker_url.get_secret_value(),
+                full.redis.password.get_secret_value() if full.redis.password else "",
             ],
         )
     async with AsyncExitStack() as stack:
@@ -369,6 +378,8 @@ async def open_process(
             app_name=f"fok-{role}/{process_name}",
             clock=clock,
             timeout_ms=mongo.timeout_ms,
+            # The webhook path only: below the update deadline (MONGO_OPERATION_TIMEOUT_MS).
+            operation_timeout_ms=mongo.operation_timeout_ms if role is ProcessRole.WEB else None,
         )
         stack.push_async_callback(close_quietly("MongoDB client", storage.close))
         redis: RedisCluster | None = None

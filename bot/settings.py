@@ -7,6 +7,8 @@ variable, never its value (secrets must not reach logs).
 
 from __future__ import annotations
 
+import enum
+import ipaddress
 import re
 import socket
 from dataclasses import dataclass, field
@@ -22,6 +24,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The update deadline (bot/web/pipeline.py update_deadline_s) is max(WEB_DRAIN_SECONDS, this).
+MIN_UPDATE_DEADLINE_S = 5.0
+
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 BOT_TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 
@@ -35,6 +40,32 @@ class SettingsError(Exception):
 
 def _section(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(env_prefix=prefix, extra="ignore", frozen=True)
+
+
+class RuntimeEnv(enum.StrEnum):
+    """``APP_ENV``: ``production`` (the default) refuses plain-HTTP Telegram URLs; ``local``
+    (``python -m devcluster``, the tests: the emulator speaks http://) allows them."""
+
+    LOCAL = "local"
+    PRODUCTION = "production"
+
+
+class _RuntimeEnvOnly(BaseSettings):
+    """``APP_ENV`` alone, for the checks of other sections (a CLI command may load only one)."""
+
+    model_config = _section("APP_")
+
+    env: RuntimeEnv = RuntimeEnv.PRODUCTION
+
+
+def _https_unless_local(value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+    if (
+        value is not None
+        and value.scheme != "https"
+        and _RuntimeEnvOnly().env is not RuntimeEnv.LOCAL
+    ):
+        raise ValueError("must be an https:// URL (http:// only with APP_ENV=local)")
+    return value
 
 
 class TelegramSettings(BaseSettings):
@@ -64,6 +95,11 @@ class TelegramSettings(BaseSettings):
             raise ValueError("must be 16-256 characters of A-Z a-z 0-9 _ -")
         return value
 
+    @field_validator("api_base_url", "webhook_url")
+    @classmethod
+    def _https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        return _https_unless_local(value)
+
     @field_validator("webhook_path")
     @classmethod
     def _path_shape(cls, value: str) -> str:
@@ -78,6 +114,11 @@ class MongoSettings(BaseSettings):
     url: SecretStr
     database: str = Field(default="fok_bot", pattern=r"^[A-Za-z0-9_-]{1,60}$")
     timeout_ms: int = Field(default=5000, ge=100, le=60000)
+    # The web tier's bound on every MongoDB operation (PyMongo's timeoutMS): below the update
+    # deadline, so a slow database ends an update with a transient error (503, Telegram retries)
+    # instead of running into the deadline. Workers and the CLI have none (backups read long
+    # cursors).
+    operation_timeout_ms: int = Field(default=4000, ge=100, le=60000)
 
 
 class RedisSettings(BaseSettings):
@@ -186,17 +227,42 @@ class LimitSettings(BaseSettings):
     paid_broadcast_sends_per_second: float = Field(default=100.0, gt=0, le=1000)
 
 
+# Who may read /metrics and /health/detailed by default: loopback and the private address
+# ranges (a container network, a VPC), never a public address and never through the edge proxy.
+INTERNAL_NETWORKS = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
 class WebSettings(BaseSettings):
     model_config = _section("WEB_")
 
     instance_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=16 << 20)
     drain_seconds: float = Field(default=20.0, ge=0, le=120)
+    # Client networks served /metrics and /health/detailed (comma-separated CIDRs).
+    internal_networks: Annotated[tuple[IpNetwork, ...], NoDecode] = Field(
+        default=INTERNAL_NETWORKS, validate_default=True
+    )
+
+    @field_validator("internal_networks", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip() or INTERNAL_NETWORKS  # empty (as in .env.prod.example): default
+            try:
+                return tuple(
+                    ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip()
+                )
+            except ValueError:
+                raise ValueError("must be a comma-separated list of CIDR networks") from None
+        return value
 
 
 class AppSettings(BaseSettings):
     model_config = _section("APP_")
 
+    env: RuntimeEnv = RuntimeEnv.PRODUCTION
     default_timezone: str = "Europe/Moscow"
     super_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
@@ -295,6 +361,18 @@ class Settings:
     no_show: NoShowSettings = field(default_factory=NoShowSettings)
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+
+    def __post_init__(self) -> None:
+        if self.mongo.operation_timeout_ms >= self.update_deadline_s * 1000:
+            raise SettingsError(
+                "invalid configuration:\n  MONGO_OPERATION_TIMEOUT_MS: must be below the update "
+                f"deadline, max(WEB_DRAIN_SECONDS, {MIN_UPDATE_DEADLINE_S:g}) s"
+            )
+
+    @property
+    def update_deadline_s(self) -> float:
+        """The longest one update may be processed (see ``bot.web.pipeline``)."""
+        return max(self.web.drain_seconds, MIN_UPDATE_DEADLINE_S)
 
 
 def env_names() -> list[str]:

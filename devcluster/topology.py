@@ -153,6 +153,8 @@ def _telegram_emulator(cluster: LocalCluster) -> Built:
         exports={
             "TELEGRAM_BOT_TOKEN": cluster.credentials.bot_token,
             "TELEGRAM_API_BASE_URL": server.base_url,
+            # The emulator speaks plain HTTP, which production settings refuse.
+            "APP_ENV": "local",
             "APP_SUPER_ADMIN_IDS": str(admin_id),
         },
     )

@@ -22,6 +22,9 @@ from devcluster.secantus import SecantusServer
 # PTB 22 warns on every read of a time span given in seconds unless it may answer timedelta,
 # as its next major version will: the tests (and the product, which reads none) take that now.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
+# The emulator speaks plain HTTP: the tests run in local mode (bot/settings.py RuntimeEnv), which
+# every process they start inherits. A test of production mode sets APP_ENV itself.
+os.environ.setdefault("APP_ENV", "local")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

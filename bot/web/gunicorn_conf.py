@@ -35,12 +35,32 @@ loglevel = os.environ.get("APP_LOG_LEVEL", "info").lower()
 proc_name = f"fok-bot-{os.environ.get('WEB_INSTANCE_ID', 'instance')}"
 
 
+def _scrub_gunicorn_logs() -> None:
+    """gunicorn's loggers (and uvicorn's, which the workers give gunicorn's handlers) do not
+    propagate to the root, where the app's scrubber sits: put one on their handlers too, from
+    the environment's secrets, before a worker or the app has logged anything."""
+    from bot.infra.logs import SecretScrubber, environment_secrets, install_scrubber
+
+    install_scrubber(SecretScrubber(environment_secrets()))
+
+
 def on_starting(server: Any) -> None:
     """Wipe the metrics directory: files of a previous run would be summed into this one."""
+    _scrub_gunicorn_logs()
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True, exist_ok=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    # The worker has set up uvicorn's loggers on gunicorn's handlers by now.
+    _scrub_gunicorn_logs()
+
+
+def on_reload(server: Any) -> None:
+    # SIGHUP builds gunicorn's log handlers anew.
+    _scrub_gunicorn_logs()
 
 
 def child_exit(server: Any, worker: Any) -> None:

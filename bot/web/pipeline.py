@@ -40,7 +40,8 @@ ApplicationFactory = Callable[[Services, Bot], PtbApplication]
 # The processing mark outlives the longest an owner may work on an update by this margin, so a
 # live owner always finishes or aborts before anyone else may take over.
 DEDUP_MARK_MARGIN_S = 5.0
-MIN_UPDATE_DEADLINE_S = 5.0
+# What an update needs on its way (/ready); the broker is only on the detailed page.
+READINESS = ("mongodb", "redis_cluster")
 # PTB runs handler groups in ascending order; the product's gate is in -1, its features in 0.
 BEFORE_GROUP = -1000
 AFTER_GROUP = 1000
@@ -53,8 +54,10 @@ def update_deadline_s(settings: Settings) -> float:
     Tied to ``WEB_DRAIN_SECONDS``: shutdown waits that long for in-flight updates, so an update
     allowed to run longer would be cut by a restart anyway. A dead owner's mark expires
     ``DEDUP_MARK_MARGIN_S`` later, which is how long a retry of its updates waits (503s).
+    Every MongoDB operation is bounded below it (``MONGO_OPERATION_TIMEOUT_MS``, checked by the
+    settings), so a slow database ends the update with a transient error first.
     """
-    return max(settings.web.drain_seconds, MIN_UPDATE_DEADLINE_S)
+    return settings.update_deadline_s
 
 
 @dataclass
@@ -175,7 +178,14 @@ class UpdatePipeline:
         return trace
 
     async def check_dependencies(self) -> list[DependencyStatus]:
+        """Every dependency (the detailed health page)."""
         return await check_all(self.process.probes)
+
+    async def check_readiness(self) -> list[DependencyStatus]:
+        """Only what the webhook path needs (``/ready``): not the Celery broker, which no update
+        waits for; a broker outage must not take every instance out of HAProxy."""
+        probes = self.process.probes
+        return await check_all({name: probes[name] for name in READINESS if name in probes})
 
 
 async def _grant_super_admins(services: Services, ids: list[int]) -> None:

@@ -15,8 +15,15 @@ Document = dict[str, Any]
 
 
 def create_mongo_client(
-    url: str, *, app_name: str, timeout_ms: int = 5000
+    url: str, *, app_name: str, timeout_ms: int = 5000, operation_timeout_ms: int | None = None
 ) -> AsyncMongoClient[Document]:
+    """``operation_timeout_ms`` bounds every operation, retries and server selection included
+    (PyMongo's client-side operation timeout, ``timeoutMS``): past it the operation raises a
+    ``PyMongoError`` whose ``timeout`` is true (``NetworkTimeout``, ``ExecutionTimeout``...),
+    which ``bot.infra.faults`` counts as transient. ``None``: no bound beyond the socket's."""
+    options: dict[str, Any] = {}
+    if operation_timeout_ms is not None:
+        options["timeoutMS"] = operation_timeout_ms
     return AsyncMongoClient(
         url,
         appname=app_name,
@@ -26,6 +33,7 @@ def create_mongo_client(
         retryReads=True,
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
+        **options,
     )
 
 

@@ -14,8 +14,9 @@ import json
 import secrets
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -91,17 +92,30 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(update.effective_chat.id, "flaky done")
 
+    async def mongo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # One MongoDB read, as the gate's: slow when the test stalls the database.
+        assert update.effective_chat is not None
+        assert update.effective_user is not None
+        await services.users.get(update.effective_user.id)
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(update.effective_chat.id, "mongo done")
+
     async def notify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Like a staff action that messages another person: the target may have blocked the bot.
         target = int((context.args or ["0"])[0])
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(target, "уведомление")
 
-    def build(services: Services, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
+    services: Services
+
+    def build(built: Services, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
+        nonlocal services
+        services = built
         application = Application.builder().bot(bot).updater(None).build()
         application.add_handler(CommandHandler("slow", slow))
         application.add_handler(CommandHandler("flaky", flaky))
         application.add_handler(CommandHandler("notify", notify))
+        application.add_handler(CommandHandler("mongo", mongo))
         application.add_handler(MessageHandler(filters.TEXT, echo))
         return application
 
@@ -120,6 +134,7 @@ class WebHarness:
     http: httpx.AsyncClient
     runtime_ref: list[UpdatePipeline]
     served: InProcessServer
+    mongo_proxy: StallingProxy | None = None
 
     @property
     def runtime(self) -> UpdatePipeline:
@@ -248,6 +263,61 @@ async def serve_in_process(app: Any) -> AsyncIterator[InProcessServer]:
 class WebOptions:
     max_inflight: int = 48
     broker_url: str | None = None  # None: the session's broker
+    # MongoDB through a proxy the test can stall (``web.mongo_proxy``), with this operation
+    # timeout (MONGO_OPERATION_TIMEOUT_MS).
+    stallable_mongo: bool = False
+    mongo_operation_timeout_ms: int = 4000
+    internal_networks: str | None = None  # WEB_INTERNAL_NETWORKS; None: the default
+
+
+class StallingProxy:
+    """A TCP proxy in front of MongoDB whose answers can be held back (a database gone slow)."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self._upstream = upstream
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> StallingProxy:
+        self._server = await asyncio.start_server(self._connect, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.flowing.set()
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._upstream)
+        self._writers += [writer, up_writer]
+        for task in (
+            asyncio.create_task(self._pump(reader, up_writer, held=False)),
+            asyncio.create_task(self._pump(up_reader, writer, held=True)),
+        ):
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pump(
+        self, source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, held: bool
+    ) -> None:
+        with contextlib.suppress(ConnectionError):
+            while chunk := await source.read(65536):
+                if held:
+                    await self.flowing.wait()
+                sink.write(chunk)
+                await sink.drain()
+        sink.close()
 
 
 @pytest.fixture
@@ -269,7 +339,15 @@ async def web(
         webhook_backoff_initial=0.1,
         webhook_backoff_max=0.5,
     )
-    async with EmulatorServer(config) as emulator:
+    async with contextlib.AsyncExitStack() as stack:
+        emulator = await stack.enter_async_context(EmulatorServer(config))
+        proxy = None
+        if options.stallable_mongo:
+            parts = urlsplit(mongo_url)
+            assert parts.hostname is not None
+            assert parts.port is not None
+            proxy = await stack.enter_async_context(StallingProxy((parts.hostname, parts.port)))
+            mongo_url = f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true"
         settings = make_settings(
             token=token,
             secret=secret,
@@ -280,6 +358,25 @@ async def web(
             broker_url=options.broker_url or broker_redis.url,
             max_inflight=options.max_inflight,
         )
+        settings = replace(
+            settings,
+            mongo=MongoSettings(
+                url=mongo_url,  # type: ignore[arg-type]
+                database=mongo_db_name,
+                operation_timeout_ms=options.mongo_operation_timeout_ms,
+            ),
+        )
+        if options.internal_networks is not None:
+            settings = replace(
+                settings,
+                web=settings.web.model_copy(
+                    update={
+                        "internal_networks": WebSettings(
+                            internal_networks=options.internal_networks  # type: ignore[arg-type]
+                        ).internal_networks
+                    }
+                ),
+            )
 
         @contextlib.asynccontextmanager
         async def pipeline_factory(settings: Settings) -> AsyncIterator[UpdatePipeline]:
@@ -306,5 +403,6 @@ async def web(
                 http=http,
                 runtime_ref=runtime_ref,
                 served=served,
+                mongo_proxy=proxy,
             )
             controls.gate.set()  # never leave a handler blocked at teardown
