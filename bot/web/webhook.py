@@ -5,7 +5,9 @@ retries every non-2xx answer for a long time):
 
 =====  ==================================================================================
 200    processed; or already processed (``done``); or malformed / not an update / an update
-       type the bot does not handle (logged and dropped: a retry would fail the same way)
+       type the bot does not handle / a field of a type or size Telegram never sends
+       (``bot.web.shape``; logged and dropped before anything is claimed or written: a retry
+       would fail the same way)
 401    no ``X-Telegram-Bot-Api-Secret-Token`` header (not Telegram)
 403    wrong secret token (not Telegram)
 413    body larger than ``WEB_MAX_BODY_BYTES`` (read with a cap, Content-Length not trusted)
@@ -33,6 +35,7 @@ from bot.infra.faults import is_transient
 from bot.infra.logs import bind, clear
 from bot.services.ports.ephemeral import DedupClaim, DedupState
 from bot.web.pipeline import UpdatePipeline, update_deadline_s
+from bot.web.shape import problem
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,8 @@ class ParsedUpdate:
     payload: dict[str, Any]
     update_id: int
     update_type: str | None  # None: an update kind this bot does not know
+    # Why no handler may see it (bot.web.shape: a path and a reason, never a value), or None.
+    malformed: str | None = None
 
     def chat_and_user(self) -> tuple[int | None, int | None]:
         """For log correlation only (the same fields HAProxy pins a chat by)."""
@@ -70,10 +75,14 @@ class TooLarge(Exception):
 
 
 def parse_update(body: bytes) -> ParsedUpdate | None:
-    """The update, or None when the body is not a JSON object with an integer ``update_id``."""
+    """The update, or None when the body is not a JSON object with an integer ``update_id``.
+
+    JSON's ``NaN`` and ``Infinity`` are refused (Telegram never sends them), and so is nesting
+    deeper than Python's parser recurses (``RecursionError``).
+    """
     try:
-        payload: Any = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+        payload: Any = json.loads(body, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(payload, dict):
         return None
@@ -82,7 +91,11 @@ def parse_update(body: bytes) -> ParsedUpdate | None:
         return None
     kinds = [key for key in payload if key in UPDATE_TYPES]
     kind = kinds[0] if len(kinds) == 1 and isinstance(payload[kinds[0]], dict) else None
-    return ParsedUpdate(payload, update_id, kind)
+    return ParsedUpdate(payload, update_id, kind, problem(payload, kind))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes:
@@ -150,6 +163,13 @@ class WebhookEndpoint:
         update = parse_update(body)
         if update is None:
             log.warning("malformed webhook body dropped", extra={"size": len(body)})
+            return _answer(200)
+        if update.malformed is not None:
+            log.warning(
+                "malformed update dropped",
+                extra={"update_id": update.update_id, "problem": update.malformed},
+            )
+            metrics.UPDATES.labels(type="other", handler="malformed").inc()
             return _answer(200)
         if update.update_type is None:
             log.info("unsupported update type dropped", extra={"update_id": update.update_id})
