@@ -58,6 +58,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"bot token (repeatable); or comma-separated in ${TOKENS_ENV} to keep it off ps",
     )
     parser.add_argument("--global-rate", type=float, default=30.0, help="sends/s per bot")
+    parser.add_argument(
+        "--paid-broadcast-rate",
+        type=float,
+        default=1000.0,
+        help="sends/s per bot with allow_paid_broadcast",
+    )
     parser.add_argument("--chat-rate", type=float, default=1.0, help="sends/s per chat")
     parser.add_argument("--chat-burst", type=int, default=1, help="per-chat bucket size")
     parser.add_argument("--group-per-minute", type=int, default=20)
@@ -100,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         tokens=tuple(dict.fromkeys(tokens)),
         global_rate=args.global_rate,
+        paid_broadcast_rate=args.paid_broadcast_rate,
         chat_rate=args.chat_rate,
         chat_burst=args.chat_burst,
         group_per_minute=args.group_per_minute,

@@ -20,6 +20,9 @@ class EmulatorConfig:
     tokens: tuple[str, ...]
     # Telegram's documented limits; burst 1 makes the per-chat limit strict.
     global_rate: float = 30.0
+    # Paid broadcasts (a send with ``allow_paid_broadcast``): Telegram lets up to 1000 a second
+    # through instead of the global limit; they still count against the per-chat limit.
+    paid_broadcast_rate: float = 1000.0
     chat_rate: float = 1.0
     chat_burst: int = 1
     group_per_minute: int = 20
@@ -46,7 +49,12 @@ class EmulatorConfig:
             bot_id, _, secret = token.partition(":")
             if not bot_id.isdigit() or not secret:
                 raise ValueError("a bot token looks like '<digits>:<secret>'")
-        if self.chat_rate <= 0 or self.global_rate <= 0 or self.group_per_minute <= 0:
+        if (
+            self.chat_rate <= 0
+            or self.global_rate <= 0
+            or self.paid_broadcast_rate <= 0
+            or self.group_per_minute <= 0
+        ):
             raise ValueError("rates must be positive")
         if self.chat_burst < 1:
             raise ValueError("chat_burst must be at least 1")

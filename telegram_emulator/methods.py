@@ -93,13 +93,17 @@ class BotApi:
             raise bad_request("chat not found")
         return params.required_int("chat_id", "chat_id is empty")
 
-    def _admit(self, bot: BotState, chat: dict[str, Any], *, is_send: bool) -> None:
+    def _admit(
+        self, bot: BotState, chat: dict[str, Any], *, is_send: bool, paid: bool = False
+    ) -> None:
         config = self.world.config
         if not is_send and not config.count_edits_in_chat_limit:
             return
         chat_id = chat["id"]
+        # A paid broadcast is admitted against its own budget instead of the global one.
+        rate = config.paid_broadcast_rate if paid else config.global_rate
         specs = [
-            BucketSpec("global", config.global_rate, max(1.0, config.global_rate)),
+            BucketSpec("paid" if paid else "global", rate, max(1.0, rate)),
             BucketSpec(f"chat:{chat_id}", config.chat_rate, float(config.chat_burst)),
         ]
         windows = []
@@ -137,10 +141,14 @@ class BotApi:
         chat: dict[str, Any],
         message: ChatMessage,
         markup: dict[str, Any] | None,
+        *,
+        paid: bool = False,
     ) -> dict[str, Any]:
         """Admit a prepared send against the limits, then show it in the chat."""
         self.world.require_reachable_chat(bot, chat["id"])
-        self._admit(bot, chat, is_send=True)
+        self._admit(bot, chat, is_send=True, paid=paid)
+        if paid:
+            bot.counters.paid_broadcasts += 1
         log = bot.chat_log(chat["id"])
         message.reply_markup = markup
         previous = next(reversed(log.messages.values()), None)
@@ -315,7 +323,7 @@ class BotApi:
         markup = self._markup(params)
         message.text, message.entities, message.html = parsed.text, parsed.entities, html
         message.parse_mode = params.optional_str("parse_mode") or None
-        return self._deliver(bot, chat, message, markup)
+        return self._deliver(bot, chat, message, markup, paid=params.flag("allow_paid_broadcast"))
 
     def _apply_caption(self, message: ChatMessage, params: Params) -> None:
         parsed, html = self._caption(params)

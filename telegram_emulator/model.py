@@ -248,3 +248,5 @@ class Counters:
     faults_abandoned: int = 0
     # The most sends accepted within any one second (a sliding window on the emulator's clock).
     max_sends_per_second: int = 0
+    # Sends accepted with allow_paid_broadcast (each would cost the bot 0.1 Telegram Star).
+    paid_broadcasts: int = 0

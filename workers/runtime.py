@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.bootstrap import Process, ProcessRole, open_process
+from bot.bootstrap import Process, ProcessRole, build_broadcast_bot, open_process
 from bot.infra.faults import is_transient
+from bot.services.broadcasts import BroadcastFanout, FanoutPolicy
 from bot.services.container import Services
 from bot.services.delivery import DeliveryPolicy, DeliveryService
-from bot.settings import CelerySettings, Settings
+from bot.settings import BroadcastSettings, CelerySettings, Settings
+from bot.telegram.broadcast_sender import TelegramBroadcastSender
 from bot.telegram.export_sender import TelegramExportSender
 from bot.telegram.notice_sender import TelegramNoticeSender
 
@@ -29,6 +31,8 @@ class WorkerRuntime:
     settings: Settings
     # Large exports: the worker shows their progress and sends the file (staff statistics).
     exports: TelegramExportSender
+    # Broadcasts: fanned out through their own Bot (bot.bootstrap.build_broadcast_bot).
+    broadcasts: BroadcastFanout
 
     @property
     def services(self) -> Services:
@@ -50,6 +54,14 @@ def delivery_policy(settings: CelerySettings) -> DeliveryPolicy:
     )
 
 
+def fanout_policy(settings: BroadcastSettings) -> FanoutPolicy:
+    return FanoutPolicy(
+        lease=timedelta(seconds=settings.lease_seconds),
+        concurrency=settings.concurrency,
+        progress_every=timedelta(seconds=settings.progress_seconds),
+    )
+
+
 @asynccontextmanager
 async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncIterator[WorkerRuntime]:
     async with open_process(settings, ProcessRole.WORKER, name=name) as process:
@@ -68,4 +80,26 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             is_transient=is_transient,
         )
         exports = TelegramExportSender(process.require_bot())
-        yield WorkerRuntime(process, delivery, settings, exports)
+        broadcast_bot, limiter = build_broadcast_bot(
+            settings, process.require_redis(), process.services.users
+        )
+        await broadcast_bot.initialize()
+        try:
+            broadcasts = BroadcastFanout(
+                storage.broadcasts,
+                storage.audiences,
+                storage.users,
+                TelegramBroadcastSender(
+                    process.services,
+                    broadcast_bot,
+                    limiter,
+                    paid=settings.limits.allow_paid_broadcast,
+                ),
+                process.services.clock,
+                policy=fanout_policy(settings.broadcast),
+                name=name,
+                is_transient=is_transient,
+            )
+            yield WorkerRuntime(process, delivery, settings, exports, broadcasts)
+        finally:
+            await broadcast_bot.shutdown()

@@ -9,7 +9,7 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from bot.settings import CelerySettings
+from bot.settings import BroadcastSettings, CelerySettings, load_section
 
 # Task names: producers enqueue by name (nothing in bot imports workers).
 DELIVER_NOTICES = "fok.deliver_notices"
@@ -18,6 +18,8 @@ EXPIRE_OFFERS = "fok.expire_offers"
 GENERATE_SESSIONS = "fok.generate_sessions"
 OBSERVE_DELIVERY = "fok.observe_delivery"
 BACKUP = "fok.backup"
+# Fans out the broadcast at the head of the queue (queue "notifications", by its name).
+SEND_BROADCASTS = "fok.broadcasts"
 
 # Queues by kind of work, so that a slow kind never holds up another: each has its own workers
 # (docker-compose.enterprise.yml: notifications + fok, reminders, reports, backups).
@@ -75,6 +77,12 @@ def beat_schedule(settings: CelerySettings) -> dict[str, dict[str, Any]]:
     schedule: dict[str, dict[str, Any]] = {
         task: {"task": task, "schedule": every, "options": {"expires": every}}
         for task, every in intervals(settings).items()
+    }
+    every = load_section(BroadcastSettings).poll_seconds
+    schedule[SEND_BROADCASTS] = {
+        "task": SEND_BROADCASTS,
+        "schedule": every,
+        "options": {"expires": every},
     }
     hour, minute = backup_at()
     schedule[BACKUP] = {

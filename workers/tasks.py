@@ -37,6 +37,7 @@ from workers.schedule import (
     EXPIRE_OFFERS,
     GENERATE_SESSIONS,
     OBSERVE_DELIVERY,
+    SEND_BROADCASTS,
 )
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,23 @@ def observe_delivery() -> dict[str, int]:
         }
 
     return _run(OBSERVE_DELIVERY, observe)
+
+
+# A broadcast run sends for at most BROADCAST_RUN_SECONDS (at most 200), a send waiting at most
+# 30 s for the limiter; the next run goes on with the same broadcast.
+BROADCAST_LIMITS = {"soft_time_limit": 240, "time_limit": 300}
+
+
+@app.task(name=SEND_BROADCASTS, **BROADCAST_LIMITS)
+def send_broadcasts() -> dict[str, int | str | bool | None]:
+    """Fan out the broadcast at the head of the queue; show the final counts of ended ones."""
+
+    async def fan_out(runtime: WorkerRuntime) -> dict[str, int | str | bool | None]:
+        run_for = timedelta(seconds=runtime.settings.broadcast.run_seconds)
+        report = await runtime.broadcasts.run(until=runtime.services.clock.now() + run_for)
+        return report.counts()
+
+    return _run(SEND_BROADCASTS, fan_out)
 
 
 # A backup may take longer than the default limits (300 s); it stays under the broker's

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -535,6 +535,7 @@ class BroadcastFanout:
         policy: FanoutPolicy | None = None,
         name: str = "runner",
         is_transient: Callable[[BaseException], bool] = _builtin_transient,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._broadcasts = broadcasts
         self._audiences = audiences
@@ -544,6 +545,7 @@ class BroadcastFanout:
         self._policy = policy or FanoutPolicy()
         self._name = name
         self._is_transient = is_transient
+        self._sleep = sleep  # between retries (tests move their clock instead)
 
     @property
     def policy(self) -> FanoutPolicy:
@@ -618,14 +620,15 @@ class BroadcastFanout:
         due = await self._broadcasts.next_due(run.broadcast.id)
         now = self._clock.now()
         wait = (due - now).total_seconds() if due is not None else 1.0
-        await asyncio.sleep(max(0.05, min(wait, 1.0, (run.until - now).total_seconds())))
+        await self._sleep(max(0.05, min(wait, 1.0, (run.until - now).total_seconds())))
 
     async def _send_batch(self, run: _Run, batch: list[Recipient]) -> None:
         reachable = await self._audiences.reachable([r.user_id for r in batch])
         waiting = list(batch)
 
         async def sender() -> None:
-            while waiting and not run.stop.is_set():
+            # The records not started when the run ends stay claimed: the next run requeues them.
+            while waiting and not run.stop.is_set() and self._clock.now() < run.until:
                 await self._deliver(run, waiting.pop(0), reachable)
 
         keeper = asyncio.ensure_future(self._keep_lease(run))

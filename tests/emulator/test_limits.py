@@ -131,3 +131,34 @@ async def test_refused_sends_consume_nothing(make_emulator: EmulatorFactory) -> 
         for _ in range(5):  # per-chat refusals must not drain the global budget
             assert (await bot_api("sendMessage", chat_id=first, text="x"))["error_code"] == 429
         assert (await bot_api("sendMessage", chat_id=second, text="1"))["ok"]
+
+
+async def test_paid_broadcasts_have_their_own_budget_beyond_the_global_one(
+    make_emulator: EmulatorFactory,
+) -> None:
+    """``allow_paid_broadcast`` (Bot API 7.11): up to ``paid_broadcast_rate`` a second instead
+    of the global limit; the per-chat limit still holds, and the paid sends are counted."""
+    clock = ManualClock()
+    async with limited(make_emulator, clock, global_rate=2, paid_broadcast_rate=6) as (
+        client,
+        bot_api,
+    ):
+        chats = [await started(client, f"User {n}") for n in range(7)]
+
+        async def paid(chat_id: int) -> dict[str, Any]:
+            answer: dict[str, Any] = await bot_api(
+                "sendMessage", chat_id=chat_id, text="paid", allow_paid_broadcast=True
+            )
+            return answer
+
+        for chat_id in chats[:5]:  # more than the global budget of 2 at one instant
+            assert (await paid(chat_id))["ok"]
+        assert (await paid(chats[0]))["error_code"] == 429  # one a second per chat, paid or not
+        assert (await paid(chats[5]))["ok"]  # the sixth paid one
+        assert (await paid(chats[6]))["error_code"] == 429  # the paid budget is spent
+        # ... and the global one was not touched by them.
+        assert (await bot_api("sendMessage", chat_id=chats[6], text="free"))["ok"]
+        counters = await client.counters()
+        assert counters["paid_broadcasts"] == 6
+        assert counters["sent"] == 7
+        assert counters["rejected_429"] == 2
