@@ -9,7 +9,9 @@ the broker, so the new holder runs what was due once, not once per missed period
 Unlike RedBeat's own start-up hook, this scheduler neither dies nor schedules blind when the
 broker is unreachable (it waits for it), and a holder that lost its lock (the broker was away
 longer than the lock timeout and the other beat took over) goes back to standing by instead of
-exiting.
+exiting. Only the holder writes the schedule's entries: RedBeat writes them at start, and a
+standby starting while another beat schedules would write an entry's next due time from a last
+run it read a moment before the holder ran it again — and the holder would send it twice.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ beat_init.disconnect(acquire_distributed_beat_lock)
 
 
 class FokRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # redbeat is untyped
+    def setup_schedule(self) -> None:
+        """Deferred from start to when this beat holds the lock (see the module's docstring)."""
+        if not self.app.redbeat_conf.lock_key:  # no lock, nothing to wait for
+            super().setup_schedule()
+
     def acquire_lock(self) -> None:
         """Block until this beat holds the lock (standing by while another does)."""
         client = get_redis(self.app)
@@ -48,8 +55,9 @@ class FokRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # redbeat is
                 int(self.lock_timeout + self.max_interval),
             )
             lock.acquire()
-        log.info("beat: holds %s; scheduling", self.lock_key)
         self.lock = lock
+        super().setup_schedule()  # the entries as configured, each keeping its last run
+        log.info("beat: holds %s; scheduling", self.lock_key)
 
     def tick(self, min: Any = min, **kwargs: Any) -> float:
         try:

@@ -9,11 +9,12 @@ every deployment; a broker that is down at start is waited for, not given up on.
 from __future__ import annotations
 
 from celery import Celery
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from bot.settings import CelerySettings
 from workers.schedule import DEFAULT_QUEUE, QUEUES, ROUTES, beat_schedule
 
+EXCHANGE = Exchange(DEFAULT_QUEUE, type="direct")  # type: ignore[no-untyped-call]
 REDBEAT_KEY_PREFIX = "fok:redbeat"
 REDBEAT_LOCK_KEY = f"{REDBEAT_KEY_PREFIX}:lock"
 # Longer than any task's hard time limit: an unacknowledged task is delivered again only after
@@ -25,8 +26,15 @@ def create_celery(settings: CelerySettings) -> Celery:
     broker_url = settings.broker_url.get_secret_value()
     app = Celery("fok", broker=broker_url, include=["workers.tasks", "workers.metrics"])
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        # One direct exchange, each queue bound by its own name (a task routed to a queue
+        # lands in that queue alone).
+        task_queues=[
+            Queue(name, EXCHANGE, routing_key=name)  # type: ignore[no-untyped-call]
+            for name in QUEUES
+        ],
         task_default_queue=DEFAULT_QUEUE,
+        task_default_exchange=DEFAULT_QUEUE,
+        task_default_routing_key=DEFAULT_QUEUE,
         task_routes={pattern: {"queue": queue} for pattern, queue in ROUTES.items()},
         task_acks_late=True,  # a task whose worker died is delivered again; tasks are idempotent
         task_reject_on_worker_lost=True,
@@ -55,5 +63,8 @@ def create_celery(settings: CelerySettings) -> Celery:
         beat_max_loop_interval=settings.beat_loop_seconds,
         beat_schedule=beat_schedule(settings),
         worker_hijack_root_logger=False,
+        # The product's logging (bot.infra.logs, JSON on stderr) is configured in each worker
+        # process; Celery's redirection of stdout/stderr into its own logger would swallow it.
+        worker_redirect_stdouts=False,
     )
     return app

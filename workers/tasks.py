@@ -119,6 +119,9 @@ def _run(task: str, work: Callable[[WorkerRuntime], Awaitable[T]]) -> T:
     try:
         loop, runtime = _ensure_runtime()
         result = loop.run_until_complete(work(runtime))
+    except RuntimeUnavailable:
+        record_task(task, "failure", time.monotonic() - started)  # warned once, no traceback
+        raise
     except SoftTimeLimitExceeded:
         record_task(task, "failure", time.monotonic() - started)
         log.error("task %s ran into its soft time limit; the worker's clients are reopened", task)
@@ -142,9 +145,22 @@ def _deliver(
 
 # Soft/hard time limits (seconds) per task. A delivery run stops claiming after
 # CELERY_DELIVERY_RUN_SECONDS (at most 200), and a send waits at most 30 s for the limiter.
-DELIVERY_LIMITS = {"soft_time_limit": 240, "time_limit": 300}
-UPKEEP_LIMITS = {"soft_time_limit": 120, "time_limit": 180}
-OBSERVE_LIMITS = {"soft_time_limit": 30, "time_limit": 45}
+# RuntimeUnavailable is expected while the cluster is away: Celery logs it without a traceback.
+DELIVERY_LIMITS: dict[str, Any] = {
+    "soft_time_limit": 240,
+    "time_limit": 300,
+    "throws": (RuntimeUnavailable,),
+}
+UPKEEP_LIMITS: dict[str, Any] = {
+    "soft_time_limit": 120,
+    "time_limit": 180,
+    "throws": (RuntimeUnavailable,),
+}
+OBSERVE_LIMITS: dict[str, Any] = {
+    "soft_time_limit": 30,
+    "time_limit": 45,
+    "throws": (RuntimeUnavailable,),
+}
 
 
 @app.task(name=DELIVER_NOTICES, **DELIVERY_LIMITS)

@@ -4,15 +4,18 @@ Services write here instead of sending: the write is idempotent (keyed by what h
 a crash of the instance, and a deliverer sends each one once (claimed atomically, like reminders).
 An entry waits ``pending`` until ``next_attempt_at`` (its creation, then after each failed attempt
 a later time), is ``sending`` while claimed (``claimed_until``, renewed during a long send), and
-ends ``sent``, ``skipped``, ``stale`` or ``parked`` with its last error.
+ends ``sent``, ``skipped``, ``stale`` or ``parked`` with its last error. Claims work like the
+reminders' (``bot.infra.mongo.reminders``): a conditional update by id, the ids to try from a
+page of the oldest claimable entries read at most a second ago.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -24,12 +27,27 @@ from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxSta
 
 S = OutboxStatus
 CLOSED_UNSENT = frozenset({S.SKIPPED, S.STALE})
+CLAIM_PAGE = 64
+CLAIM_PAGE_FOR = timedelta(seconds=1)
+
+
+def claimable(now: datetime) -> dict[str, Any]:
+    """Pending past its next attempt, or claimed by a worker whose lease ran out."""
+    return {
+        "$or": [
+            {"status": S.PENDING.value, "next_attempt_at": None},
+            {"status": S.PENDING.value, "next_attempt_at": {"$lte": now}},
+            {"status": S.SENDING.value, "claimed_until": {"$lt": now}},
+        ]
+    }
 
 
 class MongoOutboxNotifier:
     def __init__(self, db: AsyncDatabase[Document], clock: Clock) -> None:
         self._outbox = db.outbox
         self._clock = clock
+        self._candidates: deque[str] = deque()
+        self._page_read_at: datetime | None = None
 
     async def application_status_changed(self, application: Application) -> None:
         await self._put(
@@ -76,20 +94,19 @@ class MongoOutboxNotifier:
         now = self._clock.now()
         claimed: list[OutboxEntry] = []
         while len(claimed) < limit:
-            doc = await self._outbox.find_one_and_update(
-                {
-                    "$or": [
-                        {"status": S.PENDING.value, "next_attempt_at": None},
-                        {"status": S.PENDING.value, "next_attempt_at": {"$lte": now}},
-                        {"status": S.SENDING.value, "claimed_until": {"$lt": now}},
-                    ]
-                },
-                {"$set": {"status": S.SENDING.value, "claimed_until": now + lease}},
-                sort=[("created_at", 1)],
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is None:
+            key = await self._candidate(now)
+            if key is None:
                 break
+            token = secrets.token_hex(8)
+            taken = await self._outbox.update_one(
+                {"_id": key, **claimable(now)},
+                {"$set": {"status": S.SENDING.value, "claimed_until": now + lease, "claim": token}},
+            )
+            if taken.modified_count != 1:
+                continue  # another worker took it first
+            doc = await self._outbox.find_one({"_id": key, "claim": token})
+            if doc is None:
+                continue
             claimed.append(
                 OutboxEntry(
                     key=doc["_id"],
@@ -102,6 +119,16 @@ class MongoOutboxNotifier:
                 )
             )
         return claimed
+
+    async def _candidate(self, now: datetime) -> str | None:
+        read_at = self._page_read_at
+        fresh = read_at is not None and read_at <= now < read_at + CLAIM_PAGE_FOR
+        if not self._candidates or not fresh:
+            page = self._outbox.find(claimable(now), {"_id": 1})
+            docs = await page.sort([("created_at", 1), ("_id", 1)]).limit(CLAIM_PAGE).to_list()
+            self._candidates = deque(str(d["_id"]) for d in docs)
+            self._page_read_at = now
+        return self._candidates.popleft() if self._candidates else None
 
     async def renew(self, key: str, lease: timedelta) -> None:
         await self._outbox.update_one(

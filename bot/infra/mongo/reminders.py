@@ -3,14 +3,22 @@
 A reminder waits ``pending`` until due and, after a failed attempt, until ``next_attempt_at``;
 a worker claims it (``sending`` until ``claimed_until``, renewed while its send is going) and
 closes it: ``sent``, ``skipped``, ``stale`` or ``parked`` with its last error.
+
+A claim is one conditional ``update_one`` by id (with a claim token read back): which ids to try
+comes from a page of the earliest claimable reminders this process read at most a second ago, so
+the one query that scans the due reminders runs once per page, not once per reminder. Another
+process may have taken an id of the page meanwhile: its conditional update then matches nothing
+and the next id is tried.
 """
 
 from __future__ import annotations
 
+import secrets
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from pymongo import InsertOne, ReturnDocument
+from pymongo import InsertOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -21,6 +29,21 @@ DUPLICATE_KEY = 11000
 R = ReminderStatus
 OVERDUE_AFTER = timedelta(minutes=5)
 CLOSED_UNSENT = frozenset({R.SKIPPED, R.STALE})
+# Claim candidates read at once, and how long (on the caller's clock) such a page is used.
+CLAIM_PAGE = 64
+CLAIM_PAGE_FOR = timedelta(seconds=1)
+
+
+def claimable(now: datetime) -> Document:
+    """Due, and pending past its next attempt, or claimed by a worker whose lease ran out."""
+    return {
+        "due_at": {"$lte": now},
+        "$or": [
+            {"status": R.PENDING.value, "next_attempt_at": None},
+            {"status": R.PENDING.value, "next_attempt_at": {"$lte": now}},
+            {"status": R.SENDING.value, "claimed_until": {"$lt": now}},
+        ],
+    }
 
 
 def reminder_from_doc(d: Document) -> Reminder:
@@ -44,6 +67,8 @@ def reminder_from_doc(d: Document) -> Reminder:
 class MongoReminderRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._reminders = db.reminders
+        self._candidates: deque[str] = deque()
+        self._page_read_at: datetime | None = None
 
     async def insert_missing(self, reminders: Sequence[Reminder]) -> None:
         if not reminders:
@@ -94,24 +119,38 @@ class MongoReminderRepository:
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
         claimed: list[Reminder] = []
         while len(claimed) < limit:
-            doc = await self._reminders.find_one_and_update(
-                {
-                    "due_at": {"$lte": now},
-                    "$or": [
-                        {"status": R.PENDING.value, "next_attempt_at": None},
-                        {"status": R.PENDING.value, "next_attempt_at": {"$lte": now}},
-                        # a worker that claimed it died: its lease ran out
-                        {"status": R.SENDING.value, "claimed_until": {"$lt": now}},
-                    ],
-                },
-                {"$set": {"status": R.SENDING.value, "claimed_until": now + lease}},
-                sort=[("due_at", 1)],
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is None:
+            reminder_id = await self._candidate(now)
+            if reminder_id is None:
                 break
-            claimed.append(reminder_from_doc(doc))
+            token = secrets.token_hex(8)
+            taken = await self._reminders.update_one(
+                {"_id": reminder_id, **claimable(now)},
+                {
+                    "$set": {
+                        "status": R.SENDING.value,
+                        "claimed_until": now + lease,
+                        "claim": token,
+                    }
+                },
+            )
+            if taken.modified_count != 1:
+                continue  # another worker took it first
+            doc = await self._reminders.find_one({"_id": reminder_id, "claim": token})
+            if doc is not None:
+                claimed.append(reminder_from_doc(doc))
         return claimed
+
+    async def _candidate(self, now: datetime) -> str | None:
+        """The next id worth trying: from this process's page, read again once used up or a
+        second old (earliest due first; ties by id)."""
+        read_at = self._page_read_at
+        fresh = read_at is not None and read_at <= now < read_at + CLAIM_PAGE_FOR
+        if not self._candidates or not fresh:
+            page = self._reminders.find(claimable(now), {"_id": 1})
+            docs = await page.sort([("due_at", 1), ("_id", 1)]).limit(CLAIM_PAGE).to_list()
+            self._candidates = deque(str(d["_id"]) for d in docs)
+            self._page_read_at = now
+        return self._candidates.popleft() if self._candidates else None
 
     async def renew(self, reminder_id: str, until: datetime) -> None:
         await self._reminders.update_one(

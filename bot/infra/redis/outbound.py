@@ -7,7 +7,9 @@ API send, so Telegram sees one well-behaved sender instead of several independen
   ``group_interval_s`` (3 s, which is what "20 messages per minute" allows without a burst: any
   burst would put more than 20 into some sliding minute);
 * globally: at most ``global_rate_per_s`` (25/s, below Telegram's ~30/s) with a burst of
-  ``global_burst``;
+  ``global_burst``, in any second as Telegram counts the requests arriving: global slots are
+  ``(1 s + safety_margin_s / 2) / global_rate_per_s`` apart, so a send reaching Telegram up to half
+  the margin after its slot (a late wake-up, the network) cannot crowd a second;
 * after a 429 anywhere, :meth:`pause_all` stores a pause key with the ``retry_after`` TTL and every
   process holds its sends until it expires.
 
@@ -199,7 +201,8 @@ class RedisOutboundLimiter:
         margin_s = self._limits.safety_margin_s
         self._chat_interval_ms = _ms(self._limits.chat_interval_s + margin_s)
         self._group_interval_ms = _ms(self._limits.group_interval_s + margin_s)
-        self._global_interval_ms = _ms(1 / self._limits.global_rate_per_s)
+        # Spaced for the budget to hold where Telegram counts, with half the margin of jitter.
+        self._global_interval_ms = _ms((1 + margin_s / 2) / self._limits.global_rate_per_s)
         self._global_tolerance_ms = self._global_interval_ms * (self._limits.global_burst - 1)
         self._global_keys = [keys.global_outbound_budget(), keys.global_outbound_pause()]
         self._reserve_chat_slot = redis.register_script(_RESERVE_CHAT_SLOT)

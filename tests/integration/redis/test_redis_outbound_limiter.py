@@ -133,7 +133,8 @@ async def test_global_budget_holds_across_instances(make_client: ClientFactory) 
     sent = await _send(limiters, list(range(10_000, 10_075)))  # 75 distinct chats
     elapsed = time.monotonic() - started
 
-    # 25/s granted at Redis time: global slots 40 ms apart, so exactly 25 in any second.
+    # 25/s granted at Redis time: global slots 42 ms apart (40 plus room for jitter on the way
+    # to Telegram), so at most 25 in any second.
     assert _max_global_slots_in_window(sent) <= limits.global_rate_per_s == 25
     assert _global_slot_span_ms(sent) >= 74 * 40
     assert elapsed >= 74 / 25 - 0.1
