@@ -65,6 +65,7 @@ from devcluster.redis import RedisClusterServer, StandaloneRedisServer
 from telegram_emulator.client import EmulatorClient
 from telegram_emulator.config import EmulatorConfig
 from telegram_emulator.server import EmulatorServer
+from tests.security.secret_grep import leaked_secrets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = REPO_ROOT / "haproxy" / "haproxy.cfg"
@@ -325,6 +326,19 @@ def _start_edge(
 
 MAX_BODY_BYTES = 64 * 1024
 
+
+async def mongo_user(mongo_url: str, user: str, password: str) -> str:
+    """Create a MongoDB user; the URL that logs in as it."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        await client.admin.command("createUser", user, pwd=password, roles=["root"])
+    finally:
+        await client.close()
+    scheme, rest = mongo_url.split("://", 1)
+    separator = "&" if "?" in rest else "/?"
+    return f"{scheme}://{user}:{password}@{rest}{separator}authSource=admin"
+
+
 StackFactory = Callable[[StackOptions], Awaitable[BotStack]]
 
 
@@ -340,6 +354,9 @@ async def make_bot_stack(
     """Build stacks inside a test (one per call); all are torn down after it."""
     cleanups: list[Callable[[], Awaitable[None]]] = []
     built = 0
+    # Every secret a stack's processes know, and the run directory of their log files: after
+    # the test, no log may hold any of them (bot/infra/logs.py scrubs every logger).
+    known_secrets: list[tuple[Path, dict[str, str]]] = []
 
     async def build(options: StackOptions) -> BotStack:
         nonlocal built
@@ -361,6 +378,18 @@ async def make_bot_stack(
             await seed_database(mongo_url, db_name)
         token = new_bot_token()
         secret = secrets.token_urlsafe(24)
+        # The bots log in to MongoDB with a password of their own (SecantusDB keeps users).
+        mongo_password = secrets.token_urlsafe(18)
+        bot_mongo_url = await mongo_user(
+            mongo_url, f"fok_e2e_{secrets.token_hex(4)}", mongo_password
+        )
+        stack_secrets = {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_WEBHOOK_SECRET": secret,
+            "MONGO_PASSWORD": mongo_password,
+            "MONGO_URL": bot_mongo_url,
+        }
+        known_secrets.append((run_dir, stack_secrets))
         emulator = EmulatorServer(
             EmulatorConfig(
                 tokens=(token,),
@@ -379,7 +408,7 @@ async def make_bot_stack(
             "TELEGRAM_API_BASE_URL": emulator.base_url,
             "TELEGRAM_WEBHOOK_SECRET": secret,
             "TELEGRAM_WEBHOOK_PATH": WEBHOOK_PATH,
-            "MONGO_URL": mongo_url,
+            "MONGO_URL": bot_mongo_url,
             "MONGO_DATABASE": db_name,
             "REDIS_CLUSTER_NODES": ",".join(
                 f"{host}:{port}" for host, port in clean_redis_cluster.startup_nodes
@@ -425,6 +454,7 @@ async def make_bot_stack(
                 _start_edge, run_dir, e2e_cert_dir, instances, secret, MAX_BODY_BYTES
             )
             cleanups.append(lambda: asyncio.to_thread(edge.process.stop))
+            stack_secrets["STATS_PASSWORD"] = edge.stats_password
             stack.edge = edge
             await edge.wait_for_states({"bot1": "UP", "bot2": "UP", "bot3": "UP"})
         await stack.route_to(None)
@@ -439,6 +469,8 @@ async def make_bot_stack(
             failures.append(error)
     if failures:
         raise failures[0]
+    leaks = [leak for run_dir, known in known_secrets for leak in leaked_secrets(run_dir, known)]
+    assert not leaks, f"secrets in the log files of the run: {leaks}"
 
 
 @pytest.fixture
