@@ -104,6 +104,7 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
                 bot_stack,
                 CELERY_BEAT_DELIVER_NOTICES_SECONDS="1",
                 CELERY_BEAT_DELIVER_REMINDERS_SECONDS="1",
+                CELERY_BEAT_OBSERVE_SECONDS="1",
             ),
         )
         await asyncio.to_thread(beat.start)
@@ -152,6 +153,28 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
                 >= 2
             )
             assert metric_sum(scraped, "fok_celery_tasks_total", result="failure") == 0
+            assert metric_sum(scraped, "fok_delivery_total", kind="notice", outcome="sent") >= 2
+            assert metric_sum(scraped, "fok_reminder_delivery_lag_seconds_count") >= 1
+            assert (
+                metric_sum(scraped, "fok_celery_task_duration_seconds_count", task=DELIVER_NOTICES)
+                >= 2
+            )
+            # The gauges the periodic fok.observe_delivery sets, and the broker's queues.
+            observed = metric_sum(
+                scraped, "fok_celery_tasks_total", task="fok.observe_delivery", result="success"
+            )
+            assert observed >= 1
+            gauges = {name for name, _ in scraped}
+            assert {
+                "fok_outbox_backlog",
+                "fok_outbox_oldest_age_seconds",
+                "fok_outbox_parked",
+                "fok_reminders_overdue",
+                "fok_reminder_lag_seconds",
+            } <= gauges
+            assert {labels for name, labels in scraped if name == "fok_celery_queue_length"} >= {
+                (("queue", queue),) for queue in ("notifications", "reminders", "backups")
+            }
             assert metric_sum(scraped, "fok_reminders_sent_total", result="sent") >= 1
             assert (
                 metric_sum(
