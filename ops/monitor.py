@@ -560,7 +560,7 @@ INDICATORS = (
         5.0,
         "FokOutboundLimiterBacklog",
     ),
-    Indicator("outbox pending", "max(fok_outbox_pending)", "count", 500, "FokOutboxBacklog"),
+    Indicator("outbox pending", "max(fok_outbox_backlog)", "count", 500, "FokOutboxBacklog"),
     Indicator("outbox parked", "max(fok_outbox_parked)", "count", 0, "FokOutboxParked"),
     Indicator("reminder lag", "max(fok_reminder_lag_seconds)", "s", 300, "FokReminderLagHigh"),
     Indicator("reminders overdue", "max(fok_reminders_overdue)", "count", 0, "FokRemindersOverdue"),

@@ -279,7 +279,7 @@ NOT_EXPORTED_LOCALLY = {
     "mongodb_up",
     "mongodb_rs_members_state",
     "mongodb_rs_members_health",
-    "fok_outbox_pending",
+    "fok_outbox_backlog",
     "fok_outbox_parked",
     "fok_celery_queue_length",
     "fok_reminder_lag_seconds",
