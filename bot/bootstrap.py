@@ -47,6 +47,7 @@ from bot.infra.mongo.outbox import MongoOutboxNotifier
 from bot.infra.mongo.reminders import MongoReminderRepository
 from bot.infra.mongo.sessions import MongoSessionRepository
 from bot.infra.mongo.users import MongoUserRepository
+from bot.infra.mongo.weekly_reports import MongoStaffPreferences, MongoWeeklyReportLog
 from bot.infra.phones import PhoneNumbersNormalizer
 from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
 from bot.infra.redis.dialog_state import RedisDialogStateStore
@@ -66,6 +67,7 @@ from bot.services.ports.ephemeral import (
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.reports import ExportQueue, ReportAdapters
 from bot.services.ports.system import Clock
+from bot.services.reports import WeeklySchedule
 from bot.services.users import UserService
 from bot.settings import MongoSettings, Settings
 
@@ -94,6 +96,8 @@ class Storage:
     outbox: MongoOutboxNotifier
     broadcasts: MongoBroadcastRepository
     audiences: MongoBroadcastAudiences
+    staff_preferences: MongoStaffPreferences
+    report_log: MongoWeeklyReportLog
 
     def repositories(self) -> Repositories:
         return Repositories(
@@ -107,6 +111,8 @@ class Storage:
             outbox=self.outbox,
             broadcasts=self.broadcasts,
             audiences=self.audiences,
+            staff_preferences=self.staff_preferences,
+            report_log=self.report_log,
         )
 
     async def close(self) -> None:
@@ -186,6 +192,8 @@ def build_storage(
         outbox=MongoOutboxNotifier(db, clock or SystemClock()),
         broadcasts=MongoBroadcastRepository(db),
         audiences=MongoBroadcastAudiences(db),
+        staff_preferences=MongoStaffPreferences(db),
+        report_log=MongoWeeklyReportLog(db),
     )
 
 
@@ -239,6 +247,15 @@ def build_services(
         no_show=(
             NoShowRule(
                 settings.no_show.limit, settings.no_show.window_days, settings.no_show.block_days
+            )
+            if settings is not None
+            else None
+        ),
+        weekly=(
+            WeeklySchedule(
+                settings.report.weekly_day,
+                settings.report.weekly_at,
+                settings.app.default_timezone,
             )
             if settings is not None
             else None

@@ -28,6 +28,8 @@ from redbeat.schedulers import (
     get_redis,
 )
 
+from workers.zoned_schedule import ZonedRedBeatEntry
+
 log = logging.getLogger("celery.beat")
 
 _BROKER_FAULTS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -37,6 +39,9 @@ beat_init.disconnect(acquire_distributed_beat_lock)
 
 
 class FokRedBeatScheduler(RedBeatScheduler):  # type: ignore[misc]  # redbeat is untyped
+    # A crontab in a zone of its own (the weekly report) keeps its zone in the broker.
+    Entry = ZonedRedBeatEntry
+
     def setup_schedule(self) -> None:
         """Deferred from start to when this beat holds the lock (see the module's docstring)."""
         if not self.app.redbeat_conf.lock_key:  # no lock, nothing to wait for

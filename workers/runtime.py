@@ -22,6 +22,7 @@ from bot.settings import BroadcastSettings, CelerySettings, Settings
 from bot.telegram.broadcast_sender import TelegramBroadcastSender
 from bot.telegram.export_sender import TelegramExportSender
 from bot.telegram.notice_sender import TelegramNoticeSender
+from bot.telegram.report_sender import TelegramWeeklyReportSender
 
 
 @dataclass
@@ -33,6 +34,8 @@ class WorkerRuntime:
     exports: TelegramExportSender
     # Broadcasts: fanned out through their own Bot (bot.bootstrap.build_broadcast_bot).
     broadcasts: BroadcastFanout
+    # The weekly report: its files sent through the process's Bot (the outbound limiter).
+    weekly_reports: TelegramWeeklyReportSender
 
     @property
     def services(self) -> Services:
@@ -100,6 +103,7 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
                 name=name,
                 is_transient=is_transient,
             )
-            yield WorkerRuntime(process, delivery, settings, exports, broadcasts)
+            weekly = TelegramWeeklyReportSender(process.require_bot())
+            yield WorkerRuntime(process, delivery, settings, exports, broadcasts, weekly)
         finally:
             await broadcast_bot.shutdown()

@@ -9,7 +9,14 @@ from typing import Any
 
 from celery.schedules import crontab
 
-from bot.settings import BroadcastSettings, CelerySettings, load_section
+from bot.settings import (
+    AppSettings,
+    BroadcastSettings,
+    CelerySettings,
+    ReportSettings,
+    load_section,
+)
+from workers.zoned_schedule import ZonedCrontab
 
 # Task names: producers enqueue by name (nothing in bot imports workers).
 DELIVER_NOTICES = "fok.deliver_notices"
@@ -20,6 +27,8 @@ OBSERVE_DELIVERY = "fok.observe_delivery"
 BACKUP = "fok.backup"
 # Fans out the broadcast at the head of the queue (queue "notifications", by its name).
 SEND_BROADCASTS = "fok.broadcasts"
+# The weekly Excel report to staff (queue "reports", by its name).
+WEEKLY_REPORT = "fok.report_weekly"
 
 # Queues by kind of work, so that a slow kind never holds up another: each has its own workers
 # (docker-compose.enterprise.yml: notifications + fok, reminders, reports, backups).
@@ -50,6 +59,8 @@ BACKUP_AT_ENV = "FOK_BEAT_BACKUP_AT"
 DEFAULT_BACKUP_AT = "23:30"  # UTC, nightly: 02:30 in Moscow
 # A backup not started within this many seconds is dropped; the next night's takes its place.
 BACKUP_EXPIRES_S = 6 * 3600
+# A weekly report not started within this long is dropped (the next week's comes).
+WEEKLY_REPORT_EXPIRES_S = 12 * 3600
 
 
 def intervals(settings: CelerySettings) -> dict[str, float]:
@@ -72,6 +83,15 @@ def backup_at() -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def weekly_report_schedule(report: ReportSettings, timezone: str) -> ZonedCrontab:
+    """``REPORT_WEEKLY_DAY`` (0 = Monday) at ``REPORT_WEEKLY_AT`` in ``timezone`` (not UTC)."""
+    hour, minute = (int(part) for part in report.weekly_at.split(":"))
+    # Celery counts days of the week from Sunday (0); the setting from Monday, as Python does.
+    return ZonedCrontab(
+        minute=minute, hour=hour, day_of_week=(report.weekly_day + 1) % 7, zone=timezone
+    )
+
+
 def beat_schedule(settings: CelerySettings) -> dict[str, dict[str, Any]]:
     # A run not started within its period is dropped: the next one does the same work.
     schedule: dict[str, dict[str, Any]] = {
@@ -83,6 +103,13 @@ def beat_schedule(settings: CelerySettings) -> dict[str, dict[str, Any]]:
         "task": SEND_BROADCASTS,
         "schedule": every,
         "options": {"expires": every},
+    }
+    schedule[WEEKLY_REPORT] = {
+        "task": WEEKLY_REPORT,
+        "schedule": weekly_report_schedule(
+            load_section(ReportSettings), load_section(AppSettings).default_timezone
+        ),
+        "options": {"queue": REPORTS_QUEUE, "expires": WEEKLY_REPORT_EXPIRES_S},
     }
     hour, minute = backup_at()
     schedule[BACKUP] = {

@@ -38,6 +38,7 @@ from workers.schedule import (
     GENERATE_SESSIONS,
     OBSERVE_DELIVERY,
     SEND_BROADCASTS,
+    WEEKLY_REPORT,
 )
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,22 @@ def send_broadcasts() -> dict[str, int | str | bool | None]:
         return report.counts()
 
     return _run(SEND_BROADCASTS, fan_out)
+
+
+# The weekly report: a workbook per staff member; a send that failed for a transient reason is
+# tried again (each report is sent once: the ones that went out are recorded).
+REPORT_LIMITS = {"soft_time_limit": 900, "time_limit": 960}
+REPORT_RETRY_S = 300
+REPORT_RETRIES = 12
+
+
+@app.task(name=WEEKLY_REPORT, bind=True, max_retries=REPORT_RETRIES, **REPORT_LIMITS)
+def weekly_report(self: Any) -> dict[str, int | str]:
+    """Last week's Excel report to every staff member who gets it."""
+    run = _run(WEEKLY_REPORT, lambda r: r.services.reports.send_weekly(r.weekly_reports))
+    if run.retry:
+        raise self.retry(countdown=REPORT_RETRY_S)
+    return run.counts()
 
 
 # A backup may take longer than the default limits (300 s); it stays under the broker's

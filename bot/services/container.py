@@ -31,7 +31,9 @@ from bot.services.ports.repositories import (
     UserRepository,
 )
 from bot.services.ports.system import CalendarRenderer, Clock, Notifier, PhoneNormalizer
+from bot.services.ports.weekly_reports import StaffPreferences, WeeklyReportLog
 from bot.services.reminders import ReminderService
+from bot.services.reports import ReportService, WeeklySchedule
 from bot.services.schedule import ScheduleService
 from bot.services.statistics import StatisticsService
 from bot.services.users import UserService
@@ -49,6 +51,8 @@ class Repositories:
     outbox: Notifier
     broadcasts: BroadcastRepository
     audiences: BroadcastAudiences
+    staff_preferences: StaffPreferences
+    report_log: WeeklyReportLog
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Services:
     # The operator's shell (admin_tools) only: operator authority, no staff check.
     operators: OperatorService
     broadcasts: BroadcastService
+    # The weekly Excel report to staff.
+    reports: ReportService
     statistics: StatisticsService
     exports: ExportService
     calendar: CalendarRenderer
@@ -82,6 +88,7 @@ def build_services(
     reports: ReportAdapters,
     events: BusinessEvents = NO_EVENTS,
     no_show: NoShowRule | None = None,
+    weekly: WeeklySchedule | None = None,
 ) -> Services:
     """``no_show``: the rule that stops residents with too many no-shows from booking
     (settings ``NO_SHOW_*``; the domain's default when not given). ``reports``: the chart and
@@ -123,6 +130,19 @@ def build_services(
         operators=OperatorService(users, r.users, r.applications, r.bookings),
         broadcasts=BroadcastService(
             r.broadcasts, r.audiences, r.users, r.catalog, r.sessions, r.audit, clock
+        ),
+        reports=ReportService(
+            r.users,
+            r.catalog,
+            r.applications,
+            r.sessions,
+            r.bookings,
+            r.audit,
+            clock,
+            preferences=r.staff_preferences,
+            log=r.report_log,
+            workbooks=reports.workbooks,
+            schedule=weekly,
         ),
         statistics=StatisticsService(
             r.users,

@@ -186,3 +186,9 @@ class StaffBroadcastAction(Action, token="sbc", feature="staff_broadcasts"):
     LIST = "l", 1  # page: broadcasts sent
     CARD = "v", 1  # broadcast id
     RESEND = "rs", 1  # broadcast id: send again to the unconfirmed
+
+
+class StaffReportAction(Action, token="swr", feature="staff_weekly_report"):
+    VIEW = "v"  # when it comes, over which complexes, on or off
+    TOGGLE = "t", 1  # "1" on / "0" off
+    NOW = "n"  # last week's report now

@@ -52,6 +52,7 @@ from bot.telegram.staff import hub as staff_hub
 from bot.telegram.staff import sessions as staff_sessions
 from bot.telegram.staff import stats as staff_stats
 from bot.telegram.staff import users as staff_users
+from bot.telegram.staff import weekly_report as staff_weekly_report
 from bot.telegram.texts import pick_text_language, t
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def feature_routes() -> tuple[Routes, ...]:
         staff_users.ROUTES,
         staff_audit.ROUTES,
         staff_broadcasts.ROUTES,
+        staff_weekly_report.ROUTES,
         staff_stats.ROUTES,
         staff_exports.ROUTES,
     )

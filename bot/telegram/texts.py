@@ -1875,6 +1875,57 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "{emoji} {when} · {excerpt}",
         "en": "{emoji} {when} · {excerpt}",
     },
+    # --- staff: the weekly report (bot/telegram/staff/weekly_report.py, report_sender.py) ---
+    "report.hub_entry": {"ru": "📊 Еженедельный отчёт", "en": "📊 Weekly report"},
+    "report.screen": {
+        "ru": "📊 <b>Еженедельный отчёт</b>\n\n{every} в {at} ({timezone}) бот присылает "
+        "Excel-файл за прошлую неделю (пн–вс): сводку по ФОК — новые заявки, занятия, записи, "
+        "посещаемость — и все новые заявки.\nФОК: {scope}\n\nСейчас: {state}",
+        "en": "📊 <b>Weekly report</b>\n\n{every} at {at} ({timezone}) the bot sends an Excel "
+        "file for the past week (Mon–Sun): a summary per complex — new applications, sessions, "
+        "bookings, attendance — and every new application.\nComplexes: {scope}\n\nNow: {state}",
+    },
+    "report.state_on": {"ru": "🔔 присылать", "en": "🔔 sent to you"},
+    "report.state_off": {"ru": "🔕 не присылать", "en": "🔕 not sent to you"},
+    "report.turn_on": {"ru": "🔔 Присылать", "en": "🔔 Send it to me"},
+    "report.turn_off": {"ru": "🔕 Не присылать", "en": "🔕 Stop sending it"},
+    "report.now": {"ru": "📥 Прислать за прошлую неделю", "en": "📥 Send last week's now"},
+    "report.every.0": {"ru": "Каждый понедельник", "en": "Every Monday"},
+    "report.every.1": {"ru": "Каждый вторник", "en": "Every Tuesday"},
+    "report.every.2": {"ru": "Каждую среду", "en": "Every Wednesday"},
+    "report.every.3": {"ru": "Каждый четверг", "en": "Every Thursday"},
+    "report.every.4": {"ru": "Каждую пятницу", "en": "Every Friday"},
+    "report.every.5": {"ru": "Каждую субботу", "en": "Every Saturday"},
+    "report.every.6": {"ru": "Каждое воскресенье", "en": "Every Sunday"},
+    "report.all": {"ru": "все ФОК", "en": "every complex"},
+    "report.caption": {
+        "ru": "📊 <b>Еженедельный отчёт</b> · {first}–{last}\nФОК: {scope}\n"
+        "📋 Новых заявок: {applications}{statuses}\n📅 Занятий: {sessions}, записей: {bookings}\n"
+        "✅ Пришли: {attended} · ❌ Не пришли: {no_shows}",
+        "en": "📊 <b>Weekly report</b> · {first}–{last}\nComplexes: {scope}\n"
+        "📋 New applications: {applications}{statuses}\n📅 Sessions: {sessions}, bookings: "
+        "{bookings}\n✅ Came: {attended} · ❌ No-shows: {no_shows}",
+    },
+    "report.caption_status": {"ru": "{name}: {count}", "en": "{name}: {count}"},
+    "report.sheet.summary": {"ru": "Сводка", "en": "Summary"},
+    "report.sheet.applications": {"ru": "Заявки", "en": "Applications"},
+    "report.total": {"ru": "Итого", "en": "Total"},
+    "report.col.complex": {"ru": "ФОК", "en": "Complex"},
+    "report.col.district": {"ru": "Район", "en": "District"},
+    "report.col.applications": {"ru": "Новых заявок", "en": "New applications"},
+    "report.col.sessions": {"ru": "Занятий", "en": "Sessions"},
+    "report.col.bookings": {"ru": "Записей", "en": "Bookings"},
+    "report.col.attended": {"ru": "Пришли", "en": "Came"},
+    "report.col.no_shows": {"ru": "Не пришли", "en": "No-shows"},
+    "report.col.number": {"ru": "ID заявки", "en": "Application"},
+    "report.col.submitted": {"ru": "Дата подачи", "en": "Submitted"},
+    "report.col.applicant": {"ru": "Имя заявителя", "en": "Applicant"},
+    "report.col.phone": {"ru": "Телефон", "en": "Phone"},
+    "report.col.address": {"ru": "Адрес", "en": "Address"},
+    "report.col.status": {"ru": "Статус", "en": "Status"},
+    "report.col.updated": {"ru": "Дата обновления", "en": "Updated"},
+    "report.col.notes": {"ru": "Примечания", "en": "Notes"},
+    "report.col.sport": {"ru": "Вид спорта", "en": "Sport"},
     # --- calendar -----------------------------------------------------------------------
     "weekday.0": {"ru": "пн", "en": "Mon"},
     "weekday.1": {"ru": "вт", "en": "Tue"},

@@ -58,6 +58,7 @@ from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxSta
 
 if TYPE_CHECKING:
     from tests.fakes.broadcasts import InMemoryBroadcastAudiences, InMemoryBroadcastRepository
+    from tests.fakes.weekly_reports import InMemoryStaffPreferences, InMemoryWeeklyReportLog
 
 T = TypeVar("T")
 B = BookingStatus
@@ -1198,6 +1199,8 @@ class InMemoryStorage:
     outbox: InMemoryOutbox = field(init=False)
     broadcasts: InMemoryBroadcastRepository = field(init=False)
     audiences: InMemoryBroadcastAudiences = field(init=False)
+    staff_preferences: InMemoryStaffPreferences = field(init=False)
+    report_log: InMemoryWeeklyReportLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.outbox = InMemoryOutbox(self.clock)
@@ -1208,6 +1211,10 @@ class InMemoryStorage:
         self.audiences = InMemoryBroadcastAudiences(
             self.users, self.applications, self.bookings, self.sessions
         )
+        from tests.fakes.weekly_reports import InMemoryStaffPreferences, InMemoryWeeklyReportLog
+
+        self.staff_preferences = InMemoryStaffPreferences()
+        self.report_log = InMemoryWeeklyReportLog()
 
     def repositories(self) -> Repositories:
         return Repositories(
@@ -1221,4 +1228,6 @@ class InMemoryStorage:
             outbox=self.outbox,
             broadcasts=self.broadcasts,
             audiences=self.audiences,
+            staff_preferences=self.staff_preferences,
+            report_log=self.report_log,
         )

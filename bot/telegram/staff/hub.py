@@ -20,6 +20,7 @@ from bot.telegram.actions import (
     StaffAuditAction,
     StaffBroadcastAction,
     StaffCatalogAction,
+    StaffReportAction,
     StaffSessionAction,
     StaffStatsAction,
     StaffUserAction,
@@ -58,6 +59,7 @@ ENTRIES: list[HubEntry] = [
     HubEntry("staff.hub.users", StaffUserAction.SEARCH, roles=ADMINS),
     HubEntry("staff.hub.stats", StaffStatsAction.VIEW, (PeriodKind.MONTH.value, "-")),
     HubEntry("staff.broadcast.hub_entry", StaffBroadcastAction.HOME),
+    HubEntry("report.hub_entry", StaffReportAction.VIEW),
     HubEntry("staff.hub.audit", StaffAuditAction.LOG, ("-", "-", "-", 0), roles=SUPER_ADMINS),
 ]
 

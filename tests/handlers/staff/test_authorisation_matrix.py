@@ -39,6 +39,7 @@ from bot.telegram.actions import (
     StaffBroadcastAction,
     StaffCatalogAction,
     StaffExportAction,
+    StaffReportAction,
     StaffSessionAction,
     StaffStatsAction,
     StaffUserAction,
@@ -440,6 +441,22 @@ BROADCAST_CASES: tuple[Case, ...] = (
     ),
 )
 
+WEEKLY_REPORT_CASES: tuple[Case, ...] = (
+    Case("the weekly report screen", button(StaffReportAction.VIEW.data()), STAFF),
+    Case(
+        "turn one's weekly report off",
+        button(StaffReportAction.TOGGLE.data("0")),
+        STAFF,
+        "report.weekly_off",
+    ),
+    Case(
+        "last week's report now",
+        button(StaffReportAction.NOW.data()),
+        STAFF,
+        "report.weekly_built",
+    ),
+)
+
 
 CASES: tuple[Case, ...] = (
     Case("open the panel by /admin", admin_command, STAFF),
@@ -513,6 +530,7 @@ CASES: tuple[Case, ...] = (
     *SESSION_AND_CATALOG_CASES,
     *REPORT_CASES,
     *BROADCAST_CASES,
+    *WEEKLY_REPORT_CASES,
 )
 
 
@@ -531,6 +549,7 @@ def stored(harness: BotHarness) -> dict[str, Any]:
             "catalog": storage.catalog.all(),
             "reminders": sorted(storage.reminders.all(), key=lambda r: r.id),
             "broadcasts": storage.broadcasts.all(),
+            "staff_preferences": storage.staff_preferences.all(),
         }
     )
 

@@ -30,6 +30,7 @@ from bot.telegram.actions import (
     StaffBroadcastAction,
     StaffCatalogAction,
     StaffExportAction,
+    StaffReportAction,
     StaffSessionAction,
     StaffStatsAction,
     StaffUserAction,
@@ -182,6 +183,9 @@ LONGEST_ARGS: dict[Action, tuple[str | int, ...]] = {
     StaffBroadcastAction.LIST: (MAX_PAGE,),
     StaffBroadcastAction.CARD: (new_id(),),
     StaffBroadcastAction.RESEND: (new_id(),),
+    StaffReportAction.VIEW: (),
+    StaffReportAction.TOGGLE: ("1",),
+    StaffReportAction.NOW: (),
 }
 
 
