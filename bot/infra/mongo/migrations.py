@@ -172,11 +172,24 @@ async def _broadcasts(db: AsyncDatabase[Document]) -> None:
     )
 
 
+async def _delivery_claims(db: AsyncDatabase[Document]) -> None:
+    """Workers claim outbox entries that are pending past their next attempt (or whose claim
+    lapsed), oldest first; the gauges count the backlog and the parked ones. The reminders'
+    (status, due_at) index serves their claims already; the outbox had none."""
+    await db.outbox.create_indexes(
+        [
+            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="claimable"),
+            IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="backlog"),
+        ]
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial indexes and invariants", _initial_indexes),
     Migration(2, "check-in codes unique per session, no-shows", _checkin_codes_and_no_shows),
     Migration(3, "application numbers; audit log by actor and object", _application_numbers),
     Migration(4, "broadcasts: the queue, one record per broadcast and user", _broadcasts),
+    Migration(5, "outbox: claims by next attempt, backlog by age", _delivery_claims),
 )
 
 
