@@ -324,12 +324,14 @@ class BroadcastService:
             raise StaleAction("only a finished broadcast is sent again")
         await self._authorise(actor, broadcast.audience)
         now = self._clock.now()
+        # The records first: a runner taking the broadcast the moment it is queued again finds
+        # them pending (the other way round it could find nothing to send and finish it).
+        again = await self._broadcasts.requeue_unconfirmed(broadcast.id, now)
         reopened = await self._broadcasts.move(
             broadcast.id, frozenset({BroadcastState.DONE}), BroadcastState.QUEUED, now
         )
         if reopened is None:
             raise StaleAction("the broadcast changed meanwhile")
-        again = await self._broadcasts.requeue_unconfirmed(broadcast.id, now)
         await self._audit.record(
             actor.telegram_id,
             "broadcast.resent",

@@ -1794,10 +1794,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "❌ Текст рассылки не может начинаться с «/» — так начинаются команды бота.",
         "en": "❌ A broadcast cannot start with “/”: that is how bot commands start.",
     },
-    "staff.broadcast.text_not_text": {
-        "ru": "❌ Пришлите текст: фото, файлы и стикеры разослать нельзя.",
-        "en": "❌ Send text: photos, files and stickers cannot be broadcast.",
-    },
     "staff.broadcast.preview": {
         "ru": "👁 <b>Предпросмотр</b>\nКому: {audience}\nПолучателей: {count}\n"
         "━━━━━━━━━━\n{text}\n━━━━━━━━━━\nОтправить это сообщение?",
