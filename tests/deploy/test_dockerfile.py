@@ -271,6 +271,8 @@ def test_every_role_imports_with_the_image_contents(staged_image: Path) -> None:
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(staged_image / "app"),
             "PROMETHEUS_MULTIPROC_DIR": str(staged_image / "metrics"),
+            # The workers refuse to start without a broker (importing connects to nothing).
+            "CELERY_BROKER_URL": "redis://broker:6379/0",
         },
         capture_output=True,
         text=True,
