@@ -29,6 +29,7 @@ from bot.infra.calendar import IcsCalendarRenderer
 from bot.infra.phones import PhoneNumbersNormalizer
 from bot.services.container import build_services
 from tests.fakes.clock import FakeClock
+from tests.fakes.reports import report_adapters
 from tests.integration.mongo.seed import NOW, add_catalog, add_resident, add_session, add_staff
 
 pytestmark = pytest.mark.integration
@@ -69,6 +70,7 @@ def counted_services(
         calendar=IcsCalendarRenderer(),
         dialogs=none,
         flood=none,
+        reports=report_adapters(),
     )
     return services, users, sessions, catalog
 
