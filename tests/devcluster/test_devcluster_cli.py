@@ -27,8 +27,8 @@ from devcluster.process import pid_is_alive
 from devcluster.state import ClusterState
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FULL_TOPOLOGY_PROCESSES = 20  # secantus, 6 nodes, broker, emulator, haproxy, 3 bots,
-# celery worker and beat, alert sink, alertmanager, node and redis exporters, prometheus
+FULL_TOPOLOGY_PROCESSES = 21  # secantus, 6 nodes, broker, emulator, haproxy, 3 bots,
+# celery worker and two beats, alert sink, alertmanager, node and redis exporters, prometheus
 
 
 def devcluster(
