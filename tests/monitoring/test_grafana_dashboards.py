@@ -305,8 +305,10 @@ def test_alert_rules_use_metrics_the_local_cluster_exports(prometheus_under_traf
         time.sleep(2)
         known = set(_api(prometheus_under_traffic, "label/__name__/values"))
     assert used - known - NOT_EXPORTED_LOCALLY == set()
-    # the list above stays honest: whatever the cluster starts exporting leaves it
-    assert NOT_EXPORTED_LOCALLY & known == set()
+    # The workers' delivery gauges appear once their first task ran, so whether they are in
+    # `known` depends on timing: the list holds what may be absent, and only the MongoDB
+    # exporter's series can never be here.
+    assert {name for name in NOT_EXPORTED_LOCALLY if name.startswith("mongodb_")} & known == set()
 
 
 def test_an_unknown_metric_in_a_panel_would_be_caught(prometheus_under_traffic: str) -> None:
