@@ -209,13 +209,17 @@ def test_infra_reads_the_replica_set_the_redis_cluster_and_the_broker(cluster: C
 
 
 def test_metrics_come_from_prometheus_on_the_rules_metric_names(cluster: Cluster) -> None:
-    # the worker's gauges reach Prometheus on its first scrapes (every 5 s)
-    def queues_reported() -> dict[str, Any] | None:
+    # the worker's and HAProxy's series reach Prometheus on their first scrapes (every 5 s),
+    # which may come after the cluster reports itself up
+    def queues_and_rotation_reported() -> dict[str, Any] | None:
         data = report(monitor(cluster, "metrics", "--json"))
-        labels = {row["label"] for row in data["sections"]["metrics"]["data"]}
-        return data if "Celery queue [notifications]" in labels else None
+        values = {row["label"]: row["value"] for row in data["sections"]["metrics"]["data"]}
+        scraped = "Celery queue [notifications]" in values and values.get("bots in rotation")
+        return data if scraped else None
 
-    data = wait_for(queues_reported, 60, "the Celery queue lengths in Prometheus")
+    data = wait_for(
+        queues_and_rotation_reported, 60, "the Celery queues and HAProxy's rotation in Prometheus"
+    )
     assert data["healthy"] is True, data["problems"]
     figures = {row["label"]: row for row in data["sections"]["metrics"]["data"]}
     for queue in ("fok", "notifications", "reminders", "reports", "backups"):
