@@ -50,6 +50,12 @@ for command_name in "${!PACKAGE_OF[@]}"; do
   fi
 done
 
+# Fonts for the browser test's screenshots of the chat page: Cyrillic text and the emoji in the
+# bot's buttons (without them Chromium draws empty boxes).
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -q "Noto Color Emoji"; }; then
+  missing_packages+=(fontconfig fonts-noto-color-emoji fonts-dejavu-core)
+fi
+
 python_for_venv=""
 for candidate in python3.11 python3; do
   if command -v "$candidate" >/dev/null 2>&1 \
