@@ -9,7 +9,10 @@ PYTHON := $(BIN)/python
 INSTALL_STAMP := var/.install.stamp
 # pytest exits 5 when it collected nothing: that, like any failure, fails `make test`.
 # --fail-on-skip (tests/conftest.py) makes a skipped test fail the run instead of passing quietly.
-PYTEST_FLAGS ?= --fail-on-skip --durations=15
+# Two workers (pytest-xdist), whole modules to each: most of the e2e time is waiting on Telegram's
+# rates and on processes starting, which the other worker fills; a module's shared fixtures stay
+# in one worker.
+PYTEST_FLAGS ?= --fail-on-skip --durations=15 -n 2 --dist loadfile
 
 .PHONY: help install check fmt test demo demo-status demo-down
 

@@ -206,8 +206,8 @@ async def test_latency_at_an_offered_load_below_the_send_budget(bot_stack: BotSt
     latencies = processing_milliseconds(instance_logs(bot_stack))
     assert len(latencies) == len(crowd.residents)
     p50, p95 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.95)]
-    # Not saturated, so no queue: an update costs its database and Bot API round trips.
-    assert p95 < 1000, latencies
+    # The figure is printed, not asserted: a test never bounds a wall-clock speed (the machine's
+    # load decides it); `make bench` measures latency at stated loads.
     print(
         f"\n10 updates/s offered through HAProxy TLS: processing p50 {p50:.0f} ms, p95 {p95:.0f} ms"
     )
