@@ -32,6 +32,26 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     ConnectionError,
 )
 
+# Server-side failures of a MongoDB operation that say nothing about the request: the server
+# shutting down or stepping down, out of disk, or broken inside (a full disk leaves the storage
+# engine refusing every write until an operator frees space and restarts it). The same write may
+# succeed later, so the update is answered 5xx and redelivered instead of losing the write.
+# (The codes PyMongo itself retries writes on: ``pymongo.helpers_shared._RETRYABLE_ERROR_CODES``.)
+_MONGO_INTERNAL_ERROR = 1
+_MONGO_OUT_OF_DISK_SPACE = 14031
+_MONGO_TRANSIENT_CODES = frozenset(
+    {6, 7, 89, 91, 134, 189, 262, 9001, 10058, 10107, 11600, 11602, 13435, 13436}
+    | {_MONGO_INTERNAL_ERROR, _MONGO_OUT_OF_DISK_SPACE}
+)
+
+
+def _is_transient_mongo_failure(error: BaseException) -> bool:
+    if not isinstance(error, pymongo.errors.OperationFailure):
+        return False
+    if isinstance(error, pymongo.errors.DuplicateKeyError):
+        return False
+    return error.code in _MONGO_TRANSIENT_CODES or error.has_error_label("RetryableWriteError")
+
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
@@ -51,6 +71,6 @@ def is_transient(error: BaseException) -> bool:
     for cause in _causes(error):
         if isinstance(cause, telegram.error.BadRequest):
             return False
-        if isinstance(cause, _TRANSIENT):
+        if isinstance(cause, _TRANSIENT) or _is_transient_mongo_failure(cause):
             return True
     return False
