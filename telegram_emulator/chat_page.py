@@ -232,11 +232,35 @@ function showCallbackAnswer(answer) {
   }
 }
 
+// A message's node is kept while the message is unchanged, so a later message, an edit of
+// another one or a callback answer does not replace it (a browser test holding it, a selection
+// or a screenshot in progress stays valid); an edited message gets a new node.
+const drawn = new Map();
+
+function messageNode(message) {
+  const key = JSON.stringify(message);
+  const known = drawn.get(message.message_id);
+  if (known && known.key === key) { return known.node; }
+  const node = renderMessage(message);
+  drawn.set(message.message_id, { key, node });
+  return node;
+}
+
 function renderChat(view) {
   const list = $("messages");
   const nearBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  list.replaceChildren(...view.messages.map(renderMessage));
+  const nodes = view.messages.map(messageNode);
+  nodes.forEach((node, index) => {
+    if (list.children[index] !== node) { list.insertBefore(node, list.children[index] || null); }
+  });
+  while (list.children.length > nodes.length) { list.lastElementChild.remove(); }
+  const shown = new Set(view.messages.map((message) => message.message_id));
+  for (const id of [...drawn.keys()]) { if (!shown.has(id)) { drawn.delete(id); } }
   if (nearBottom) { list.scrollTop = list.scrollHeight; }
+  // Which chat is drawn, at which version: a test (or a script) waits for these attributes
+  // rather than guessing when the first long poll has answered.
+  list.dataset.chatUser = String(state.userId);
+  list.dataset.version = String(view.version);
   renderReplyKeyboard(view.reply_keyboard);
   state.blocked = view.blocked;
   $("block-toggle").textContent = view.blocked ? "Unblock bot" : "Block bot";
@@ -263,6 +287,9 @@ function openChat() {
   state.version = null;
   state.lastAnswerAt = null;
   $("messages").replaceChildren();
+  drawn.clear();
+  delete $("messages").dataset.chatUser;
+  delete $("messages").dataset.version;
   const params = new URLSearchParams({ bot: state.botId, user: state.userId || "" });
   history.replaceState(null, "", "?" + params.toString());
   if (state.userId) { pollChat(state.generation); }

@@ -123,3 +123,37 @@ async def test_page_escapes_text_and_shares_contact_and_downloads(
         download = await download_info.value
         saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
         assert saved == b"day;time\nMon;10:00\n"
+
+
+async def test_page_keeps_unchanged_messages_and_says_which_chat_it_shows(
+    browser: Browser, make_emulator: EmulatorFactory
+) -> None:
+    async with (
+        make_emulator(chat_burst=5) as server,
+        running_ptb_bot(server.base_url),
+        open_as_new_user(browser, server, "Пётр") as page,
+    ):
+        user_id = await page.locator("#user-select").input_value()
+        # The chat drawn, and at which version: what a browser test waits for after loading.
+        await expect(page.locator(f'#messages[data-chat-user="{user_id}"]')).to_have_count(1)
+        await page.fill("#message-input", "/start")
+        await page.press("#message-input", "Enter")
+        greeting = page.locator(".message.bot").first
+        await expect(greeting.locator(".message-text")).to_have_text("Здравствуйте, Пётр!")
+        version = int(await page.locator("#messages").get_attribute("data-version") or "-1")
+        await greeting.evaluate("node => { node.keptMark = 'kept'; }")
+
+        await page.fill("#message-input", "ещё")
+        await page.press("#message-input", "Enter")
+        await expect(page.locator(".message.bot").last).to_contain_text("Эхо: ещё")
+        # a later message leaves the earlier one's node in place, attached
+        assert await greeting.evaluate("node => node.keptMark") == "kept"
+        assert await greeting.evaluate("node => node.isConnected")
+        assert int(await page.locator("#messages").get_attribute("data-version") or "-1") > version
+
+        # an edit draws the edited message anew
+        await page.click(".inline-button:has-text('Записаться')")
+        edited = page.locator(".message.bot").first
+        await expect(edited.locator(".message-text")).to_have_text("Запись подтверждена (book:1)")
+        assert await edited.evaluate("node => node.keptMark === undefined")
+        assert await page.locator(".message").count() == 4
