@@ -11,12 +11,15 @@ CHAT_PAGE_HTML = r"""<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Telegram emulator — chat</title>
 <style>
-  body { font-family: system-ui, sans-serif; margin: 0; background: #e6ebee; color: #222; }
+  /* A column as tall as the window: the chat scrolls, the composer stays in view however many
+     lines the header wraps to. */
+  body { font-family: system-ui, sans-serif; margin: 0; background: #e6ebee; color: #222;
+         height: 100vh; display: flex; flex-direction: column; }
   header { background: #517da2; color: #fff; padding: 8px 12px; display: flex; gap: 8px;
            flex-wrap: wrap; align-items: center; }
   header select, header input, header button { font-size: 14px; }
-  main { max-width: 760px; margin: 0 auto; display: flex; flex-direction: column;
-         height: calc(100vh - 52px); }
+  main { max-width: 760px; width: 100%; margin: 0 auto; display: flex; flex-direction: column;
+         flex: 1; min-height: 0; }
   #messages { flex: 1; overflow-y: auto; padding: 12px; }
   .message { max-width: 80%; margin: 6px 0; padding: 8px 10px; border-radius: 10px;
              background: #fff; white-space: pre-wrap; word-wrap: break-word; }

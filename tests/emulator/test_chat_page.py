@@ -157,3 +157,21 @@ async def test_page_keeps_unchanged_messages_and_says_which_chat_it_shows(
         await expect(edited.locator(".message-text")).to_have_text("Запись подтверждена (book:1)")
         assert await edited.evaluate("node => node.keptMark === undefined")
         assert await page.locator(".message").count() == 4
+
+
+async def test_composer_stays_in_view_when_the_header_wraps(
+    browser: Browser, make_emulator: EmulatorFactory
+) -> None:
+    async with make_emulator(chat_burst=5) as server:
+        page = await browser.new_page(viewport={"width": 640, "height": 700})
+        try:
+            await page.goto(f"{server.base_url}/")
+            header = await page.locator("header").bounding_box()
+            assert header is not None
+            assert header["height"] > 60  # wrapped to more than one line at this width
+            composer = await page.locator("#composer").bounding_box()
+            assert composer is not None
+            assert composer["y"] + composer["height"] <= 700
+            assert composer["y"] >= header["y"] + header["height"]
+        finally:
+            await page.close()
