@@ -90,8 +90,10 @@ class ManagedProcess:
         return self._popen is not None and self._popen.poll() is None
 
     def start(self) -> ManagedProcess:
-        if self._popen is not None:
+        if self._popen is not None and self._popen.poll() is None:
             raise RuntimeError(f"{self.name} was already started")
+        if self._popen is not None:
+            self.stop()  # the earlier run has ended: reap what it left, then start again
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
         self._popen = subprocess.Popen(

@@ -133,3 +133,29 @@ def test_children_die_when_the_parent_is_killed(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_a_stopped_or_killed_process_starts_again_and_a_running_one_does_not(
+    tmp_path: Path,
+) -> None:
+    # The chaos tests stop a database and start the same one (its port, its files) again.
+    port = free_port()
+    server = ManagedProcess(
+        "http",
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        log_dir=tmp_path,
+    ).start()
+    try:
+        server.wait_ready(port=port, timeout=20)
+        with pytest.raises(RuntimeError, match="already started"):
+            server.start()
+        first = server.pid
+        server.kill()
+        server.start().wait_ready(port=port, timeout=20)
+        assert server.pid != first
+        server.stop()
+        server.start().wait_ready(port=port, timeout=20)
+        assert server.is_running()
+    finally:
+        server.stop()
+    assert not is_listening("127.0.0.1", port)

@@ -39,7 +39,9 @@ the cluster is flushed for every stack. Everything a stack starts is stopped whe
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
 import secrets
 import shutil
 import ssl
@@ -97,6 +99,13 @@ class StackOptions:
     backoff_max: float = 2.0
     extra_env: tuple[tuple[str, str], ...] = ()
     seed_catalog: bool = True
+    # Private servers for a test that breaks them (tests/chaos): a SecantusDB URL and Redis
+    # Cluster startup nodes of the test's own, instead of the session's shared ones.
+    mongo_url: str | None = None
+    redis_nodes: tuple[tuple[str, int], ...] | None = None
+    # HAProxy in master-worker mode from a copy of haproxy.cfg that the test may edit, so that
+    # ``Edge.reload()`` applies the edited copy the way an operator's reload does.
+    reloadable_edge: bool = False
 
 
 @dataclass
@@ -111,6 +120,17 @@ class Edge:
     ca_file: Path
     stats_user: str
     stats_password: str
+    config_path: Path = HAPROXY_CFG
+
+    def reload(self) -> None:
+        """What ``systemctl reload haproxy`` does: SIGUSR2 to the master, which re-reads the
+        configuration and starts new workers; the old ones finish what they hold."""
+        import signal
+
+        pid = self.process.pid
+        if pid is None:
+            raise RuntimeError("HAProxy is not running")
+        os.kill(pid, signal.SIGUSR2)
 
     @property
     def webhook_url(self) -> str:
@@ -279,7 +299,13 @@ async def seed_database(mongo_url: str, db_name: str) -> None:
 
 
 def _start_edge(
-    run_dir: Path, cert_dir: Path, instances: list[BotInstance], secret: str, max_body: int
+    run_dir: Path,
+    cert_dir: Path,
+    instances: list[BotInstance],
+    secret: str,
+    max_body: int,
+    *,
+    reloadable: bool = False,
 ) -> Edge:
     haproxy = shutil.which("haproxy")
     if haproxy is None:
@@ -304,9 +330,15 @@ def _start_edge(
         "HAPROXY_RUNTIME_SOCKET": str(socket_path),
         "LOG_LEVEL": "info",
     }
+    config = HAPROXY_CFG
+    mode = ["-db"]
+    if reloadable:
+        config = run_dir / "haproxy.cfg"
+        shutil.copyfile(HAPROXY_CFG, config)
+        mode = ["-W", "-db"]
     process = ManagedProcess(
         "haproxy",
-        [haproxy, "-db", "-f", str(HAPROXY_CFG)],
+        [haproxy, *mode, "-f", str(config)],
         log_dir=run_dir,
         env=env,
         stop_grace_seconds=5,
@@ -321,6 +353,7 @@ def _start_edge(
         ca_file=cert_dir / "ca.pem",
         stats_user="admin",
         stats_password=stats_password,
+        config_path=config,
     )
 
 
@@ -352,6 +385,7 @@ async def make_bot_stack(
     e2e_cert_dir: Path,
 ) -> AsyncIterator[StackFactory]:
     """Build stacks inside a test (one per call); all are torn down after it."""
+    session_mongo_url = mongo_url
     cleanups: list[Callable[[], Awaitable[None]]] = []
     built = 0
     # Every secret a stack's processes know, and the run directory of their log files: after
@@ -366,7 +400,8 @@ async def make_bot_stack(
         run_dir = tmp_path / f"stack-{built}"
         run_dir.mkdir()
         db_name = mongo_db_name if built == 1 else f"{mongo_db_name}_{built}"
-        if built > 1:  # the first database is dropped by the mongo_db_name fixture
+        mongo_url = options.mongo_url or session_mongo_url
+        if built > 1 or options.mongo_url:  # mongo_db_name drops the first one of the session's
 
             async def drop_database() -> None:
                 client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
@@ -411,7 +446,8 @@ async def make_bot_stack(
             "MONGO_URL": bot_mongo_url,
             "MONGO_DATABASE": db_name,
             "REDIS_CLUSTER_NODES": ",".join(
-                f"{host}:{port}" for host, port in clean_redis_cluster.startup_nodes
+                f"{host}:{port}"
+                for host, port in options.redis_nodes or clean_redis_cluster.startup_nodes
             ),
             "CELERY_BROKER_URL": broker_redis.url,
             "LIMITS_MAX_INFLIGHT_UPDATES": str(options.max_inflight_updates),
@@ -451,7 +487,15 @@ async def make_bot_stack(
         cleanups.append(stack.close_clients)
         if options.haproxy:
             edge = await asyncio.to_thread(
-                _start_edge, run_dir, e2e_cert_dir, instances, secret, MAX_BODY_BYTES
+                functools.partial(
+                    _start_edge,
+                    run_dir,
+                    e2e_cert_dir,
+                    instances,
+                    secret,
+                    MAX_BODY_BYTES,
+                    reloadable=options.reloadable_edge,
+                )
             )
             cleanups.append(lambda: asyncio.to_thread(edge.process.stop))
             stack_secrets["STATS_PASSWORD"] = edge.stats_password
