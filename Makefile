@@ -14,11 +14,12 @@ INSTALL_STAMP := var/.install.stamp
 # in one worker.
 PYTEST_FLAGS ?= --fail-on-skip --durations=15 -n 2 --dist loadfile
 
-.PHONY: help install check fmt test demo demo-status demo-down
+.PHONY: help install check fmt test chaos demo demo-status demo-down
 
 help:
 	@echo "make demo   - install, then start the whole local cluster (python -m devcluster up)"
 	@echo "make test   - install, static checks, config gates, then every test under tests/"
+	@echo "make chaos  - the long fault runs (10 instance kills, a 30 s database outage, ...)"
 	@echo "make check  - ruff check, ruff format --check, mypy --strict, lint-imports"
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make install - system packages and .venv (quick when nothing changed)"
@@ -49,6 +50,11 @@ test: install
 	@if [ -f scripts/check-configs.sh ]; then bash scripts/check-configs.sh; \
 	else echo "scripts/check-configs.sh not present: no config gates yet"; fi
 	$(BIN)/pytest tests $(PYTEST_FLAGS)
+
+# The fault tests of tests/e2e/chaos at full length; `make test` runs them short.
+chaos: install
+	FOK_CHAOS_ROUNDS=10 FOK_CHAOS_DB_OUTAGE_S=30 $(BIN)/pytest tests/e2e/chaos -s --fail-on-skip \
+		-p no:cacheprovider
 
 demo: install
 	$(PYTHON) -m devcluster up
