@@ -556,6 +556,64 @@ def celery() -> dashboard.Dashboard:
                 unit="s",
             )
         )
+        .with_row(dashboard.Row("Notices, reminders and backups"))
+        .with_panel(
+            _stat(
+                "Outbox waiting",
+                "max(fok_outbox_backlog)",
+                description="Notices written and not delivered yet (alert FokOutboxBacklog).",
+                steps=((None, "green"), (500, "orange")),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Parked",
+                "max(fok_outbox_parked) + max(fok_reminders_parked)",
+                description="Notices and reminders given up on after failing too often: an "
+                "operator looks (admin_tools outbox / reminders).",
+                steps=((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Reminders overdue",
+                "max(fok_reminders_overdue)",
+                description="Reminders due more than five minutes ago and not sent "
+                "(alert FokRemindersOverdue).",
+                steps=((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            _stat(
+                "Last backup",
+                "time() - max(fok_backup_last_success_timestamp_seconds)",
+                description="Age of the newest successful MongoDB backup (alert FokBackupTooOld "
+                "at 26 h; the age since 1970 until the first backup).",
+                unit="s",
+                steps=((None, "green"), (26 * 3600, "red")),
+            )
+        )
+        .with_panel(
+            _series(
+                "Delivery lag",
+                ("max(fok_outbox_oldest_age_seconds)", "oldest notice waiting"),
+                ("max(fok_reminder_lag_seconds)", "oldest due reminder waiting"),
+                description="How long the oldest waiting notice and due reminder have waited.",
+                unit="s",
+            )
+        )
+        .with_panel(
+            _series(
+                "Reminder send lag p95",
+                (
+                    "histogram_quantile(0.95, sum by (le)"
+                    " (rate(fok_reminder_delivery_lag_seconds_bucket[$__rate_interval])))",
+                    "p95",
+                ),
+                description="From a reminder's due time to its send.",
+                unit="s",
+            )
+        )
         .with_panel(
             _logs(
                 "Worker logs",
