@@ -52,7 +52,7 @@ from bot.infra.phones import PhoneNumbersNormalizer
 from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
 from bot.infra.redis.dialog_state import RedisDialogStateStore
 from bot.infra.redis.flood import RedisFloodLimiter
-from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
+from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter, SendPurpose
 from bot.infra.telegram.request import SENDING_METHODS, LimitedRequest
 from bot.services.container import Repositories, Services
 from bot.services.container import build_services as build_services_over
@@ -275,17 +275,32 @@ async def connect_redis(settings: Settings, *, client_name: str) -> RedisCluster
     )
 
 
-def build_bot(settings: Settings, redis: RedisCluster, users: UserService) -> Bot:
-    """A Bot whose sends wait for the cluster-wide limiter; a 403 marks the user unreachable."""
+def outbound_limits(settings: Settings, purpose: SendPurpose) -> OutboundLimits:
+    """What the sends of ``purpose`` wait for (design §4 rule 5; bot/infra/redis/outbound.py).
+
+    Every send keeps to the per-chat and group limits and the cluster-wide 429 pause. Bulk sends
+    (the workers') also share the global budget ``LIMITS_GLOBAL_SENDS_PER_SECOND``; replies (the
+    web tier's) have none, unless ``LIMITS_REPLY_SENDS_PER_SECOND`` gives them a cap of their own.
+    """
     limits = settings.limits
-    limiter = RedisOutboundLimiter(
-        redis,
-        OutboundLimits(
-            chat_interval_s=limits.chat_send_interval_seconds or 0.001,
-            group_interval_s=60.0 / limits.group_sends_per_minute,
-            global_rate_per_s=limits.global_sends_per_second,
-        ),
+    rate = (
+        limits.reply_sends_per_second or None
+        if purpose is SendPurpose.REPLY
+        else limits.global_sends_per_second
     )
+    return OutboundLimits(
+        chat_interval_s=limits.chat_send_interval_seconds or 0.001,
+        group_interval_s=60.0 / limits.group_sends_per_minute,
+        global_rate_per_s=rate,
+    )
+
+
+def _limited_bot(
+    settings: Settings,
+    limiter: RedisOutboundLimiter,
+    users: UserService,
+    limited_methods: frozenset[str] = SENDING_METHODS,
+) -> Bot:
     api_base = str(settings.telegram.api_base_url).rstrip("/")
     return Bot(
         settings.telegram.bot_token.get_secret_value(),
@@ -295,10 +310,20 @@ def build_bot(settings: Settings, redis: RedisCluster, users: UserService) -> Bo
             limiter=limiter,
             on_unreachable=users.mark_unreachable_chat,
             observer=PrometheusTelegramCallObserver(),
+            limited_methods=limited_methods,
             connection_pool_size=settings.telegram.http_pool_size,
             read_timeout=settings.telegram.request_timeout_seconds,
         ),
     )
+
+
+def build_bot(
+    settings: Settings, redis: RedisCluster, users: UserService, *, purpose: SendPurpose
+) -> Bot:
+    """A Bot whose sends wait for the cluster-wide limiter of ``purpose``; a 403 marks the user
+    unreachable. The web tier's Bot replies (``SendPurpose.REPLY``), the workers' sends bulk."""
+    limiter = RedisOutboundLimiter(redis, outbound_limits(settings, purpose), purpose)
+    return _limited_bot(settings, limiter, users)
 
 
 def build_broadcast_bot(
@@ -308,38 +333,16 @@ def build_broadcast_bot(
 
     The broadcast sender takes its slot from the limiter, marks the recipient as being sent, and
     only then sends, so ``sendMessage`` is not limited a second time in the request; 429 pauses
-    and 403s are handled as for every send. With ``LIMITS_ALLOW_PAID_BROADCAST`` the global budget
-    is the paid one (``LIMITS_PAID_BROADCAST_SENDS_PER_SECOND``): it shares the cluster's global
-    slots with the other bulk sends, which therefore still never exceed their own budget.
+    and 403s are handled as for every send. A broadcast is a bulk send; with
+    ``LIMITS_ALLOW_PAID_BROADCAST`` its rate is the paid one
+    (``LIMITS_PAID_BROADCAST_SENDS_PER_SECOND``): it shares the cluster's bulk slots with the other
+    bulk sends, which therefore still never exceed their own budget.
     """
-    limits = settings.limits
-    rate = (
-        limits.paid_broadcast_sends_per_second
-        if limits.allow_paid_broadcast
-        else limits.global_sends_per_second
-    )
-    limiter = RedisOutboundLimiter(
-        redis,
-        OutboundLimits(
-            chat_interval_s=limits.chat_send_interval_seconds or 0.001,
-            group_interval_s=60.0 / limits.group_sends_per_minute,
-            global_rate_per_s=rate,
-        ),
-    )
-    api_base = str(settings.telegram.api_base_url).rstrip("/")
-    bot = Bot(
-        settings.telegram.bot_token.get_secret_value(),
-        base_url=f"{api_base}/bot",
-        base_file_url=f"{api_base}/file/bot",
-        request=LimitedRequest(
-            limiter=limiter,
-            on_unreachable=users.mark_unreachable_chat,
-            observer=PrometheusTelegramCallObserver(),
-            limited_methods=SENDING_METHODS - {"sendMessage"},
-            connection_pool_size=settings.telegram.http_pool_size,
-            read_timeout=settings.telegram.request_timeout_seconds,
-        ),
-    )
+    limits = outbound_limits(settings, SendPurpose.BULK)
+    if settings.limits.allow_paid_broadcast:
+        limits = replace(limits, global_rate_per_s=settings.limits.paid_broadcast_sends_per_second)
+    limiter = RedisOutboundLimiter(redis, limits, SendPurpose.BULK)
+    bot = _limited_bot(settings, limiter, users, SENDING_METHODS - {"sendMessage"})
     return bot, limiter
 
 
@@ -430,7 +433,10 @@ async def open_process(
             export_queue=export_queue,
         )
         if full is not None and redis is not None:
-            bot = build_bot(full, redis, services.users)
+            # The web tier only replies into the chat of the update it handles; every send the
+            # bot makes on its own goes through the workers (the outbox, tasks): bulk.
+            purpose = SendPurpose.REPLY if role is ProcessRole.WEB else SendPurpose.BULK
+            bot = build_bot(full, redis, services.users, purpose=purpose)
             if role is ProcessRole.WORKER:
                 # The web tier's PTB Application initialises (and shuts down) its own Bot.
                 await bot.initialize()

@@ -216,7 +216,13 @@ class LimitSettings(BaseSettings):
 
     user_updates_per_window: int = Field(default=20, ge=1, le=1000)
     user_window_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # The bulk budget, cluster-wide: what the bot sends on its own (notices, reminders, seat
+    # offers, broadcasts, reports; the workers), below Telegram's ~30/s for bulk notifications.
     global_sends_per_second: float = Field(default=25.0, gt=0, le=30)
+    # Replies into the chat of the update being handled (the web tier) obey only the per-chat and
+    # group limits; a positive value also caps them cluster-wide, with a budget of their own that
+    # never shares slots with the bulk one. 0: no cap (the default).
+    reply_sends_per_second: float = Field(default=0.0, ge=0, le=1000)
     chat_send_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     group_sends_per_minute: int = Field(default=20, ge=1, le=60)
     max_inflight_updates: int = Field(default=48, ge=1, le=1000)

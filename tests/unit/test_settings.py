@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.bootstrap import outbound_limits
+from bot.infra.redis.outbound import SendPurpose
 from bot.settings import MongoSettings, SettingsError, env_names, load_section, load_settings
 
 VALID = {
@@ -71,3 +73,26 @@ def test_section_alone(env: pytest.MonkeyPatch) -> None:
 def test_super_admins_parsed(env: pytest.MonkeyPatch) -> None:
     env.setenv("APP_SUPER_ADMIN_IDS", "111, 222")
     assert load_settings().app.super_admin_ids == [111, 222]
+
+
+def test_replies_have_no_global_budget_unless_capped_and_never_the_bulk_one(
+    env: pytest.MonkeyPatch,
+) -> None:
+    settings = load_settings()
+    assert settings.limits.reply_sends_per_second == 0
+    assert outbound_limits(settings, SendPurpose.REPLY).global_rate_per_s is None
+    assert outbound_limits(settings, SendPurpose.BULK).global_rate_per_s == 25
+
+    env.setenv("LIMITS_GLOBAL_SENDS_PER_SECOND", "12")
+    env.setenv("LIMITS_REPLY_SENDS_PER_SECOND", "40")
+    settings = load_settings()
+    assert outbound_limits(settings, SendPurpose.REPLY).global_rate_per_s == 40
+    assert outbound_limits(settings, SendPurpose.BULK).global_rate_per_s == 12
+    # Every purpose keeps the per-chat and group limits.
+    for purpose in SendPurpose:
+        limits = outbound_limits(settings, purpose)
+        assert (limits.chat_interval_s, limits.group_interval_s) == (1.0, 3.0)
+
+    env.setenv("LIMITS_REPLY_SENDS_PER_SECOND", "-1")
+    with pytest.raises(SettingsError, match="LIMITS_REPLY_SENDS_PER_SECOND"):
+        load_settings()

@@ -2,7 +2,8 @@
 
 Every key carries a hash tag (the part in braces) chosen so that the keys one operation touches
 together share a slot: a chat's dialog states and its outbound budget live under ``{chat:<id>}``;
-the global outbound budget and the global pause share ``{out}`` (design §4 rule 8).
+the global outbound budgets (bulk sends', and the optional one of replies) and the global pause
+share ``{out}`` (design §4 rule 8).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ def chat_outbound(chat_id: int | str) -> str:
 
 def global_outbound_budget() -> str:
     return f"{PREFIX}:{{out}}:budget"
+
+
+def reply_outbound_budget() -> str:
+    """The replies' own global budget (only with ``LIMITS_REPLY_SENDS_PER_SECOND``)."""
+    return f"{PREFIX}:{{out}}:reply-budget"
 
 
 def global_outbound_pause() -> str:

@@ -3,25 +3,34 @@
 Every bot instance and Celery worker calls :meth:`RedisOutboundLimiter.acquire` right before a Bot
 API send, so Telegram sees one well-behaved sender instead of several independent ones:
 
-* per chat: at most one message per ``chat_interval_s`` (1 s); per group chat one per
-  ``group_interval_s`` (3 s, which is what "20 messages per minute" allows without a burst: any
+* per chat, for every send: at most one message per ``chat_interval_s`` (1 s); per group chat one
+  per ``group_interval_s`` (3 s, which is what "20 messages per minute" allows without a burst: any
   burst would put more than 20 into some sliding minute);
-* globally: at most ``global_rate_per_s`` (25/s, below Telegram's ~30/s) with a burst of
-  ``global_burst``, in any second as Telegram counts the requests arriving: global slots are
-  ``(1 s + safety_margin_s / 2) / global_rate_per_s`` apart, so a send reaching Telegram up to half
-  the margin after its slot (a late wake-up, the network) cannot crowd a second;
+* globally, for the sends of one :class:`SendPurpose` that has a global budget: at most
+  ``global_rate_per_s`` with a burst of ``global_burst``, in any second as Telegram counts the
+  requests arriving: global slots are ``(1 s + safety_margin_s / 2) / global_rate_per_s`` apart, so
+  a send reaching Telegram up to half the margin after its slot (a late wake-up, the network)
+  cannot crowd a second. Telegram's ~30 messages a second is a limit on *bulk* sends, what the bot
+  sends on its own (notices, reminders, seat offers, broadcasts, reports: the Celery workers), so
+  :attr:`SendPurpose.BULK` has the budget (``LIMITS_GLOBAL_SENDS_PER_SECOND``, 25/s; a paid
+  broadcast's faster one takes its slots from the same key). Replies into the chat of the update
+  being handled (:attr:`SendPurpose.REPLY`, the web tier) obey only the per-chat and group limits:
+  ``global_rate_per_s=None``, no global step. ``LIMITS_REPLY_SENDS_PER_SECOND`` can cap them
+  cluster-wide all the same, with a budget key of its own, so replies never spend the bulk budget
+  and bulk sends never spend theirs;
 * after a 429 anywhere, :meth:`pause_all` stores a pause key with the ``retry_after`` TTL and every
-  process holds its sends until it expires.
+  process holds its sends until it expires, replies and bulk sends alike.
 
 Both budgets are *reservations* (GCRA whose theoretical arrival time may lie in the future): a
 sender gets the next free slot and sleeps until then, so waiting senders queue first come, first
 served and never poll each other (no thundering herd, three Redis calls per send at most in the
 common cases). The two budgets live in different hash slots (per-chat keys under ``{chat:<id>}``,
-the global keys under ``{out}``), so no script may touch both (design §4 rule 8). They are combined
-like this, so that both limits hold at the moment a request leaves:
+the global keys and the pause under ``{out}``), so no script may touch both (design §4 rule 8).
+They are combined like this, so that both limits hold at the moment a request leaves:
 
 1. Reserve the chat's next slot and sleep until it.
-2. Reserve a global slot. If it is due within ``inline_wait_s`` of the chat slot, sleep and send.
+2. Reserve a global slot (without a global budget: only look at the pause; the "slot" is now). If
+   it is due within ``inline_wait_s`` of the chat slot, sleep and send.
 3. Otherwise (a global backlog, or a pause that has just ended) move the chat reservation to the
    global slot: if nobody queued behind us in that chat, our old slot is given back and the new one
    starts exactly at the global slot, so sleep and send. If the chat is busy until later, give the
@@ -38,7 +47,8 @@ exceeded). Concurrent messages to one chat may leave in a different order than t
 one of them had to move its slot; sequential sends (awaiting one before the next) keep their order.
 A sender never waits longer than ``max_wait_s``: it gets :class:`OutboundWaitTooLong` at once
 (nothing stays reserved) and its caller (a Celery task with its own retry policy, or a handler that
-can tell the user) decides. The global keys are one hot slot; at ≤ 30 sends/s that costs nothing.
+can tell the user) decides. The ``{out}`` keys are one hot slot; every send reads the pause there
+(one call), and a budget's GCRA costs nothing more at the rates Telegram allows.
 Time is the Redis server's; waits cross nodes only as relative durations, never as absolute times,
 so clock differences between cluster nodes do not matter.
 """
@@ -46,6 +56,7 @@ so clock differences between cluster nodes do not matter.
 from __future__ import annotations
 
 import asyncio
+import enum
 import random
 import time
 from dataclasses import dataclass
@@ -57,11 +68,23 @@ from bot.infra.redis.lua import NOW_MS
 from bot.services.ports.ephemeral import OutboundWaitTooLong
 
 
+class SendPurpose(enum.StrEnum):
+    """Why a process sends, which decides the global budget its sends are counted against."""
+
+    # Into the chat of the update being handled (the web tier): per-chat and group limits only,
+    # or the optional cap LIMITS_REPLY_SENDS_PER_SECOND with a budget key of its own.
+    REPLY = "reply"
+    # What the bot sends on its own (the workers: notices, reminders, seat offers, broadcasts,
+    # reports): Telegram's ~30/s, LIMITS_GLOBAL_SENDS_PER_SECOND.
+    BULK = "bulk"
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundLimits:
     chat_interval_s: float = 1.0
     group_interval_s: float = 3.0
-    global_rate_per_s: float = 25.0
+    # None: no global step at all (only the per-chat and group slots and the cluster-wide pause).
+    global_rate_per_s: float | None = 25.0
     global_burst: int = 1
     # Added to every per-chat interval; half of it lets a short global wait be slept inline, the
     # other half absorbs jitter between the Redis decision and the request reaching Telegram.
@@ -71,7 +94,10 @@ class OutboundLimits:
     pause_jitter_s: float = 0.05
 
     def __post_init__(self) -> None:
-        if min(self.chat_interval_s, self.group_interval_s, self.global_rate_per_s) <= 0:
+        rates = [self.chat_interval_s, self.group_interval_s]
+        if self.global_rate_per_s is not None:
+            rates.append(self.global_rate_per_s)
+        if min(rates) <= 0:
             raise ValueError("outbound intervals and rates must be positive")
         if self.global_burst < 1 or self.safety_margin_s < 0 or self.max_wait_s <= 0:
             raise ValueError("invalid outbound limiter bounds")
@@ -153,6 +179,21 @@ return {1, slot - now, slot_end, slot}
 """
 )
 
+# KEYS[1] global pause; the ARGV of _RESERVE_GLOBAL_SLOT, unused. The global step of a purpose
+# without a global budget: {0, pause ms left, 0, 0} while paused, else {1, 0, 0, now}.
+_AWAIT_PAUSE = (
+    """
+local paused_ms = redis.call('PTTL', KEYS[1])
+if paused_ms > 0 then
+  return {0, paused_ms, 0, 0}
+end
+"""
+    + NOW_MS
+    + """
+return {1, 0, 0, now}
+"""
+)
+
 # KEYS[1] a budget key; ARGV[1] end of a reservation, ARGV[2] interval ms. Gives the slot back when
 # nobody reserved after it (the stored end is still ours); 1 when given back.
 _RELEASE_SLOT = """
@@ -186,7 +227,8 @@ class OutboundGrant:
     """What one :meth:`RedisOutboundLimiter.acquire_grant` was let go with.
 
     The slots are the reservations the send used, in server milliseconds (each on the clock of the
-    node holding its key): the limits hold on these, whatever the caller's wake-up jitter.
+    node holding its key): the limits hold on these, whatever the caller's wake-up jitter. Without a
+    global budget, ``global_slot_ms`` is when the send passed the pause check.
     """
 
     waited_s: float
@@ -195,24 +237,48 @@ class OutboundGrant:
 
 
 class RedisOutboundLimiter:
-    def __init__(self, redis: RedisCluster, limits: OutboundLimits | None = None) -> None:
+    """The limiter for the sends of one ``purpose``: its global budget key when it has a rate."""
+
+    def __init__(
+        self,
+        redis: RedisCluster,
+        limits: OutboundLimits | None = None,
+        purpose: SendPurpose = SendPurpose.BULK,
+    ) -> None:
         self._redis = redis
         self._limits = limits or OutboundLimits()
+        self._purpose = purpose
         margin_s = self._limits.safety_margin_s
         self._chat_interval_ms = _ms(self._limits.chat_interval_s + margin_s)
         self._group_interval_ms = _ms(self._limits.group_interval_s + margin_s)
-        # Spaced for the budget to hold where Telegram counts, with half the margin of jitter.
-        self._global_interval_ms = _ms((1 + margin_s / 2) / self._limits.global_rate_per_s)
-        self._global_tolerance_ms = self._global_interval_ms * (self._limits.global_burst - 1)
-        self._global_keys = [keys.global_outbound_budget(), keys.global_outbound_pause()]
+        rate = self._limits.global_rate_per_s
+        if rate is None:
+            self._global_interval_ms = self._global_tolerance_ms = 0
+            self._budget_key: str | None = None
+            self._global_keys = [keys.global_outbound_pause()]
+            self._reserve_global_slot = redis.register_script(_AWAIT_PAUSE)
+        else:
+            # Spaced for the budget to hold where Telegram counts, with half the margin of jitter.
+            self._global_interval_ms = _ms((1 + margin_s / 2) / rate)
+            self._global_tolerance_ms = self._global_interval_ms * (self._limits.global_burst - 1)
+            self._budget_key = (
+                keys.reply_outbound_budget()
+                if purpose is SendPurpose.REPLY
+                else keys.global_outbound_budget()
+            )
+            self._global_keys = [self._budget_key, keys.global_outbound_pause()]
+            self._reserve_global_slot = redis.register_script(_RESERVE_GLOBAL_SLOT)
         self._reserve_chat_slot = redis.register_script(_RESERVE_CHAT_SLOT)
-        self._reserve_global_slot = redis.register_script(_RESERVE_GLOBAL_SLOT)
         self._release_slot = redis.register_script(_RELEASE_SLOT)
         self._pause = redis.register_script(_PAUSE)
 
     @property
     def limits(self) -> OutboundLimits:
         return self._limits
+
+    @property
+    def purpose(self) -> SendPurpose:
+        return self._purpose
 
     async def acquire(self, chat_id: int | str, is_group: bool) -> float:
         return (await self.acquire_grant(chat_id, is_group)).waited_s
@@ -268,9 +334,9 @@ class RedisOutboundLimiter:
                     args=[chat_interval_ms, remaining_ms(), int(global_wait_ms), chat_end],
                 )
                 chat_end = int(new_chat_end)  # the script gave our previous slot back if it could
-                if not int(reserved) or not int(aligned):
+                if self._budget_key is not None and (not int(reserved) or not int(aligned)):
                     await self._release_slot(
-                        keys=[keys.global_outbound_budget()],
+                        keys=[self._budget_key],
                         args=[int(global_end), self._global_interval_ms],
                     )
                 if not int(reserved):

@@ -22,6 +22,7 @@ from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
 from bot.domain.users import Role, User
 from bot.infra.mongo.migrations import migrate
 from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
+from bot.infra.redis.outbound import SendPurpose
 from bot.services.broadcasts import BroadcastFanout, FanoutPolicy
 from bot.services.container import Services
 from bot.settings import (
@@ -115,7 +116,7 @@ async def fan_out(rig: Rig, config: Settings) -> tuple[str, int, int]:
     await bot.initialize()
     # The preview is the bot's reply in the author's chat: sent by the web tier's Bot, through the
     # limiter like every send (the broadcast to the author waits its turn after it).
-    replies = build_bot(config, redis, rig.services.users)
+    replies = build_bot(config, redis, rig.services.users, purpose=SendPurpose.REPLY)
     try:
         async with replies:
             preview = await replies.send_message(admin, "Предпросмотр")

@@ -10,6 +10,7 @@ lower bounds that follow from causality and for generous "the budget is used" up
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,13 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from bot.infra.redis.outbound import OutboundGrant, OutboundLimits, RedisOutboundLimiter
+from bot.infra.redis import keys
+from bot.infra.redis.outbound import (
+    OutboundGrant,
+    OutboundLimits,
+    RedisOutboundLimiter,
+    SendPurpose,
+)
 from bot.services.ports.ephemeral import OutboundWaitTooLong
 
 pytestmark = pytest.mark.integration
@@ -33,9 +40,16 @@ class Sent:
 
 
 async def _limiters(
-    make_client: ClientFactory, count: int, limits: OutboundLimits
+    make_client: ClientFactory,
+    count: int,
+    limits: OutboundLimits,
+    purpose: SendPurpose = SendPurpose.BULK,
 ) -> list[RedisOutboundLimiter]:
-    return [RedisOutboundLimiter(await make_client(), limits) for _ in range(count)]
+    return [RedisOutboundLimiter(await make_client(), limits, purpose) for _ in range(count)]
+
+
+# How the web tier's limiter is built by default: no global budget, per-chat slots and the pause.
+REPLIES = OutboundLimits(global_rate_per_s=None)
 
 
 async def _send(
@@ -101,13 +115,16 @@ async def test_one_chat_gets_at_most_one_message_per_second_across_instances(
     assert elapsed < 3 * 1.1 + 1.5
 
 
+@pytest.mark.parametrize(
+    ("global_rate", "purpose"), [(1000, SendPurpose.BULK), (None, SendPurpose.REPLY)]
+)
 async def test_per_chat_spacing_holds_under_concurrency_with_faster_settings(
-    make_client: ClientFactory,
+    make_client: ClientFactory, global_rate: float | None, purpose: SendPurpose
 ) -> None:
     # 0.1 s per chat plus the default 0.1 s safety margin (jitter between the Redis decision and
     # the moment the caller runs again was measured here up to ~10 ms with 30 senders).
-    limits = OutboundLimits(chat_interval_s=0.1, global_rate_per_s=1000)
-    limiters = await _limiters(make_client, 4, limits)
+    limits = OutboundLimits(chat_interval_s=0.1, global_rate_per_s=global_rate)
+    limiters = await _limiters(make_client, 4, limits, purpose)
     sent = await _send(limiters, [1, 2, 3] * 10)
 
     assert _min_chat_slot_gap_ms(sent) >= _interval_ms(limits) == 200
@@ -163,11 +180,15 @@ async def test_a_shorter_pause_does_not_cut_a_longer_one(make_client: ClientFact
     assert await first.paused_for_s() > 0.5  # cut, it would be 0.5 s at most
 
 
+@pytest.mark.parametrize(
+    ("global_rate", "purpose"), [(25, SendPurpose.BULK), (None, SendPurpose.REPLY)]
+)
 async def test_messages_queued_during_a_pause_still_leave_one_interval_apart(
-    make_client: ClientFactory,
+    make_client: ClientFactory, global_rate: float | None, purpose: SendPurpose
 ) -> None:
-    limits = OutboundLimits(chat_interval_s=0.2)
-    limiters = await _limiters(make_client, 2, limits)
+    """A 429 pauses replies too; those waiting in one chat still keep its interval after it."""
+    limits = OutboundLimits(chat_interval_s=0.2, global_rate_per_s=global_rate)
+    limiters = await _limiters(make_client, 2, limits, purpose)
     started = time.monotonic()  # before the pause begins: the lower bound below is causal
     await limiters[0].pause_all(0.5)
     sent = await _send(limiters, [77] * 4)
@@ -227,3 +248,53 @@ async def test_a_cancelled_sender_gives_its_chat_slot_back(make_client: ClientFa
     # It takes the slot the cancelled sender left (1.1 s after the first), not the one after it.
     interval = _interval_ms(limits)
     assert first.chat_slot_ms + interval <= again.chat_slot_ms < first.chat_slot_ms + 2 * interval
+
+
+async def test_replies_are_not_slowed_by_a_saturated_bulk_budget(
+    make_client: ClientFactory,
+) -> None:
+    bulk_limits = OutboundLimits(global_rate_per_s=2)
+    bulk = RedisOutboundLimiter(await make_client(), bulk_limits, SendPurpose.BULK)
+    replies = await _limiters(make_client, 2, REPLIES, SendPurpose.REPLY)
+    first = await bulk.acquire_grant(700, is_group=False)
+    # Five more bulk sends queue behind it: the bulk budget is booked for the next 2.6 s.
+    backlog = asyncio.gather(*(bulk.acquire_grant(chat, False) for chat in range(701, 706)))
+    answered = await _send(replies, list(range(800, 820)))  # 20 residents answered meanwhile
+    queued = await backlog
+
+    # Every reply passed within one second of Redis time, ten times the bulk rate...
+    assert _max_global_slots_in_window(answered) == 20
+    bulk_slots = sorted([first.global_slot_ms, *(grant.global_slot_ms for grant in queued)])
+    assert max(one.grant.global_slot_ms for one in answered) < bulk_slots[-1]
+    # ... and took none of the bulk slots: those stay back to back, one bulk interval apart.
+    interval = round((1 + bulk_limits.safety_margin_s / 2) / 2 * 1000)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(bulk_slots)]
+    assert gaps == [interval] * 5, gaps
+
+
+async def test_the_optional_reply_cap_holds_with_a_budget_of_its_own(
+    make_client: ClientFactory,
+) -> None:
+    """``LIMITS_REPLY_SENDS_PER_SECOND``: replies capped, on a key the bulk sends never touch."""
+    limits = OutboundLimits(global_rate_per_s=10)
+    replies = await _limiters(make_client, 2, limits, SendPurpose.REPLY)
+    bulk = await _limiters(make_client, 2, limits, SendPurpose.BULK)
+    answered, sent = await asyncio.gather(
+        _send(replies, list(range(900, 925))), _send(bulk, list(range(950, 975)))
+    )
+
+    assert _max_global_slots_in_window(answered) <= limits.global_rate_per_s == 10
+    assert _max_global_slots_in_window(sent) <= limits.global_rate_per_s
+    # Both at once went out faster than either budget: they did not share one.
+    assert _max_global_slots_in_window(answered + sent) > limits.global_rate_per_s
+    client = await make_client()
+    assert await client.exists(keys.reply_outbound_budget(), keys.global_outbound_budget()) == 2
+
+
+async def test_without_a_global_budget_no_budget_key_is_written(
+    make_client: ClientFactory,
+) -> None:
+    client = await make_client()
+    limiter = RedisOutboundLimiter(client, REPLIES, SendPurpose.REPLY)
+    await _send([limiter], list(range(1000, 1010)))
+    assert await client.exists(keys.reply_outbound_budget(), keys.global_outbound_budget()) == 0
