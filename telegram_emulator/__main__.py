@@ -57,7 +57,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help=f"bot token (repeatable); or comma-separated in ${TOKENS_ENV} to keep it off ps",
     )
-    parser.add_argument("--global-rate", type=float, default=30.0, help="sends/s per bot")
+    parser.add_argument(
+        "--global-rate", type=float, default=30.0, help="bulk sends/s per bot (not replies)"
+    )
+    parser.add_argument(
+        "--reply-window",
+        type=float,
+        default=10.0,
+        help="seconds after an update from a chat during which sends there are replies",
+    )
+    parser.add_argument(
+        "--all-sends-rate",
+        type=float,
+        default=None,
+        help="cap on every send per bot, replies included (default: none)",
+    )
     parser.add_argument(
         "--paid-broadcast-rate",
         type=float,
@@ -70,7 +84,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--count-edits",
         action="store_true",
-        help="edits count toward the per-chat and global limits",
+        help="edits count toward the limits (like a send of the same kind)",
     )
     parser.add_argument("--webhook-ca", default=None, help="CA file for self-signed webhooks")
     parser.add_argument("--webhook-timeout", type=float, default=10.0)
@@ -106,6 +120,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         tokens=tuple(dict.fromkeys(tokens)),
         global_rate=args.global_rate,
+        reply_window_s=args.reply_window,
+        all_sends_rate=args.all_sends_rate,
         paid_broadcast_rate=args.paid_broadcast_rate,
         chat_rate=args.chat_rate,
         chat_burst=args.chat_burst,

@@ -22,7 +22,7 @@ from telegram_emulator.markup import validate_reply_markup
 from telegram_emulator.media import image_size, resolve_input_file
 from telegram_emulator.model import ChatMessage
 from telegram_emulator.params import Params
-from telegram_emulator.rate_limits import BucketSpec, WindowSpec
+from telegram_emulator.rate_limits import BucketSpec, Limit, SendKind, WindowSpec
 from telegram_emulator.world import World
 
 MAX_TEXT_LENGTH = 4096
@@ -95,23 +95,38 @@ class BotApi:
 
     def _admit(
         self, bot: BotState, chat: dict[str, Any], *, is_send: bool, paid: bool = False
-    ) -> None:
+    ) -> SendKind:
+        """Admit a send (or a counted edit) against the limits of its kind, or raise the 429.
+
+        Every send keeps the per-chat limit (and, into a group, the group's); a bulk send also
+        the global rate, a paid broadcast the paid rate instead; ``all_sends_rate``, when set,
+        caps them all. A reply (a chat the bot received an update from) has no global limit.
+        """
         config = self.world.config
-        if not is_send and not config.count_edits_in_chat_limit:
-            return
         chat_id = chat["id"]
-        # A paid broadcast is admitted against its own budget instead of the global one.
-        rate = config.paid_broadcast_rate if paid else config.global_rate
+        kind = bot.send_kind(chat_id, self.world.clock.now(), config.reply_window_s, paid=paid)
+        if not is_send and not config.count_edits_in_chat_limit:
+            return kind
         specs = [
-            BucketSpec("paid" if paid else "global", rate, max(1.0, rate)),
-            BucketSpec(f"chat:{chat_id}", config.chat_rate, float(config.chat_burst)),
+            BucketSpec(f"chat:{chat_id}", config.chat_rate, float(config.chat_burst), Limit.CHAT)
         ]
+        if kind is SendKind.PAID:
+            rate = config.paid_broadcast_rate
+            specs.append(BucketSpec("paid", rate, max(1.0, rate), Limit.PAID))
+        elif kind is SendKind.BULK:
+            rate = config.global_rate
+            specs.append(BucketSpec("global", rate, max(1.0, rate), Limit.GLOBAL))
+        if config.all_sends_rate is not None:
+            rate = config.all_sends_rate
+            specs.append(BucketSpec("all_sends", rate, max(1.0, rate), Limit.ALL_SENDS))
         windows = []
         if chat["type"] != "private":
             windows.append(WindowSpec(f"group:{chat_id}", config.group_per_minute, 60.0))
-        retry_after = bot.limiter.admit(specs, windows)
-        if retry_after is not None:
-            raise too_many_requests(retry_after)
+        refusal = bot.limiter.admit(specs, windows)
+        if refusal is not None:
+            bot.count_refusal(refusal)
+            raise too_many_requests(refusal.retry_after)
+        return kind
 
     def _text(self, params: Params, name: str = "text") -> tuple[ParsedText, str | None]:
         raw = params.optional_str(name)
@@ -146,9 +161,7 @@ class BotApi:
     ) -> dict[str, Any]:
         """Admit a prepared send against the limits, then show it in the chat."""
         self.world.require_reachable_chat(bot, chat["id"])
-        self._admit(bot, chat, is_send=True, paid=paid)
-        if paid:
-            bot.counters.paid_broadcasts += 1
+        kind = self._admit(bot, chat, is_send=True, paid=paid)
         log = bot.chat_log(chat["id"])
         message.reply_markup = markup
         previous = next(reversed(log.messages.values()), None)
@@ -163,8 +176,7 @@ class BotApi:
             log.reply_keyboard = markup
         elif markup is not None and markup.get("remove_keyboard"):
             log.reply_keyboard = None
-        bot.counters.sent += 1
-        bot.count_send(self.world.clock.now())
+        bot.count_send(self.world.clock.now(), kind)
         self.world.add_message(bot, chat["id"], message)
         return message.to_api()
 
@@ -291,7 +303,7 @@ class BotApi:
             batch = list(
                 itertools.islice(
                     (
-                        update.payload
+                        update
                         for update in bot.pending.values()
                         if not allowed_now or update.kind in allowed_now
                     ),
@@ -300,7 +312,11 @@ class BotApi:
             )
             remaining = loop_deadline - time.monotonic()
             if batch or remaining <= 0 or bot.webhook is not None or self.world.closing:
-                return batch
+                now = self.world.clock.now()
+                for update in batch:
+                    if update.chat_id is not None:
+                        bot.handed_over(update.chat_id, now)  # the bot may reply there now
+                return [update.payload for update in batch]
             await bot.queue_signal.wait(remaining)
 
     def _confirm_polled(self, bot: BotState, offset: int) -> None:

@@ -250,3 +250,18 @@ class Counters:
     max_sends_per_second: int = 0
     # Sends accepted with allow_paid_broadcast (each would cost the bot 0.1 Telegram Star).
     paid_broadcasts: int = 0
+    # The other accepted sends by purpose (sent = reply_sends + bulk_sends + paid_broadcasts): a
+    # reply goes to a chat the bot received an update from (config.reply_window_s), a bulk send
+    # is any other, counted against the global rate.
+    reply_sends: int = 0
+    bulk_sends: int = 0
+    # The most of each accepted within any one second, like max_sends_per_second.
+    max_reply_sends_per_second: int = 0
+    max_bulk_sends_per_second: int = 0
+    # 429s by the limit that refused; a refusal counts under every limit it ran out of, so these
+    # can add up to more than rejected_429.
+    rejected_429_chat: int = 0
+    rejected_429_group: int = 0
+    rejected_429_global: int = 0
+    rejected_429_paid: int = 0
+    rejected_429_all_sends: int = 0

@@ -6,6 +6,7 @@ bucket of 20 would let almost 40 through in the first one.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -29,11 +30,30 @@ class _Bucket:
         return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
 
 
+class Limit(enum.StrEnum):
+    """Which of a bot's limits a spec is, as its 429 counters name it (``rejected_429_<limit>``)."""
+
+    CHAT = "chat"  # every send, per chat
+    GROUP = "group"  # every send to a group, per group
+    GLOBAL = "global"  # bulk sends (not replies, not paid), per bot
+    PAID = "paid"  # paid broadcasts, per bot
+    ALL_SENDS = "all_sends"  # every send whatever its purpose, per bot (only when configured)
+
+
+class SendKind(enum.StrEnum):
+    """What a send is to Telegram's limits (each counted in its own counters)."""
+
+    REPLY = "reply"  # into a chat the bot received an update from: per-chat and group limits only
+    BULK = "bulk"  # any other send: also the global rate
+    PAID = "paid"  # with allow_paid_broadcast: the paid broadcast rate instead of the global one
+
+
 @dataclass(frozen=True)
 class BucketSpec:
     key: str
     rate: float
     capacity: float
+    kind: Limit
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,15 @@ class WindowSpec:
     key: str
     limit: int
     seconds: float
+    kind: Limit = Limit.GROUP
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused send: ``retry_after`` (whole seconds) and every limit it ran out of."""
+
+    retry_after: int
+    limits: frozenset[Limit]
 
 
 class FloodLimiter:
@@ -66,20 +95,21 @@ class FloodLimiter:
         wait = sent[0] + spec.seconds - now if len(sent) >= spec.limit else 0.0
         return sent, wait
 
-    def admit(self, specs: list[BucketSpec], windows: list[WindowSpec] | None = None) -> int | None:
-        """Count one send against every limit, or none; return `retry_after` if refused."""
+    def admit(
+        self, specs: list[BucketSpec], windows: list[WindowSpec] | None = None
+    ) -> Refusal | None:
+        """Count one send against every limit, or none; a :class:`Refusal` if refused."""
         now = self._clock.now()
-        buckets = [self._bucket(spec, now) for spec in specs]
-        logs = [self._window(spec, now) for spec in windows or []]
-        wait = max(
-            [bucket.wait_seconds() for bucket in buckets] + [pause for _, pause in logs],
-            default=0.0,
-        )
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        for bucket in buckets:
+        buckets = [(spec.kind, self._bucket(spec, now)) for spec in specs]
+        logs = [(spec.kind, *self._window(spec, now)) for spec in windows or []]
+        waits = [(limit, bucket.wait_seconds()) for limit, bucket in buckets]
+        waits += [(kind, pause) for kind, _, pause in logs]
+        exhausted = frozenset(limit for limit, wait in waits if wait > 0)
+        if exhausted:
+            return Refusal(max(1, math.ceil(max(wait for _, wait in waits))), exhausted)
+        for _, bucket in buckets:
             bucket.tokens -= 1.0
-        for sent, _ in logs:
+        for _, sent, _ in logs:
             sent.append(now)
         return None
 

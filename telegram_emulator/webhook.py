@@ -109,6 +109,10 @@ class WebhookDispatcher:
         bot = self._bot
         attempt = DeliveryAttempt(update.update_id, update.attempts + 1, self._world.clock.now())
         bot.deliveries.append(attempt)
+        if update.chat_id is not None:
+            # What the bot sends into this chat while it handles the update (and for a while
+            # after) is a reply, not a bulk send (config.reply_window_s).
+            bot.begin_handling(update.chat_id, attempt.started_at)
         bot.counters.webhook_deliveries += 1
         if attempt.attempt > 1:
             bot.counters.webhook_retries += 1
@@ -151,6 +155,8 @@ class WebhookDispatcher:
             if bot.pending.get(update.update_id) is update:
                 del bot.pending[update.update_id]
         finally:
+            if update.chat_id is not None:
+                bot.end_handling(update.chat_id, self._world.clock.now())
             update.in_flight = False
             self._in_flight -= 1
             bot.queue_signal.notify()
