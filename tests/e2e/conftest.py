@@ -99,6 +99,8 @@ class StackOptions:
     backoff_max: float = 2.0
     extra_env: tuple[tuple[str, str], ...] = ()
     seed_catalog: bool = True
+    # The emulator's per-bot rate for bulk sends (Telegram's 30/s); replies are not held to it.
+    emulator_global_rate: float = 30.0
     # Private servers for a test that breaks them (tests/chaos): a SecantusDB URL and Redis
     # Cluster startup nodes of the test's own, instead of the session's shared ones.
     mongo_url: str | None = None
@@ -428,6 +430,7 @@ async def make_bot_stack(
         emulator = EmulatorServer(
             EmulatorConfig(
                 tokens=(token,),
+                global_rate=options.emulator_global_rate,
                 webhook_ca_file=str(e2e_cert_dir / "ca.pem"),
                 allow_http_webhooks=True,
                 webhook_backoff_initial=options.backoff_initial,
