@@ -106,7 +106,6 @@ def test_resident_applies_manager_accepts_sets_up_a_session_and_marks_attendance
         resident.press("Плавание")
         resident.press(t("ru", "apply.no_comment"))
         resident.expect_last(first_line("apply.submitted", complex=COMPLEX_NAME, sport="Плавание"))
-        resident.shot("resident-applied")
 
         # The staff member registers like anyone; the operator grants the manager's role.
         register(manager, MANAGER)
@@ -243,14 +242,6 @@ def test_super_admin_finds_a_person_edits_the_catalog_exports_broadcasts_and_rea
     resident = ChatPage.open_new_user(browser, cluster, NEIGHBOUR_ID, "Борис")
     admin = ChatPage.open_existing_user(browser, cluster, SUPER_ADMIN_ID)
     try:
-        # A resident of «Олимп» (applied to volleyball there): in that complex's audience.
-        register(resident, NEIGHBOUR)
-        open_complex(resident)
-        resident.press(t("ru", "catalog.apply"))
-        resident.press("Волейбол")
-        resident.press(t("ru", "apply.no_comment"))
-        resident.expect_last(first_line("apply.submitted", complex=COMPLEX_NAME, sport="Волейбол"))
-
         # The super admin (devcluster's APP_SUPER_ADMIN_IDS) sees every section of the panel.
         register(admin, SUPER_ADMIN)
         admin.say("/admin")
@@ -260,7 +251,27 @@ def test_super_admin_finds_a_person_edits_the_catalog_exports_broadcasts_and_rea
             assert admin.button(t("ru", entry)).count() == 1
         admin.shot("hub-super-admin")
 
+        # A resident of «Олимп» applies to volleyball there: in that complex's audience from now
+        # on, and everyone responsible for the complex is told (the workers' delivery).
+        register(resident, NEIGHBOUR)
+        open_complex(resident)
+        resident.press(t("ru", "catalog.apply"))
+        resident.press("Волейбол")
+        resident.press(t("ru", "apply.no_comment"))
+        resident.expect_last(first_line("apply.submitted", complex=COMPLEX_NAME, sport="Волейбол"))
+        notice = admin.expect_last(
+            "🆕 Новая заявка № ", f"👤 {NEIGHBOUR}", "Волейбол", timeout=NOTICE_TIMEOUT_MS
+        )
+        labels = notice.locator(".inline-button").all_inner_texts()
+        assert [label.strip() for label in labels] == [
+            t("ru", "staff.apps.do.accepted"),
+            t("ru", "staff.apps.do.rejected"),
+            t("ru", "staff.notify.open"),
+        ]
+        admin.shot("new-application-notice")
+
         # «👥 Пользователи»: a person by part of the name, their card.
+        admin.say("/admin")
         admin.press(t("ru", "staff.hub.users"))
         admin.expect_last("Введите имя, телефон или Telegram ID")
         admin.say("Борис")
