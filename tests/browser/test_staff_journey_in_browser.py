@@ -78,12 +78,6 @@ def open_complex(page: ChatPage) -> None:
     page.expect_last(COMPLEX_NAME, "ул. Лескова, 12")
 
 
-def open_panel(page: ChatPage) -> None:
-    page.say("/menu")
-    page.press(t("ru", "staff.menu_entry"))
-    page.expect_last(first_line("staff.hub.title", name=MANAGER, role="", scope=""))
-
-
 def start_of_session() -> datetime:
     """In 40 minutes (arrivals may be marked from an hour before), Moscow time, on a minute the
     seeded weekly slots (on the hour and half hour) never use."""
