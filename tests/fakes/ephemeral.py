@@ -206,6 +206,12 @@ class InMemoryOutboundLimiter:
         self.sent.append((chat_id, is_group, send_at))
         return wait_s
 
+    async def answered(self, chat_id: int | str, is_group: bool, after_s: float) -> None:
+        interval_s = self.group_interval_s if is_group else self.chat_interval_s
+        next_at = self.now() + interval_s
+        if after_s > 0 and self._chat_tat.get(chat_id, -math.inf) < next_at:
+            self._chat_tat[chat_id] = next_at
+
     async def pause_all(self, retry_after_s: float) -> None:
         self.pauses.append(retry_after_s)
         self._paused_until = max(self._paused_until, self.now() + retry_after_s)

@@ -38,7 +38,10 @@ They are combined like this, so that both limits hold at the moment a request le
 
 Each send therefore happens at a global slot and at most ``inline_wait_s`` after one of its chat's
 slots; chat slots are ``interval + safety_margin_s`` apart, and ``inline_wait_s`` is half the margin,
-leaving the other half for event-loop and network jitter.
+leaving the other half for event-loop and network jitter. When a request was answered later than
+that (``answered``, called by the request path after every limited send), the jitter may have been
+larger, so the chat's next slot is pushed to one interval after the answer: per chat the limit then
+holds by causality, however late the request left.
 
 Trade-offs (fairness): per chat the order is FIFO; globally it is FIFO among senders that reserve,
 except that a sender coming back from a pause reserves in whatever order it wakes (jittered). A
@@ -204,6 +207,19 @@ end
 return 0
 """
 
+# KEYS[1] chat budget; ARGV[1] interval ms. A send was answered late: the chat's next slot starts
+# no earlier than one interval from now (never moved earlier).
+_SPACE_FROM_NOW = (
+    NOW_MS
+    + """
+local target = now + tonumber(ARGV[1])
+if tonumber(redis.call('GET', KEYS[1]) or 0) < target then
+  redis.call('SET', KEYS[1], string.format('%d', target), 'PX', target - now + 1)
+end
+return 0
+"""
+)
+
 # KEYS[1] pause key; ARGV[1] pause ms. Only ever lengthens a pause already in place.
 _PAUSE = """
 local remaining = redis.call('PTTL', KEYS[1])
@@ -269,6 +285,7 @@ class RedisOutboundLimiter:
             self._global_keys = [self._budget_key, keys.global_outbound_pause()]
             self._reserve_global_slot = redis.register_script(_RESERVE_GLOBAL_SLOT)
         self._reserve_chat_slot = redis.register_script(_RESERVE_CHAT_SLOT)
+        self._space_from_now = redis.register_script(_SPACE_FROM_NOW)
         self._release_slot = redis.register_script(_RELEASE_SLOT)
         self._pause = redis.register_script(_PAUSE)
 
@@ -353,6 +370,17 @@ class RedisOutboundLimiter:
                 # so the chat's next sender need not wait for a message that never went out.
                 await self._release_slot(keys=[chat_key], args=[chat_end, chat_interval_ms])
             raise
+
+    async def answered(self, chat_id: int | str, is_group: bool, after_s: float) -> None:
+        """After a send: if its answer came later than ``inline_wait_s`` after :meth:`acquire`
+        returned, the request may have reached Telegram that late too, eating into the chat's
+        interval (a busy event loop, a full connection pool, the network). The chat's next slot is
+        then one interval after now, when the request had certainly arrived; an answer in time
+        costs no Redis call. A send already queued behind it in the same chat keeps its slot."""
+        if after_s <= self._limits.inline_wait_s:
+            return
+        interval_ms = self._group_interval_ms if is_group else self._chat_interval_ms
+        await self._space_from_now(keys=[keys.chat_outbound(chat_id)], args=[interval_ms])
 
     async def pause_all(self, retry_after_s: float) -> None:
         if retry_after_s <= 0:

@@ -165,8 +165,9 @@ class LimitedRequest(HTTPXRequest):
         api_method = url.rsplit("/", 1)[-1]
         chat_id = target_chat(request_data)
         limited = api_method in self._limited_methods
-        if limited and self._limiter is not None and chat_id is not None:
-            await self._wait_for_budget(api_method, chat_id, self._limiter)
+        limiter = self._limiter if limited and chat_id is not None else None
+        if limiter is not None and chat_id is not None:
+            await self._wait_for_budget(api_method, chat_id, limiter)
 
         started = time.monotonic()
         try:
@@ -179,11 +180,15 @@ class LimitedRequest(HTTPXRequest):
                 connect_timeout=connect_timeout,
                 pool_timeout=pool_timeout,
             )
-        except NetworkError:  # TimedOut included
+        except NetworkError:  # TimedOut included: the request may have arrived all the same
             self._observer.on_call(api_method, TelegramCallOutcome.NETWORK, _since(started))
+            if limiter is not None and chat_id is not None:
+                await _report_answered(limiter, api_method, chat_id, _since(started))
             raise
         outcome = classify(status_code)
         self._observer.on_call(api_method, outcome, _since(started))
+        if limiter is not None and chat_id is not None:
+            await _report_answered(limiter, api_method, chat_id, _since(started))
 
         if outcome is TelegramCallOutcome.RATE_LIMITED and self._limiter is not None:
             pause_s = retry_after_s(payload)
@@ -217,6 +222,20 @@ class LimitedRequest(HTTPXRequest):
                 "marking a chat unreachable failed",
                 extra={"event": "mark_unreachable_failed", "method": api_method},
             )
+
+
+async def _report_answered(
+    limiter: OutboundLimiter, api_method: str, chat_id: int | str, after_s: float
+) -> None:
+    """Tell the limiter when a limited send was answered. The message has left by now: a failure
+    here (Redis away) is logged, never raised, or the caller would retry a message already sent."""
+    try:
+        await limiter.answered(chat_id, is_group_chat(chat_id), after_s)
+    except Exception:
+        log.exception(
+            "could not space the chat's next send after a late answer",
+            extra={"event": "outbound_answered_failed", "method": api_method},
+        )
 
 
 def _since(started: float) -> float:

@@ -147,6 +147,14 @@ class OutboundLimiter(Protocol):
         """
         ...
 
+    async def answered(self, chat_id: int | str, is_group: bool, after_s: float) -> None:
+        """The send to ``chat_id`` let go by :meth:`acquire` was answered ``after_s`` later.
+
+        Its request reached Telegram by then at the latest: when that is later than the limiter
+        allows for, the chat's next send is spaced from now, so late requests cannot crowd it.
+        """
+        ...
+
     async def pause_all(self, retry_after_s: float) -> None:
         """Make every process that shares this limiter hold its sends for ``retry_after_s``."""
         ...

@@ -298,3 +298,22 @@ async def test_without_a_global_budget_no_budget_key_is_written(
     limiter = RedisOutboundLimiter(client, REPLIES, SendPurpose.REPLY)
     await _send([limiter], list(range(1000, 1010)))
     assert await client.exists(keys.reply_outbound_budget(), keys.global_outbound_budget()) == 0
+
+
+@pytest.mark.parametrize("limits", [REPLIES, OutboundLimits()])
+async def test_a_late_answer_spaces_the_chats_next_send_from_it(
+    make_client: ClientFactory, limits: OutboundLimits
+) -> None:
+    limiter = RedisOutboundLimiter(await make_client(), limits, SendPurpose.REPLY)
+    interval = _interval_ms(limits)
+    first = await limiter.acquire_grant(41, is_group=False)
+    await limiter.answered(41, False, after_s=limits.inline_wait_s)  # in time: nothing changes
+    second = await limiter.acquire_grant(41, is_group=False)
+    assert second.chat_slot_ms == first.chat_slot_ms + interval
+
+    await asyncio.sleep(0.3)  # the request of the second send is answered 0.3 s late
+    await limiter.answered(41, False, after_s=0.3)
+    third = await limiter.acquire_grant(41, is_group=False)
+    # One interval after the answer (which came at least 0.3 s after the second slot), not one
+    # interval after the second slot.
+    assert third.chat_slot_ms >= second.chat_slot_ms + 300 + interval
