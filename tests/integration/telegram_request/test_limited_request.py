@@ -310,3 +310,29 @@ async def test_a_failing_unreachable_hook_does_not_hide_forbidden(
         with pytest.raises(Forbidden):
             await bot.send_message(user, "Напоминание")
     assert observer.outcomes("sendMessage") == [TelegramCallOutcome.FORBIDDEN]
+
+
+async def test_a_request_held_on_its_way_does_not_crowd_the_chats_next_send(
+    make_instance: InstanceFactory, started_users: UsersFactory, emulator_client: EmulatorClient
+) -> None:
+    """The first message reaches "Telegram" 0.6 s after its slot (held there, as a busy event
+    loop or a full connection pool would); the next one, sent as soon as it was answered, is
+    spaced from the answer, not from the first slot, so the strict per-chat limit never refuses."""
+    (user,) = await started_users(1)
+    instance = await make_instance(OutboundLimits(global_rate_per_s=None))
+    await emulator_client.set_fault(None, methods=["sendMessage"], hold=True)
+    first = asyncio.create_task(instance.bot.send_message(user, "первое"))
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:  # the first request is at "Telegram", held
+        if int((await emulator_client.fault())["held"]) == 1:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the request never arrived"
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.6)  # the request waits on its way this long, then arrives
+    await emulator_client.clear_fault()
+    await first
+    await instance.bot.send_message(user, "второе")
+
+    counters = await emulator_client.counters()
+    assert (counters["rejected_429"], counters["sent"]) == (0, 2)
+    assert [m["text"] for m in await emulator_client.bot_messages(user)] == ["первое", "второе"]
