@@ -23,6 +23,7 @@ help:
 	@echo "make check  - ruff check, ruff format --check, mypy --strict, lint-imports"
 	@echo "make fmt    - format and auto-fix with ruff"
 	@echo "make install - system packages and .venv (quick when nothing changed)"
+	@echo "make bench  - load benchmark (BENCH_ARGS=--quick for ~2 min); docs/benchmarks.md"
 
 # Re-run the installer when its inputs change or the venv has gone.
 install:
@@ -64,3 +65,7 @@ demo-status: install
 
 demo-down: install
 	$(PYTHON) -m devcluster down
+
+BENCH_ARGS ?= --profile
+bench: install
+	$(PYTHON) -m bench $(BENCH_ARGS)

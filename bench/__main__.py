@@ -1,0 +1,199 @@
+"""``python -m bench``: run the targets side by side, print the table, write the JSON.
+
+python -m bench                      # everything (~15 min on 2 cores)
+python -m bench --quick              # short phases, one of each kind (~2 min)
+python -m bench --only ceiling,ptb,ours --instances 1,2,3 --residents 1000,10000
+python -m bench --only broadcast     # 3,000 recipients through the emulator's 30 msg/s
+python -m bench --profile            # py-spy flame graph of one bot worker (docs/bench/)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.broadcast import run_broadcast
+from bench.run import Options, Target, run_target
+from bench.stack import Shared
+from devcluster.paths import REPO_ROOT
+
+KINDS = ("ceiling", "ptb", "ours", "residents", "broadcast")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short phases (about 2 minutes)")
+    parser.add_argument("--only", default=",".join(KINDS), help=f"subset of {','.join(KINDS)}")
+    parser.add_argument("--instances", default=None, help="bot instances for 'ours' (1,2,3)")
+    parser.add_argument("--residents", default=None, help="residents seeded (1000,10000,100000)")
+    parser.add_argument("--saturation-s", type=float, default=None)
+    parser.add_argument("--open-s", type=float, default=None)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per instance")
+    parser.add_argument("--broadcast-recipients", type=int, default=3000)
+    parser.add_argument("--profile", action="store_true", help="py-spy record one bot worker")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(KINDS)
+    if unknown:
+        parser.error(f"unknown --only parts: {sorted(unknown)}")
+    return args
+
+
+def targets(args: argparse.Namespace) -> list[Target]:
+    only = args.only.split(",")
+    instances = _ints(args.instances or ("1" if args.quick else "1,2,3"))
+    residents = _ints(args.residents or ("1000" if args.quick else "1000,10000,100000"))
+    chosen: list[Target] = []
+    if "ceiling" in only:
+        chosen.append(Target("ceiling", "ceiling"))
+    if "ptb" in only:
+        if not args.quick:
+            chosen.append(Target("ptb-untuned", "ptb"))
+        chosen.append(Target("ptb-tuned", "ptb", tuned=True))
+    if "ours" in only:
+        chosen += [Target(f"ours-{n}", "ours", instances=n) for n in instances]
+    if "residents" in only:
+        top = max(instances)
+        chosen += [
+            Target(f"ours-{top}-residents-{r}", "ours", instances=top, residents=r)
+            for r in residents
+        ]
+    return chosen
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "loadavg_at_start": os.getloadavg(),
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'target':<28} {'upd/s':>7} {'p50@25%':>8} {'p95@50%':>8} {'p99@80%':>8} "
+        f"{'max@80%':>8} {'err':>4} {'lost':>4} {'dup':>4} {'db':>4} "
+        f"{'cpu s/1k: bots':>14} {'hap':>5} {'redis':>5} {'db':>5} {'drv':>5} {'sink':>5}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        if "saturation" not in r:
+            continue
+        sat, loops, cpu = r["saturation"], r["open_loop"], r["cpu_s_per_1000_updates"]
+
+        def lat(load: str, q: str, loops: dict[str, Any] = loops) -> Any:
+            return loops.get(load, {}).get("latency_ms", {}).get(q)
+
+        phases = [sat, *loops.values()]
+        errors = sum(sum(p["errors"].values()) for p in phases)
+        lost = sum(p["lost"] for p in phases)
+        dups = sum(p["duplicates"] for p in phases)
+        check = r.get("database_check")
+        db = "-" if check is None else ("ok" if check["ok"] else "FAIL")
+        lines.append(
+            f"{r['target']:<28} {_fmt(sat['updates_per_s']):>7} {_fmt(lat('25%', 'p50')):>8} "
+            f"{_fmt(lat('50%', 'p95')):>8} {_fmt(lat('80%', 'p99')):>8} "
+            f"{_fmt(lat('80%', 'max')):>8} {errors:>4} {lost:>4} {dups:>4} {db:>4} "
+            f"{_fmt(cpu.get('bots')):>14} {_fmt(cpu.get('haproxy')):>5} "
+            f"{_fmt(cpu.get('redis')):>5} {_fmt(cpu.get('database')):>5} "
+            f"{_fmt(cpu.get('driver')):>5} {_fmt(cpu.get('sink')):>5}"
+        )
+    return "\n".join(lines)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    options = Options(
+        saturation_s=args.saturation_s or (8.0 if args.quick else 20.0),
+        warmup_s=2.0 if args.quick else 4.0,
+        open_s=args.open_s or (5.0 if args.quick else 12.0),
+        workers=args.workers,
+        profile_dir=(REPO_ROOT / "docs" / "bench") if args.profile else None,
+    )
+    report: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "machine": machine(),
+        "options": {k: str(v) for k, v in vars(options).items()},
+        "results": [],
+    }
+    chosen = targets(args)
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    broadcast = "broadcast" in args.only.split(",")
+    if chosen or broadcast:
+        shared = await asyncio.to_thread(Shared.start, run_dir)
+        try:
+            for target in chosen:
+                print(f"bench: {target.name} ...", flush=True)
+                try:
+                    result = await run_target(shared, target, options)
+                except Exception as error:
+                    result = {"target": target.name, "error": f"{type(error).__name__}: {error}"}
+                    print(f"bench: {target.name} failed: {error}", file=sys.stderr, flush=True)
+                report["results"].append(result)
+            if broadcast:
+                print("bench: broadcast ...", flush=True)
+                try:
+                    report["broadcast"] = await run_broadcast(shared, args.broadcast_recipients)
+                except Exception as error:
+                    report["broadcast"] = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            await asyncio.to_thread(shared.stop)
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report["run_dir"] = str(run_dir)
+    return report
+
+
+def cli(argv: list[str]) -> int:
+    args = parse(argv)
+    report = asyncio.run(main(args))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = report["started_at"].replace(":", "").replace("-", "")
+    path = args.out / f"bench-{stamp}.json"
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    path.write_text(text, encoding="utf-8")
+    (args.out / "latest.json").write_text(text, encoding="utf-8")
+    print()
+    print(table(report["results"]))
+    if "broadcast" in report:
+        b = report["broadcast"]
+        print(
+            f"\nbroadcast: {b.get('delivered')} delivered to {b.get('recipients')} in "
+            f"{b.get('seconds')} s = {b.get('msg_per_s')} msg/s (budget {b.get('budget_per_s')}/s), "
+            f"429s: {b.get('too_many_requests')}"
+        )
+    failed = [r["target"] for r in report["results"] if "error" in r]
+    if "error" in report.get("broadcast", {}):
+        failed.append("broadcast")
+    print(f"\nJSON: {path}" + (f"\nfailed: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))

@@ -1,0 +1,138 @@
+"""The broadcast run: one broadcast to N registered residents, sent by a real Celery worker and
+beat over the real broker, SecantusDB and the Redis Cluster, to the Telegram emulator enforcing
+Telegram's 30 messages a second. Reported: the achieved rate against the budget, the 429s the
+emulator answered, and that everyone got it exactly once (as in
+tests/e2e/workers/test_broadcast_e2e.py, without the kill and not as a paid broadcast).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from bench.procstat import cpu_seconds, with_children
+from bench.stack import Shared, drop_database, new_token
+from bot.bootstrap import build_services, build_storage
+from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
+from bot.domain.users import Role, User
+from bot.infra.mongo.migrations import migrate
+from bot.infra.mongo.users import user_to_doc
+from devcluster.celery import CeleryBeat, CeleryWorker
+from telegram_emulator.config import EmulatorConfig
+from telegram_emulator.server import EmulatorServer
+
+FIRST = 7_000_001
+ADMIN = 6_999_999
+TEXT = "Бассейн закрыт на профилактику <до среды> & зал открыт"
+BUDGET_PER_S = 30.0
+
+
+async def run_broadcast(shared: Shared, recipients: int) -> dict[str, Any]:
+    run_dir: Path = shared.run_dir / "broadcast"
+    await asyncio.to_thread(run_dir.mkdir, parents=True, exist_ok=True)
+    redis.Redis.from_url(shared.broker.url).flushdb()
+    shared.redis_cluster.flush_all_masters()
+    db_name = f"bench_bc_{uuid.uuid4().hex[:8]}"
+    token = new_token()
+    storage = build_storage(shared.secantus.url, db_name, app_name="bench-broadcast")
+    processes: list[CeleryWorker | CeleryBeat] = []
+    try:
+        await migrate(storage.db)
+        async with EmulatorServer(EmulatorConfig(tokens=(token,), global_rate=BUDGET_PER_S)) as emu:
+            (bot,) = emu.emulator.world.bots.values()
+            people = list(range(FIRST, FIRST + recipients))
+            now = datetime.now(UTC)
+            for uid in [ADMIN, *people]:
+                emu.emulator.world.create_user(f"Житель {uid}", user_id=uid)
+                bot.started.add(uid)
+            await storage.db.users.insert_many(
+                [
+                    user_to_doc(User(uid, name=f"Житель {uid}", consent_at=now, registered_at=now))
+                    for uid in people
+                ]
+                + [user_to_doc(User(ADMIN, name="Иван", role=Role.ADMIN))]
+            )
+            async with httpx.AsyncClient(timeout=10) as http:
+                answer = await http.post(
+                    f"{emu.base_url}/bot{token}/sendMessage",
+                    json={"chat_id": ADMIN, "text": "Предпросмотр"},
+                )
+            progress_id = int(answer.json()["result"]["message_id"])
+            services = build_services(storage)
+            draft = await services.broadcasts.compose(ADMIN, Audience(AudienceKind.ALL), TEXT)
+            bid = (await services.broadcasts.confirm(ADMIN, draft.id, ADMIN, progress_id)).id
+            env = {
+                "APP_ENV": "local",
+                "TELEGRAM_BOT_TOKEN": token,
+                "TELEGRAM_API_BASE_URL": emu.base_url,
+                "TELEGRAM_WEBHOOK_SECRET": shared.secret,
+                "MONGO_URL": shared.secantus.url,
+                "MONGO_DATABASE": db_name,
+                "REDIS_CLUSTER_NODES": ",".join(
+                    f"{h}:{p}" for h, p in shared.redis_cluster.startup_nodes
+                ),
+                "CELERY_BROKER_URL": shared.broker.url,
+                "APP_LOG_JSON": "false",
+                "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
+                "BROADCAST_POLL_SECONDS": "1",
+                "BROADCAST_PROGRESS_SECONDS": "3",
+            }
+            worker = CeleryWorker(run_dir, name="bench", env=env, concurrency=2)
+            beat = CeleryBeat(run_dir, env=env)
+            processes += [worker, beat]
+            await asyncio.gather(asyncio.to_thread(worker.start), asyncio.to_thread(beat.start))
+            worker_pids = with_children(worker.process.pid or 0)
+            cpu_before = sum(cpu_seconds(p) for p in worker_pids)
+            first_at: float | None = None
+            first_count = 0
+            deadline = time.monotonic() + recipients / 10 + 120
+            delivered = 0
+            while time.monotonic() < deadline:
+                delivered = await storage.db.broadcast_recipients.count_documents(
+                    {"state": "delivered"}
+                )
+                if delivered and first_at is None:
+                    first_at, first_count = time.monotonic(), delivered
+                found = await storage.broadcasts.get(bid)
+                if found is not None and found.state is BroadcastState.DONE:
+                    break
+                await asyncio.sleep(0.25)
+            finished_at = time.monotonic()
+            cpu_after = sum(cpu_seconds(p) for p in with_children(worker.process.pid or 0))
+            counters = bot.counters
+            texts = [
+                sum(1 for m in bot.chats[uid].messages.values() if m.text == TEXT)
+                if uid in bot.chats
+                else 0
+                for uid in people
+            ]
+            seconds = finished_at - (first_at or finished_at)
+            return {
+                "recipients": recipients,
+                "delivered": delivered,
+                "seconds": round(seconds, 1),
+                # from the first delivery seen to the end: what was sent in between, over it
+                "msg_per_s": round((delivered - first_count) / seconds, 2) if seconds else None,
+                "budget_per_s": BUDGET_PER_S,
+                "too_many_requests": counters.rejected_429,
+                "max_sends_in_any_second": counters.max_sends_per_second,
+                "received_once": sum(1 for n in texts if n == 1),
+                "received_twice_or_more": sum(1 for n in texts if n > 1),
+                "received_none": sum(1 for n in texts if n == 0),
+                "worker_cpu_s_per_1000": round(
+                    (cpu_after - cpu_before) / max(delivered, 1) * 1000, 2
+                ),
+            }
+    finally:
+        await asyncio.gather(
+            *(asyncio.to_thread(p.stop) for p in reversed(processes)), return_exceptions=True
+        )
+        await storage.close()
+        await drop_database(shared.secantus.url, db_name)

@@ -1,0 +1,78 @@
+"""The bench's smallest configuration runs end to end and its report is complete.
+
+Only shape and correctness: every field is there, no update was lost, answered twice or refused,
+and the journeys left the database as they should. No speed is asserted (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
+
+PHASE_FIELDS = {
+    "seconds",
+    "updates",
+    "updates_per_s",
+    "latency_ms",
+    "errors",
+    "lost",
+    "duplicates",
+    "stuck_journeys",
+}
+
+
+def test_quick_bench_reports_every_field_and_passes_its_checks(tmp_path: Path) -> None:
+    out = tmp_path / "bench"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--only",
+            "ceiling,ours",
+            "--instances",
+            "1",
+            "--saturation-s",
+            "3",
+            "--open-s",
+            "2",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=380,
+    )
+    report = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    assert report["machine"]["nproc"] >= 1
+    assert report["machine"]["cpu_model"]
+    results = {r["target"]: r for r in report["results"]}
+    assert set(results) == {"ceiling", "ours-1"}
+    for result in results.values():
+        assert "error" not in result, result
+        phases = [result["saturation"], *result["open_loop"].values()]
+        assert set(result["open_loop"]) == {"25%", "50%", "80%"}
+        for phase in phases:
+            assert set(phase) >= PHASE_FIELDS, phase
+            assert set(phase["latency_ms"]) >= {"p50", "p95", "p99", "max"}
+            assert phase["updates"] > 0
+            assert phase["lost"] == 0, phase
+            assert phase["duplicates"] == 0, phase
+            assert phase["errors"] == {}, phase
+            assert phase["stuck_journeys"] == 0, phase
+        for tier in ("bots", "haproxy", "redis", "database", "driver", "sink"):
+            assert tier in result["cpu_s_per_1000_updates"]
+            assert tier in result["rss_mb"]
+        assert result["stray_replies"] == 0
+    check = results["ours-1"]["database_check"]
+    assert check["ok"], check
+    assert check["registered"]["expected"] > 0
