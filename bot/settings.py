@@ -164,6 +164,8 @@ class CelerySettings(BaseSettings):
     beat_expire_offers_seconds: float = Field(default=30.0, ge=0.5, le=86400)
     beat_generate_sessions_seconds: float = Field(default=3600.0, ge=0.5, le=86400)
     beat_observe_seconds: float = Field(default=30.0, ge=0.5, le=86400)
+    # The repair of what a cut-off multi-step write left wrong (bot/services/repair.py).
+    beat_repair_seconds: float = Field(default=300.0, ge=0.5, le=86400)
     # Delivery of notices and reminders (bot/services/delivery.py DeliveryPolicy): a claimed item
     # is renewed while it is being sent, so a dead worker's item is free again after the lease.
     delivery_lease_seconds: float = Field(default=60.0, ge=1, le=3600)

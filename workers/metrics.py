@@ -15,7 +15,8 @@ The names are a contract with ``monitoring/`` (alert rules, dashboards):
 * set by the periodic ``fok.observe_delivery`` from MongoDB (every worker the same figure):
   ``fok_outbox_backlog``, ``fok_outbox_oldest_age_seconds``, ``fok_outbox_parked``,
   ``fok_reminders_overdue``, ``fok_reminder_lag_seconds`` (the oldest due reminder's wait) and
-  ``fok_reminders_parked``.
+  ``fok_reminders_parked``;
+* ``fok_repairs_total{kind}``: what ``fok.repair`` fixed, by kind (``bot.services.repair``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from prometheus_client.registry import Collector
 
 from bot.infra.metrics import CELERY_TASKS, InstanceInfoCollector
 from bot.services.delivery import DeliveryBacklog, DeliveryReport
+from bot.services.repair import RepairReport
 from bot.settings import CelerySettings, SettingsError, load_section
 from workers.schedule import QUEUES
 
@@ -107,6 +109,19 @@ REMINDERS_PARKED = Gauge(
     "Reminders parked after failing too often (an operator looks)",
     multiprocess_mode="mostrecent",
 )
+
+
+REPAIRS = Counter(
+    "fok_repairs_total",
+    "What the repair task fixed after a multi-step write was cut off midway, by kind",
+    ["kind"],
+)
+
+
+def record_repair(report: RepairReport) -> None:
+    for kind, count in report.fixed.items():
+        if count:
+            REPAIRS.labels(kind=kind.value).inc(count)
 
 
 def record_task(task: str, result: str, duration_s: float) -> None:

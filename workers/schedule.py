@@ -24,6 +24,8 @@ DELIVER_REMINDERS = "fok.deliver_reminders"
 EXPIRE_OFFERS = "fok.expire_offers"
 GENERATE_SESSIONS = "fok.generate_sessions"
 OBSERVE_DELIVERY = "fok.observe_delivery"
+# Finishes what a multi-step write cut off midway left wrong (seats, offers, reminders, notices).
+REPAIR = "fok.repair"
 BACKUP = "fok.backup"
 # Fans out the broadcast at the head of the queue (queue "notifications", by its name).
 SEND_BROADCASTS = "fok.broadcasts"
@@ -38,7 +40,8 @@ REPORTS_QUEUE = "reports"
 # The backup runs on its own queue: only a worker that has BACKUP_DIRECTORY mounted consumes it
 # (`worker -Q backups --concurrency 1`), and a long backup never holds up notices.
 BACKUP_QUEUE = "backups"
-# Upkeep (offers that expired, dated sessions, delivery gauges): short, consumed with notifications.
+# Upkeep (offers that expired, dated sessions, delivery gauges, the repair): short, consumed with
+# notifications.
 DEFAULT_QUEUE = "fok"
 QUEUES = (NOTIFICATIONS_QUEUE, REMINDERS_QUEUE, REPORTS_QUEUE, BACKUP_QUEUE, DEFAULT_QUEUE)
 
@@ -49,6 +52,7 @@ ROUTES: dict[str, str] = {
     EXPIRE_OFFERS: DEFAULT_QUEUE,
     GENERATE_SESSIONS: DEFAULT_QUEUE,
     OBSERVE_DELIVERY: DEFAULT_QUEUE,
+    REPAIR: DEFAULT_QUEUE,
     BACKUP: BACKUP_QUEUE,
     "fok.broadcast*": NOTIFICATIONS_QUEUE,
     "fok.report*": REPORTS_QUEUE,
@@ -71,6 +75,7 @@ def intervals(settings: CelerySettings) -> dict[str, float]:
         EXPIRE_OFFERS: settings.beat_expire_offers_seconds,
         GENERATE_SESSIONS: settings.beat_generate_sessions_seconds,
         OBSERVE_DELIVERY: settings.beat_observe_seconds,
+        REPAIR: settings.beat_repair_seconds,
     }
 
 

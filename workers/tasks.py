@@ -28,7 +28,13 @@ from bot.services.backup import RetentionPolicy, latest_backup_time
 from bot.services.delivery import DeliveryReport
 from bot.settings import BackupSettings, SettingsError, load_section, load_settings
 from workers.celery_app import app
-from workers.metrics import record_backlog, record_backup_success, record_delivery, record_task
+from workers.metrics import (
+    record_backlog,
+    record_backup_success,
+    record_delivery,
+    record_repair,
+    record_task,
+)
 from workers.runtime import WorkerRuntime, open_worker
 from workers.schedule import (
     BACKUP,
@@ -37,6 +43,7 @@ from workers.schedule import (
     EXPIRE_OFFERS,
     GENERATE_SESSIONS,
     OBSERVE_DELIVERY,
+    REPAIR,
     SEND_BROADCASTS,
     WEEKLY_REPORT,
 )
@@ -211,6 +218,19 @@ def observe_delivery() -> dict[str, int]:
         }
 
     return _run(OBSERVE_DELIVERY, observe)
+
+
+@app.task(name=REPAIR, **UPKEEP_LIMITS)
+def repair() -> dict[str, int]:
+    """Finish what multi-step writes cut off midway left wrong; how many of each kind were fixed
+    (logged, audited as the system, counted in ``fok_repairs_total``)."""
+
+    async def run(runtime: WorkerRuntime) -> dict[str, int]:
+        report = await runtime.services.repair.run()
+        record_repair(report)
+        return report.counts()
+
+    return _run(REPAIR, run)
 
 
 # A broadcast run sends for at most BROADCAST_RUN_SECONDS (at most 200), a send waiting at most

@@ -33,6 +33,7 @@ from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
     ApplicationQuery,
     ApplicationRepository,
+    AuditQuery,
     AuditRepository,
     CatalogRepository,
     UserRepository,
@@ -145,6 +146,10 @@ class ApplicationService:
             raise ValidationFailed("sport", "not_offered")
         existing = await self._applications.find_active(user_id, complex_code, sport_code)
         if existing is not None:
+            if existing.status is ApplicationStatus.PENDING:
+                # A repeat, or the redelivery of a submit cut off before staff were told: the
+                # notices are keyed per application and person, so this records only the missing.
+                await self.tell_staff(existing)
             return SubmitResult(existing, created=False)
         application = new_application(
             application_id=new_id(),
@@ -165,12 +170,14 @@ class ApplicationService:
                 raise
             return SubmitResult(raced, created=False)
         self._events.application(application.status)
-        await self._tell_staff(application)
+        await self.tell_staff(application)
         return SubmitResult(application, created=True)
 
-    async def _tell_staff(self, application: Application) -> None:
+    async def tell_staff(self, application: Application) -> int:
         """One notice per person responsible for the complex (its managers, every admin and
-        super admin), whatever roles they hold; the applicant is not told of their own."""
+        super admin), whatever roles they hold; the applicant is not told of their own. How
+        many were recorded now (the others were recorded already)."""
+        recorded = 0
         told: set[int] = set()
         for staff in await self._users.list_staff():
             if (
@@ -181,7 +188,9 @@ class ApplicationService:
             ):
                 continue
             told.add(staff.telegram_id)
-            await self._notifier.new_application_for_staff(application, staff.telegram_id)
+            if await self._notifier.new_application_for_staff(application, staff.telegram_id):
+                recorded += 1
+        return recorded
 
     async def mine(self, user_id: int, page: PageRequest) -> Page[Application]:
         return await self._applications.list_for_user(user_id, page)
@@ -195,6 +204,13 @@ class ApplicationService:
 
     async def cancel(self, user_id: int, application_id: str) -> Application:
         application = await self.get_for_user(user_id, application_id)
+        last = application.history[-1]
+        if (
+            application.status is ApplicationStatus.CANCELLED
+            and last.actor_kind is ActorKind.APPLICANT
+            and last.actor_id == user_id
+        ):
+            return application  # their own cancel delivered again: the same answer
         return await self._move(
             application, ApplicationStatus.CANCELLED, user_id, ActorKind.APPLICANT, None
         )
@@ -276,6 +292,9 @@ class ApplicationService:
             fresh = current if isinstance(current, Application) else None
             fresh = fresh or await self._in_scope(staff, application_id)
             if _made_by(fresh, staff_id, target, expected_version, comment):
+                # Their decision delivered again; the first may have been cut off after the
+                # write: its audit entry and the applicant's notice are completed.
+                await self._complete_decision(staff_id, fresh)
                 return await self._card(staff, fresh)
             raise StaleAction(str(stale), card=await self._card(staff, fresh)) from stale
         staff = await self._require_staff(staff_id)
@@ -303,25 +322,40 @@ class ApplicationService:
         except StaleAction as stale:
             fresh = await self._applications.get(application_id)
             raise StaleAction(str(stale), current=fresh or application) from stale
+        await self._notifier.application_status_changed(updated)
+        await self._audit_decision(staff_id, updated)
+        return updated
+
+    async def _audit_decision(self, staff_id: int, updated: Application) -> None:
         change = updated.history[-1]
         await self._audit.record(
             AuditEntry(
                 new_id(),
                 staff_id,
-                f"application.{target.value}",
+                f"application.{change.to_status.value}",
                 "application",
-                application_id,
+                updated.id,
                 change.at,
                 {
-                    "before": {"status": application.status.value},
+                    "before": {"status": change.from_status.value if change.from_status else None},
                     "after": {"status": updated.status.value},
                     "comment": change.comment,
                     "number": updated.number,
                 },
             )
         )
-        await self._notifier.application_status_changed(updated)
-        return updated
+
+    async def _complete_decision(self, staff_id: int, decided: Application) -> None:
+        """The steps after a staff decision's write, each once: the applicant's notice (keyed
+        by version) and the audit entry (one per application and status reached)."""
+        await self._notifier.application_status_changed(decided)
+        action = f"application.{decided.status.value}"
+        done = await self._audit.search(
+            AuditQuery(target_type="application", target_id=decided.id, action=action),
+            PageRequest(size=1),
+        )
+        if not done.items:
+            await self._audit_decision(staff_id, decided)
 
     @staticmethod
     def _check_current(

@@ -8,7 +8,7 @@ atomic status change of exactly one booking, so one seat cannot go to two people
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.domain.bookings import (
@@ -43,6 +43,7 @@ from bot.domain.users import User
 from bot.services.guards import Actor, active_resident
 from bot.services.ports.events import NO_EVENTS, BusinessEvents
 from bot.services.ports.repositories import (
+    AuditQuery,
     AuditRepository,
     BookingRepository,
     CatalogRepository,
@@ -136,6 +137,7 @@ class BookingService:
         audit: AuditRepository,
         no_show: NoShowRule | None = None,
     ) -> None:
+        self._audit = audit
         self._staff_audit = StaffAudit(audit, clock)
         self._no_show = no_show or NoShowRule()
         self._events = events
@@ -176,6 +178,10 @@ class BookingService:
             if existing.status is B.RESERVING and now - existing.updated_at > STALE_RESERVATION:
                 return await self._retry_after_stale_reservation(existing, user, now)
             self._events.booking("existing")
+            if existing.status is B.ACTIVE:
+                # A repeat, or the redelivery of a booking cut off after its seat: the steps
+                # after the seat (code, reminders) are completed, each idempotent.
+                existing = await self._complete_active(existing, session, now)
             return await self._result(existing, session, complex_, created=False)
         if await self._sessions.take_seat(session.id):
             booked = await self._bookings.move(bid, frozenset({B.RESERVING}), B.ACTIVE, now)
@@ -220,6 +226,9 @@ class BookingService:
                 raise CancellationWindowClosed(window_hours=window)
             cancelled = await self._bookings.move(bid, frozenset({B.ACTIVE}), B.CANCELLED, now)
             if cancelled is None:
+                current = await self._require_booking(bid)
+                if current.status is B.CANCELLED and not session.cancelled:
+                    return await self._complete_cancel(current, session)
                 raise StaleAction("booking changed meanwhile")
             await self._reminders.cancel_for_booking(bid)
             await self.free_seat(session.id)
@@ -233,21 +242,59 @@ class BookingService:
             return left
         if booking.status is B.OFFERED:
             return await self.decline_offer(user_id, bid)
+        if booking.status is B.CANCELLED and not session.cancelled:
+            # Their own cancel delivered again (the first one may have been cut off after the
+            # move): the same answer, and the steps after it completed.
+            return await self._complete_cancel(booking, session)
         raise StaleAction(f"booking is {booking.status}")
 
+    async def _complete_cancel(self, booking: Booking, session: Session) -> Booking:
+        """What follows a cancel, again, idempotently: its reminders closed and the notices of
+        the session's open offers recorded (keyed, so never twice). A seat the cut-off cancel
+        did not hand on is the repair's (``RepairService``): only it can tell, once the
+        session is quiet, that ``booked`` counts a seat nobody holds."""
+        await self._reminders.cancel_for_booking(booking.id)
+        await self.notify_open_offers(session)
+        return booking
+
+    async def notify_open_offers(self, session: Session) -> int:
+        """Record the notice of every unexpired offer of the session (an offer made by a step
+        that was cut off before its notice); how many were missing."""
+        now = self._clock.now()
+        missing = 0
+        for booking in await self._bookings.list_for_session(session.id):
+            if (
+                booking.status is B.OFFERED
+                and booking.offer_expires_at is not None
+                and booking.offer_expires_at > now
+                and await self._notifier.seat_offered(booking, session)
+            ):
+                missing += 1
+        return missing
+
     async def accept_offer(self, user_id: int, bid: str) -> Booking:
-        booking = await self._owned(user_id, bid)
+        await self._owned(user_id, bid)
         now = self._clock.now()
         accepted = await self._bookings.move(
             bid, frozenset({B.OFFERED}), B.ACTIVE, now, offer_valid_at=now
         )
         if accepted is None:
-            raise OfferUnavailable(f"booking is {booking.status}")
-        accepted = await self._with_checkin_code(accepted)
+            current = await self._require_booking(bid)
+            if current.status is B.ACTIVE:
+                # Accepted already (this press delivered again): the steps after it completed.
+                session = await self._require_session(current.session_id)
+                return await self._complete_active(current, session, now)
+            raise OfferUnavailable(f"booking is {current.status}")
         session = await self._require_session(accepted.session_id)
-        await self._plan_reminders(accepted, session, now)
+        accepted = await self._complete_active(accepted, session, now)
         self._events.waitlist_offer("accepted")
         return accepted
+
+    async def _complete_active(self, booking: Booking, session: Session, now: datetime) -> Booking:
+        """The steps after a seat, each idempotent: the check-in code and the reminders."""
+        coded = await self._with_checkin_code(booking)
+        await self._plan_reminders(coded, session, now)
+        return coded
 
     async def decline_offer(self, user_id: int, bid: str) -> Booking:
         await self._owned(user_id, bid)
@@ -255,6 +302,11 @@ class BookingService:
             bid, frozenset({B.OFFERED}), B.DECLINED, self._clock.now()
         )
         if declined is None:
+            current = await self._require_booking(bid)
+            if current.status is B.DECLINED:
+                # Declined already (delivered again): the offers made since are told.
+                await self.notify_open_offers(await self._require_session(current.session_id))
+                return current
             raise OfferUnavailable("offer is gone")
         await self.free_seat(declined.session_id)
         self._events.waitlist_offer("declined")
@@ -450,21 +502,13 @@ class BookingService:
 
     async def _close_session(self, actor_id: int, session: Session, reason: str) -> SessionClosed:
         if not await self._sessions.cancel(session.id, reason):
-            raise StaleAction("the session was cancelled already")
+            return await self._close_again(actor_id, session.id, reason)
         cancelled = await self._require_session(session.id)
         notified = 0
         now = self._clock.now()
         # Twice: a booking racing the cancellation may have opened between the two reads.
         for _ in range(2):
-            for booking in await self._bookings.list_for_session(session.id):
-                if not booking.is_open:
-                    continue
-                closed = await self._bookings.move(booking.id, OPEN_STATUSES, B.CANCELLED, now)
-                if closed is None:
-                    continue
-                await self._reminders.cancel_for_booking(booking.id)
-                await self._notifier.session_cancelled(closed, cancelled)
-                notified += 1
+            notified += await self.close_open_bookings(cancelled, now)
         await self.repair_seat_count(session.id)
         await self._staff_audit.record(
             actor_id,
@@ -477,19 +521,80 @@ class BookingService:
         )
         return SessionClosed(cancelled, notified)
 
-    async def _offer_new_seats(self, session: Session) -> None:
+    async def _close_again(self, actor_id: int, session_id: str, reason: str) -> SessionClosed:
+        """The session is cancelled already. With the same reason, and no audit entry of the
+        cancel yet or one of this staff member: their cancel delivered again (the first may
+        have been cut off midway), completed and answered alike. Anyone else's: stale."""
+        current = await self._require_session(session_id)
+        done = await self._audit.search(
+            AuditQuery(target_type="session", target_id=session_id, action="session.cancel"),
+            PageRequest(size=1),
+        )
+        by_other = bool(done.items) and done.items[0].actor_id != actor_id
+        if current.cancel_reason != reason or by_other:
+            raise StaleAction("the session was cancelled already")
+        now = self._clock.now()
+        notified = 0
+        for _ in range(2):
+            notified += await self.close_open_bookings(current, now)
+        await self.repair_seat_count(session_id)
+        if not done.items:
+            await self._staff_audit.record(
+                actor_id,
+                "session.cancel",
+                "session",
+                session_id,
+                before=session_snapshot(replace(current, cancelled=False, cancel_reason=None)),
+                after=session_snapshot(current),
+                notified=notified,
+            )
+        return SessionClosed(current, notified)
+
+    async def close_open_bookings(self, cancelled: Session, now: datetime) -> int:
+        """Close every open booking of a cancelled session; how many were closed. The notice
+        is recorded before the booking is closed (it applies as soon as the session is off),
+        so a cut-off run leaves a booking open with its notice, which the next run (or the
+        repair) closes, never a closed booking nobody told."""
+        closed_count = 0
+        for booking in await self._bookings.list_for_session(cancelled.id):
+            if not booking.is_open:
+                continue
+            await self._notifier.session_cancelled(booking, cancelled)
+            closed = await self._bookings.move(booking.id, OPEN_STATUSES, B.CANCELLED, now)
+            if closed is None:
+                continue
+            await self._reminders.cancel_for_booking(booking.id)
+            closed_count += 1
+        return closed_count
+
+    async def offer_free_seats(self, session: Session) -> int:
+        """Seats free while people wait (a release cut off before it looked at the waitlist
+        again) go to the head of the waitlist; how many were offered."""
+        return await self._offer_new_seats(session)
+
+    async def _offer_new_seats(self, session: Session) -> int:
         """New seats go to the head of the waitlist, one offer per seat, in queue order."""
         hold = timedelta(minutes=await self._hold_minutes(session))
-        while await self._bookings.has_waitlisted(session.id):
-            if not await self._sessions.take_seat(session.id):
-                return
+        offered = 0
+        while True:
+            # The offer first, then its seat: between the two the booking was just written, so
+            # the repair leaves the session alone (it recounts only quiet sessions), and a cut
+            # here leaves a seat holder uncounted, which the repair counts (never a seat
+            # counted that a recount could hand out twice).
+            current = await self._sessions.get(session.id)
+            if current is None or current.cancelled or current.booked >= current.capacity:
+                return offered
             now = self._clock.now()
             offer = await self._bookings.offer_next(session.id, now, now + hold)
             if offer is None:
-                await self._sessions.release_seat(session.id)
-                return
+                return offered
+            if not await self._sessions.take_seat(session.id):
+                # The new seats went to people booking meanwhile: back in the queue, in place.
+                await self._bookings.move(offer.id, frozenset({B.OFFERED}), B.WAITLISTED, now)
+                return offered
             await self._notifier.seat_offered(offer, session)
             self._events.waitlist_offer("offered")
+            offered += 1
 
     async def _mark(
         self, staff_id: int, booking: Booking, session: Session, attendance: Attendance
@@ -604,6 +709,13 @@ class BookingService:
     async def _cancellation_window(self, session: Session) -> int:
         complex_ = await self._catalog.get_complex(session.complex_code)
         return complex_.cancellation_window_hours if complex_ else 0
+
+    async def hold_for(self, session: Session) -> timedelta:
+        """How long a freed seat is held for the person it is offered to."""
+        return timedelta(minutes=await self._hold_minutes(session))
+
+    async def plan_missing_reminders(self, booking: Booking, session: Session) -> None:
+        await self._plan_reminders(booking, session, self._clock.now())
 
     async def _hold_minutes(self, session: Session) -> int:
         complex_ = await self._catalog.get_complex(session.complex_code)

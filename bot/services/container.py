@@ -33,6 +33,7 @@ from bot.services.ports.repositories import (
 from bot.services.ports.system import CalendarRenderer, Clock, Notifier, PhoneNormalizer
 from bot.services.ports.weekly_reports import StaffPreferences, WeeklyReportLog
 from bot.services.reminders import ReminderService
+from bot.services.repair import RepairService
 from bot.services.reports import ReportService, WeeklySchedule
 from bot.services.schedule import ScheduleService
 from bot.services.statistics import StatisticsService
@@ -71,6 +72,8 @@ class Services:
     reports: ReportService
     statistics: StatisticsService
     exports: ExportService
+    # What a multi-step write cut off midway left wrong, finished (the periodic fok.repair).
+    repair: RepairService
     calendar: CalendarRenderer
     dialogs: DialogStateStore
     flood: FloodLimiter
@@ -117,12 +120,13 @@ def build_services(
         bookings=r.bookings,
         notifier=r.outbox,
     )
+    applications = ApplicationService(
+        r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
+    )
     return Services(
         users=users,
         catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock, bookings=bookings),
-        applications=ApplicationService(
-            r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
-        ),
+        applications=applications,
         schedule=ScheduleService(r.sessions, r.catalog, r.users, r.audit, clock),
         bookings=bookings,
         reminders=ReminderService(r.reminders, clock, events),
@@ -165,6 +169,19 @@ def build_services(
             jobs=reports.jobs,
             workbooks=reports.workbooks,
             queue=reports.queue,
+        ),
+        repair=RepairService(
+            bookings,
+            applications,
+            sessions=r.sessions,
+            bookings=r.bookings,
+            reminders=r.reminders,
+            catalog=r.catalog,
+            applications=r.applications,
+            audit=r.audit,
+            notifier=r.outbox,
+            clock=clock,
+            events=events,
         ),
         calendar=calendar,
         dialogs=dialogs,

@@ -419,9 +419,10 @@ class DeliveryService:
         self, entry: OutboxEntry, user: User
     ) -> SessionCancelledNotice | None:
         """Sent whatever the preferences: a session the user counted on is off. Only while the
-        booking is the one the cancellation closed, and for a hidden complex too."""
+        booking is the one the cancellation closed (or still open: the notice is recorded just
+        before the booking is closed), and for a hidden complex too."""
         booking = await self._owned_booking(str(entry.payload["booking_id"]), user)
-        if booking is None or booking.status is not BookingStatus.CANCELLED:
+        if booking is None or not (booking.status is BookingStatus.CANCELLED or booking.is_open):
             return None
         session = await self._sessions.get(booking.session_id)
         if session is None or not session.cancelled:

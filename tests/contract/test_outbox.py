@@ -207,3 +207,21 @@ async def test_concurrent_deliverers_never_get_the_same_entry(ports: Ports) -> N
     keys = [e.key for batch in batches for e in batch]
     assert len(keys) == 10
     assert len(set(keys)) == 10
+
+
+async def test_each_write_answers_whether_it_recorded_the_notice_now(ports: Ports) -> None:
+    a = moved(application("a" * 24, user_id=5), ApplicationStatus.ACCEPTED)
+    o = offer(7)
+    s = session("s" * 24)
+    assert await ports.outbox.application_status_changed(a)
+    assert not await ports.outbox.application_status_changed(a)
+    assert await ports.outbox.seat_offered(o, s)
+    assert not await ports.outbox.seat_offered(o, s)
+    assert await ports.outbox.session_cancelled(o, s)
+    assert not await ports.outbox.session_cancelled(o, s)
+    assert await ports.outbox.new_application_for_staff(a, 9)
+    assert not await ports.outbox.new_application_for_staff(a, 9)
+    assert await ports.outbox.new_application_for_staff(a, 10)  # another staff member
+    assert await ports.outbox.user_blocked(5, "e1", "spam")
+    assert not await ports.outbox.user_blocked(5, "e1", "spam")
+    assert (await ports.outbox.stats()).backlog == 6

@@ -219,3 +219,23 @@ async def test_overdue_counts_pending_reminders_more_than_five_minutes_late(port
     assert await ports.reminders.count_overdue(NOW) == 2
     await ports.reminders.claim_due(NOW, LEASE, 1)  # D (earliest) is being sent
     assert await ports.reminders.count_overdue(NOW) == 1
+
+
+async def test_reminders_of_bookings_are_read_in_every_status(ports: Ports) -> None:
+    await ports.reminders.insert_missing(
+        [
+            reminder("s1:1"),
+            reminder("s1:1", ReminderKind.HOURS_BEFORE),
+            reminder("s1:2"),
+            reminder("s2:1"),
+        ]
+    )
+    await ports.reminders.cancel_for_booking("s1:2")
+    found = await ports.reminders.for_bookings(["s1:2", "s1:1", "s1:1"])
+    assert [(r.id, r.status) for r in found] == [
+        ("s1:1:day_before", ReminderStatus.PENDING),
+        ("s1:1:hours_before", ReminderStatus.PENDING),
+        ("s1:2:day_before", ReminderStatus.CANCELLED),
+    ]
+    assert await ports.reminders.for_bookings([]) == []
+    assert await ports.reminders.for_bookings(["none:3"]) == []

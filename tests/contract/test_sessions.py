@@ -175,3 +175,18 @@ async def test_capacity_is_changed_only_above_the_seats_taken(ports: Ports) -> N
     stored = await ports.sessions.get("s1")
     assert stored is not None
     assert stored.capacity == 12
+
+
+async def test_set_booked_if_sets_only_over_the_value_compared_with(ports: Ports) -> None:
+    await ports.sessions.insert(session("s1", capacity=3, booked=3))
+    assert not await ports.sessions.set_booked_if("s1", 2, 1)  # a seat moved meanwhile
+    stored = await ports.sessions.get("s1")
+    assert stored is not None
+    assert stored.booked == 3
+    assert await ports.sessions.set_booked_if("s1", 3, 1)
+    stored = await ports.sessions.get("s1")
+    assert stored is not None
+    assert stored.booked == 1
+    assert await ports.sessions.set_booked_if("s1", 1, 1)  # already so: still matched
+    assert not await ports.sessions.set_booked_if("missing", 0, 2)
+    assert await ports.sessions.get("missing") is None

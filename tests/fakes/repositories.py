@@ -563,6 +563,13 @@ class InMemorySessionRepository:
         if s is not None:
             self._sessions[session_id] = replace(s, booked=booked)
 
+    async def set_booked_if(self, session_id: str, expected: int, booked: int) -> bool:
+        s = self._sessions.get(session_id)
+        if s is None or s.booked != expected:
+            return False
+        self._sessions[session_id] = replace(s, booked=booked)
+        return True
+
     async def cancel(self, session_id: str, reason: str | None = None) -> bool:
         s = self._sessions.get(session_id)
         if s is None or s.cancelled:
@@ -878,6 +885,12 @@ class InMemoryReminderRepository:
                 cancelled += 1
         return cancelled
 
+    async def for_bookings(self, booking_ids: Sequence[str]) -> list[Reminder]:
+        wanted = set(booking_ids)
+        return sorted(
+            (r for r in self._reminders.values() if r.booking_id in wanted), key=lambda r: r.id
+        )
+
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
         moment = stored_time(now)
         claimed: list[Reminder] = []
@@ -1042,41 +1055,41 @@ class InMemoryOutbox:
         self._clock = clock
         self._notices: dict[str, StoredNotice] = {}
 
-    async def application_status_changed(self, application: Application) -> None:
-        self._put(
+    async def application_status_changed(self, application: Application) -> bool:
+        return self._put(
             f"application:{application.id}:v{application.version}",
             "application_status",
             application.user_id,
             {"application_id": application.id, "status": application.status.value},
         )
 
-    async def seat_offered(self, booking: Booking, session: Session) -> None:
+    async def seat_offered(self, booking: Booking, session: Session) -> bool:
         expires = booking.offer_expires_at.isoformat() if booking.offer_expires_at else ""
-        self._put(
+        return self._put(
             f"offer:{booking.id}:{expires}",
             "seat_offer",
             booking.user_id,
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def session_cancelled(self, booking: Booking, session: Session) -> None:
-        self._put(
+    async def session_cancelled(self, booking: Booking, session: Session) -> bool:
+        return self._put(
             f"session_cancelled:{booking.id}",
             "session_cancelled",
             booking.user_id,
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
-        self._put(
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> bool:
+        return self._put(
             f"staff_new_application:{application.id}:{staff_id}",
             "staff_new_application",
             staff_id,
             {"application_id": application.id},
         )
 
-    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
-        self._put(
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> bool:
+        return self._put(
             f"user_blocked:{telegram_id}:{event_id}",
             "user_blocked",
             telegram_id,
@@ -1167,12 +1180,13 @@ class InMemoryOutbox:
             parked=sum(1 for n in self._notices.values() if n.status == "parked"),
         )
 
-    def _put(self, key: str, kind: str, user_id: int, payload: dict[str, str]) -> None:
+    def _put(self, key: str, kind: str, user_id: int, payload: dict[str, str]) -> bool:
         if key in self._notices:
-            return  # the same event was recorded already (a retried update): once is enough
+            return False  # the same event was recorded already (a retried update): once is enough
         self._notices[key] = StoredNotice(
             key, kind, user_id, dict(payload), stored_time(self._clock.now())
         )
+        return True
 
     def entries(self) -> list[StoredNotice]:
         """Copies of every outbox document in insertion order (tests only)."""

@@ -49,41 +49,41 @@ class MongoOutboxNotifier:
         self._candidates: deque[str] = deque()
         self._page_read_at: datetime | None = None
 
-    async def application_status_changed(self, application: Application) -> None:
-        await self._put(
+    async def application_status_changed(self, application: Application) -> bool:
+        return await self._put(
             f"application:{application.id}:v{application.version}",
             "application_status",
             application.user_id,
             {"application_id": application.id, "status": application.status.value},
         )
 
-    async def seat_offered(self, booking: Booking, session: Session) -> None:
+    async def seat_offered(self, booking: Booking, session: Session) -> bool:
         expires = booking.offer_expires_at.isoformat() if booking.offer_expires_at else ""
-        await self._put(
+        return await self._put(
             f"offer:{booking.id}:{expires}",
             "seat_offer",
             booking.user_id,
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def session_cancelled(self, booking: Booking, session: Session) -> None:
-        await self._put(
+    async def session_cancelled(self, booking: Booking, session: Session) -> bool:
+        return await self._put(
             f"session_cancelled:{booking.id}",
             "session_cancelled",
             booking.user_id,
             {"booking_id": booking.id, "session_id": session.id},
         )
 
-    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
-        await self._put(
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> bool:
+        return await self._put(
             f"staff_new_application:{application.id}:{staff_id}",
             "staff_new_application",
             staff_id,
             {"application_id": application.id},
         )
 
-    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
-        await self._put(
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> bool:
+        return await self._put(
             f"user_blocked:{telegram_id}:{event_id}",
             "user_blocked",
             telegram_id,
@@ -194,7 +194,7 @@ class MongoOutboxNotifier:
             parked=await self._outbox.count_documents({"status": S.PARKED.value}),
         )
 
-    async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> None:
+    async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> bool:
         now: datetime = self._clock.now()
         try:
             await self._outbox.insert_one(
@@ -211,4 +211,5 @@ class MongoOutboxNotifier:
                 }
             )
         except DuplicateKeyError:
-            return  # the same event was recorded already (a retried update): once is enough
+            return False  # the same event was recorded already (a retried update): once is enough
+        return True

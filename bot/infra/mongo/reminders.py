@@ -116,6 +116,14 @@ class MongoReminderRepository:
         )
         return result.modified_count
 
+    async def for_bookings(self, booking_ids: Sequence[str]) -> list[Reminder]:
+        if not booking_ids:
+            return []
+        cursor = self._reminders.find({"booking_id": {"$in": sorted(set(booking_ids))}}).sort(
+            "_id", 1
+        )
+        return [reminder_from_doc(d) async for d in cursor]
+
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
         claimed: list[Reminder] = []
         while len(claimed) < limit:

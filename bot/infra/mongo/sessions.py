@@ -125,6 +125,12 @@ class MongoSessionRepository:
     async def set_booked(self, session_id: str, booked: int) -> None:
         await self._sessions.update_one({"_id": session_id}, {"$set": {"booked": booked}})
 
+    async def set_booked_if(self, session_id: str, expected: int, booked: int) -> bool:
+        result = await self._sessions.update_one(
+            {"_id": session_id, "booked": expected}, {"$set": {"booked": booked}}
+        )
+        return result.matched_count == 1
+
     async def cancel(self, session_id: str, reason: str | None = None) -> bool:
         result = await self._sessions.update_one(
             {"_id": session_id, "cancelled": False},

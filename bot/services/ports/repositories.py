@@ -232,6 +232,11 @@ class SessionRepository(Protocol):
 
     async def set_booked(self, session_id: str, booked: int) -> None: ...
 
+    async def set_booked_if(self, session_id: str, expected: int, booked: int) -> bool:
+        """Set ``booked`` only if it is still ``expected`` (a recount that a seat taken or
+        given back meanwhile does not overwrite); True if it was set."""
+        ...
+
     async def cancel(self, session_id: str, reason: str | None = None) -> bool:
         """Mark the session cancelled (with why); False if it was cancelled already."""
         ...
@@ -338,6 +343,10 @@ class ReminderRepository(Protocol):
     async def insert_missing(self, reminders: Sequence[Reminder]) -> None: ...
 
     async def cancel_for_booking(self, booking_id: str) -> int: ...
+
+    async def for_bookings(self, booking_ids: Sequence[str]) -> list[Reminder]:
+        """Every reminder (any status) of those bookings, by id."""
+        ...
 
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
         """Claim due reminders one by one so two workers never get the same one."""

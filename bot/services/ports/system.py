@@ -29,21 +29,25 @@ class PhoneNormalizer(Protocol):
 
 
 class Notifier(Protocol):
-    """Messages to users that are not a direct answer to their own update."""
+    """Messages to users that are not a direct answer to their own update.
 
-    async def application_status_changed(self, application: Application) -> None: ...
+    Each notice is keyed by what happened, so recording it again (a redelivered update, the
+    repair task) is harmless: every method answers True when it recorded the notice now, False
+    when it was recorded already."""
 
-    async def seat_offered(self, booking: Booking, session: Session) -> None: ...
+    async def application_status_changed(self, application: Application) -> bool: ...
 
-    async def session_cancelled(self, booking: Booking, session: Session) -> None:
+    async def seat_offered(self, booking: Booking, session: Session) -> bool: ...
+
+    async def session_cancelled(self, booking: Booking, session: Session) -> bool:
         """Staff cancelled the session (or hid its complex); ``booking`` was closed by it."""
         ...
 
-    async def new_application_for_staff(self, application: Application, staff_id: int) -> None:
+    async def new_application_for_staff(self, application: Application, staff_id: int) -> bool:
         """A new application, for one staff member responsible for its complex."""
         ...
 
-    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> None:
+    async def user_blocked(self, telegram_id: int, event_id: str, reason: str) -> bool:
         """Staff blocked the user (``event_id``: the audit entry of that block)."""
         ...
 

@@ -137,3 +137,15 @@ def test_retry_delays_must_grow_and_every_setting_is_an_environment_variable(
         "CELERY_DELIVERY_LEASE_SECONDS",
         "CELERY_DELIVERY_POISON_ATTEMPTS",
     } <= names
+
+
+def test_the_repair_is_on_the_beat_schedule_every_configured_period_on_the_upkeep_queue() -> None:
+    schedule = beat_schedule(settings(beat_repair_seconds=120))
+    entry = schedule["fok.repair"]
+    assert entry["task"] == "fok.repair"
+    assert entry["schedule"] == 120
+    assert entry["options"]["expires"] == 120  # a run that waited a period is dropped
+    assert beat_schedule(settings())["fok.repair"]["schedule"] == 300  # the default
+    route = create_celery(settings()).amqp.router.route
+    assert route({}, "fok.repair")["queue"].name == "fok"
+    assert "CELERY_BEAT_REPAIR_SECONDS" in set(env_names())
