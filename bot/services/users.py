@@ -215,6 +215,10 @@ class UserService:
         else:
             target = await self._require(telegram_id)
         if target.blocked is blocked:
+            if blocked:
+                # Perhaps this very block delivered again, the first cut after its write: its
+                # audit entry and the notice (keyed by that entry) are completed, once.
+                await self._complete_block(actor_id or 0, telegram_id, why)
             return target
         updated = replace(target, blocked=blocked)
         await self._users.save_changes(target, updated)
@@ -405,6 +409,31 @@ class UserService:
         if actor is None or actor.blocked or actor.role not in need:
             raise PermissionDenied("staff role required")
         return actor
+
+    async def _complete_block(self, actor_id: int, telegram_id: int, why: str | None) -> None:
+        """The person is blocked: the block's audit entry (unless the latest block has one,
+        newer than any unblock) and its notice, recorded if missing."""
+        latest = {}
+        for action in ("user.block", "user.unblock"):
+            found = await self._audit.search(
+                AuditQuery(target_type="user", target_id=str(telegram_id), action=action),
+                PageRequest(size=1),
+            )
+            latest[action] = found.items[0] if found.items else None
+        block, unblock = latest["user.block"], latest["user.unblock"]
+        if block is None or (unblock is not None and unblock.at > block.at):
+            event = await self._record(
+                actor_id,
+                "user.block",
+                str(telegram_id),
+                before={"blocked": False},
+                after={"blocked": True},
+                reason=why,
+            )
+            reason = why or ""
+        else:
+            event, reason = block.id, str(block.details.get("reason") or "")
+        await self._notifier.user_blocked(telegram_id, event, reason)
 
     async def _record(self, actor_id: int, action: str, target: str, **details: object) -> str:
         """Write the audit entry; its id names the event (a notice about it is keyed by it)."""

@@ -374,3 +374,42 @@ async def test_an_applicants_own_cancel_delivered_again_answers_alike(
     again = await harness.services.applications.cancel(vera.id, app.id)
     assert again == cancelled
     assert again.version == 2
+
+
+@pytest.mark.parametrize(("store", "method"), [("audit", "record"), ("outbox", "user_blocked")])
+async def test_a_block_cut_after_its_write_is_finished_by_its_redelivery_once(
+    harness: BotHarness, store: str, method: str
+) -> None:
+    admin = await make_staff(harness, "Админ", Role.ADMIN)
+    vera = await harness.resident("Вера")
+    with cut_at(getattr(harness.storage, store), method), pytest.raises(Cut):
+        await harness.services.users.set_blocked(admin.id, vera.id, True, "спам")
+    stored = await harness.storage.users.get(vera.id)
+    assert stored is not None
+    assert stored.blocked
+    for _ in range(2):  # delivered again, and once more
+        await harness.services.users.set_blocked(admin.id, vera.id, True, "спам")
+    blocks = await harness.storage.audit.search(
+        AuditQuery(target_id=str(vera.id), action="user.block"), PageRequest()
+    )
+    assert blocks.total == 1
+    notices = [n for n in harness.storage.outbox.entries() if n.kind == "user_blocked"]
+    assert [(n.key, n.payload["reason"]) for n in notices] == [
+        (f"user_blocked:{vera.id}:{blocks.items[0].id}", "спам")
+    ]
+
+
+async def test_blocking_again_after_an_unblock_is_a_new_block_told_anew(
+    harness: BotHarness,
+) -> None:
+    admin = await make_staff(harness, "Админ", Role.ADMIN)
+    vera = await harness.resident("Вера")
+    await harness.services.users.set_blocked(admin.id, vera.id, True, "спам")
+    harness.clock.advance(timedelta(minutes=1))
+    await harness.services.users.set_blocked(admin.id, vera.id, False)
+    harness.clock.advance(timedelta(minutes=1))
+    with cut_at(harness.storage.audit, "record"), pytest.raises(Cut):
+        await harness.services.users.set_blocked(admin.id, vera.id, True, "снова")
+    await harness.services.users.set_blocked(admin.id, vera.id, True, "снова")
+    reasons = [n.payload["reason"] for n in harness.storage.outbox.entries()]
+    assert reasons == ["спам", "снова"]
