@@ -4,7 +4,8 @@
 (design §4 rule 5):
 
 * before a *sending* method (``sendMessage``, ``sendDocument``, ``copyMessage``, ...) it waits for
-  the cluster-wide :class:`OutboundLimiter` for the target chat;
+  the cluster-wide :class:`OutboundLimiter` for the target chat, and after it tells the limiter
+  how long the answer took (``answered``: a late one spaces the chat's next send from it);
 * a 429 pauses the whole cluster for ``retry_after`` (``pause_all``) and is **not** retried here:
   PTB raises ``RetryAfter`` as usual. A webhook request must not hang for tens of seconds, and a
   Celery task already has a retry policy that can honour ``retry_after``; with the limiter in front
