@@ -1748,10 +1748,8 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "staff.broadcast.session_item": {"ru": "{when} · {title}", "en": "{when} · {title}"},
     "staff.broadcast.audience.all": {"ru": "все жители", "en": "every resident"},
-    "staff.broadcast.audience.complex": {
-        "ru": "жители ФОК «{name}»",
-        "en": "residents of “{name}”",
-    },
+    # The complex's name carries its own «ФОК «…»» (or "… Sports Complex").
+    "staff.broadcast.audience.complex": {"ru": "жители {name}", "en": "residents of {name}"},
     "staff.broadcast.audience.sport": {"ru": "занимающиеся: {sport}", "en": "sport: {sport}"},
     "staff.broadcast.audience.sport_scoped": {
         "ru": "занимающиеся: {sport} (в ваших ФОК)",

@@ -352,7 +352,7 @@ async def test_a_manager_writes_to_their_complex_and_its_sessions_only(
     complexes = await manager.press(home, "Жителям ФОК")
     assert [label for label in complexes.screen.labels if "ФОК" in label] == ["ФОК «Олимп»"]  # type: ignore[union-attr]
     asked = await manager.press(complexes, "Олимп")
-    assert "жители ФОК «ФОК «Олимп»»" in asked.text
+    assert "Кому: жители ФОК «Олимп»\n" in asked.text
     assert "Получателей сейчас: 2" in asked.text
     preview = await manager.say("Олимп: новое расписание")
     await manager.press(preview, "Отправить")
