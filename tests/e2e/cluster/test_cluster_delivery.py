@@ -61,7 +61,14 @@ async def test_every_update_is_answered_exactly_once_spread_and_pinned(
     assert set(counts.values()) == {crowd.replies_per_resident}, Counter(counts.values())
     counters = await client.counters()
     assert counters["webhook_dropped"] == 0
-    assert counters["webhook_failures"] == 0
+    # A delivery may time out on a loaded machine (Telegram then delivers it again, and the
+    # instance holding it answers the repeat 503 until it is done): that is the only failure
+    # allowed, and it never doubles a reply (the counts above) nor loses an update (below).
+    failures = [d for d in await client.deliveries() if d["outcome"] != "ok"]
+    assert all(
+        d["outcome"] == "timeout" or (d["outcome"], d["status_code"]) == ("http_error", 503)
+        for d in failures
+    ), failures
     assert counters["webhook_delivered"] == crowd.update_count
     assert counters["rejected_429"] == 0  # the cluster-wide limiter kept three senders in line
     await assert_every_user_registered(bot_stack, crowd)
