@@ -129,3 +129,32 @@ def make_secantus(tmp_path: Path) -> Iterator[Callable[..., SecantusServer]]:
     yield start_server
     for server in started:
         server.stop()
+
+
+# The longest modules first: `make test` hands whole modules to two xdist workers in collection
+# order, and a long module collected last would run alone at the end while the other worker idles.
+_LONG_FIRST = (
+    "tests/e2e/workers/",
+    "tests/e2e/chaos/",
+    "tests/security/",
+    "tests/ops/",
+    "tests/browser/",
+    "tests/monitoring/",
+    "tests/e2e/",
+    "tests/devcluster/",
+    "tests/integration/",
+)
+
+
+def _run_order(item: pytest.Item) -> int:
+    path = item.nodeid
+    return next(
+        (rank for rank, prefix in enumerate(_LONG_FIRST) if path.startswith(prefix)),
+        len(_LONG_FIRST),
+    )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    items.sort(key=_run_order)  # stable: the order within each group stays as collected
