@@ -287,17 +287,23 @@ async def test_the_optional_reply_cap_holds_with_a_budget_of_its_own(
     assert _max_global_slots_in_window(sent) <= limits.global_rate_per_s
     # Both at once went out faster than either budget: they did not share one.
     assert _max_global_slots_in_window(answered + sent) > limits.global_rate_per_s
-    client = await make_client()
-    assert await client.exists(keys.reply_outbound_budget(), keys.global_outbound_budget()) == 2
 
 
-async def test_without_a_global_budget_no_budget_key_is_written(
-    make_client: ClientFactory,
+@pytest.mark.parametrize("reply_cap", [None, 10])
+async def test_replies_pass_a_bulk_budget_booked_for_ages(
+    make_client: ClientFactory, reply_cap: float | None
 ) -> None:
+    """The bulk budget's next slot is centuries away; replies, capped or not, never look at it."""
     client = await make_client()
-    limiter = RedisOutboundLimiter(client, REPLIES, SendPurpose.REPLY)
-    await _send([limiter], list(range(1000, 1010)))
-    assert await client.exists(keys.reply_outbound_budget(), keys.global_outbound_budget()) == 0
+    await client.set(keys.global_outbound_budget(), str(10**15), px=60_000)
+    bulk = RedisOutboundLimiter(client, OutboundLimits(), SendPurpose.BULK)
+    with pytest.raises(OutboundWaitTooLong):
+        await bulk.acquire(1100, is_group=False)  # the control: a bulk send is refused at once
+
+    limits = OutboundLimits(global_rate_per_s=reply_cap)
+    replies = RedisOutboundLimiter(client, limits, SendPurpose.REPLY)
+    answered = await _send([replies], list(range(1000, 1010)))
+    assert len(answered) == 10
 
 
 @pytest.mark.parametrize("limits", [REPLIES, OutboundLimits()])
