@@ -43,6 +43,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per instance")
     parser.add_argument("--broadcast-recipients", type=int, default=3000)
     parser.add_argument("--profile", action="store_true", help="py-spy record one bot worker")
+    parser.add_argument("--profile-target", default=None, help="which target (default: first ours)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(KINDS)
@@ -128,6 +129,13 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _write_partial(out: Path, report: dict[str, Any]) -> None:
+    """What is measured so far, so that a run cut short still leaves its figures."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, ensure_ascii=False, indent=2)
+    (out / "partial.json").write_text(text, encoding="utf-8")
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     options = Options(
         saturation_s=args.saturation_s or (8.0 if args.quick else 20.0),
@@ -135,6 +143,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         open_s=args.open_s or (5.0 if args.quick else 12.0),
         workers=args.workers,
         profile_dir=(REPO_ROOT / "docs" / "bench") if args.profile else None,
+        profile_target=args.profile_target
+        or next((t.name for t in targets(args) if t.kind == "ours"), ""),
     )
     report: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -157,6 +167,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     result = {"target": target.name, "error": f"{type(error).__name__}: {error}"}
                     print(f"bench: {target.name} failed: {error}", file=sys.stderr, flush=True)
                 report["results"].append(result)
+                _write_partial(args.out, report)
             if broadcast:
                 print("bench: broadcast ...", flush=True)
                 try:

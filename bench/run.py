@@ -45,6 +45,8 @@ class Options:
     think_s: float = 1.0
     workers: int = 1
     profile_dir: Path | None = None
+    # the one target whose first bot worker py-spy samples (docs/bench/flame-<target>.svg)
+    profile_target: str = "ours-1"
 
 
 @dataclass
@@ -306,8 +308,8 @@ def _wait_exit(process: ManagedProcess, within_s: float) -> None:
 def _start_profile(
     options: Options, target: Target, pids: list[int], run_dir: Path
 ) -> ManagedProcess | None:
-    """py-spy on the busiest bot worker of the target (a gunicorn worker, not its master)."""
-    if options.profile_dir is None or target.kind != "ours" or len(pids) < 2:
+    """py-spy on the first uvicorn worker of the target (not its gunicorn master)."""
+    if options.profile_dir is None or target.name != options.profile_target or len(pids) < 2:
         return None
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     options.profile_dir.mkdir(parents=True, exist_ok=True)
