@@ -41,7 +41,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--saturation-s", type=float, default=None)
     parser.add_argument("--open-s", type=float, default=None)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers per instance")
-    parser.add_argument("--broadcast-recipients", type=int, default=3000)
+    parser.add_argument(
+        "--broadcast-recipients", type=int, default=None, help="3000 (--quick: 600)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy record one bot worker")
     parser.add_argument("--profile-target", default=None, help="which target (default: first ours)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench")
@@ -171,7 +173,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if broadcast:
                 print("bench: broadcast ...", flush=True)
                 try:
-                    report["broadcast"] = await run_broadcast(shared, args.broadcast_recipients)
+                    recipients = args.broadcast_recipients or (600 if args.quick else 3000)
+                    report["broadcast"] = await run_broadcast(shared, recipients)
                 except Exception as error:
                     report["broadcast"] = {"error": f"{type(error).__name__}: {error}"}
         finally:
