@@ -47,6 +47,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="py-spy record one bot worker")
     parser.add_argument("--profile-target", default=None, help="which target (default: first ours)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench")
+    parser.add_argument("--table", type=Path, default=None, help="print the tables of a report")
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(KINDS)
     if unknown:
@@ -138,6 +139,26 @@ def _write_partial(out: Path, report: dict[str, Any]) -> None:
     (out / "partial.json").write_text(text, encoding="utf-8")
 
 
+def latency_table(results: list[dict[str, Any]]) -> str:
+    """Latency (ms) of every phase: the saturation's and the open loop's at each load."""
+    head = (
+        f"{'target':<28} {'phase':<10} {'offered':>8} {'achieved':>8} "
+        f"{'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        if "saturation" not in r:
+            continue
+        for phase, stats in [("saturation", r["saturation"]), *r["open_loop"].items()]:
+            lat = stats["latency_ms"]
+            lines.append(
+                f"{r['target']:<28} {phase:<10} {_fmt(stats['offered_per_s']):>8} "
+                f"{_fmt(stats['updates_per_s']):>8} {_fmt(lat['p50']):>8} {_fmt(lat['p95']):>8} "
+                f"{_fmt(lat['p99']):>8} {_fmt(lat['max']):>8}"
+            )
+    return "\n".join(lines)
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     options = Options(
         saturation_s=args.saturation_s or (8.0 if args.quick else 20.0),
@@ -186,6 +207,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 def cli(argv: list[str]) -> int:
     args = parse(argv)
+    if args.table is not None:
+        shown = json.loads(args.table.read_text(encoding="utf-8"))
+        print(table(shown["results"]))
+        print()
+        print(latency_table(shown["results"]))
+        return 0
     report = asyncio.run(main(args))
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = report["started_at"].replace(":", "").replace("-", "")
@@ -195,6 +222,8 @@ def cli(argv: list[str]) -> int:
     (args.out / "latest.json").write_text(text, encoding="utf-8")
     print()
     print(table(report["results"]))
+    print()
+    print(latency_table(report["results"]))
     if "broadcast" in report:
         b = report["broadcast"]
         print(
