@@ -6,9 +6,10 @@ nothing may use a fixed port. A port is chosen at random *below the kernel's eph
 port the kernel hands out for binding port 0 comes from that range, which is also where every
 outgoing connection takes its local port, so in the seconds between choosing a port and the
 server binding it (a whole cluster starting) a busy machine's client connections could take it
-(seen in CI: Prometheus, started last, found its port in use). Below the range only another
-chooser can collide, at random over some twelve thousand ports, and never twice with one process:
-one process never hands out the same port twice.
+(seen in CI: Prometheus, started last, found its port in use; a Redis node its bus port,
+port + 10000). So ports are chosen where both lie below the range: there only another chooser
+can collide, at random over some twelve thousand ports, and one process never hands out the
+same port twice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ LOOPBACK = "127.0.0.1"
 # Redis Cluster's bus port defaults to port + 10000; we set `cluster-port` explicitly, but keep
 # allocated ports below this bound anyway so a default-configured tool can never overflow 65535.
 _HIGHEST_USABLE_PORT = 55535
-_LOWEST_CHOSEN_PORT = 20000
+_LOWEST_CHOSEN_PORT = 10000
+# A Redis Cluster node configured the default way (redis-cluster/redis.conf) listens on port +
+# 10000 for its cluster bus: that port must be out of the ephemeral range too.
+_REDIS_BUS_OFFSET = 10000
 _MAX_ATTEMPTS_PER_PORT = 50
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _random = random.SystemRandom()
@@ -31,14 +35,16 @@ _handed_out: set[int] = set()
 
 
 def _chosen_range() -> range | None:
-    """Ports below the ephemeral range, or None when it leaves too few of them."""
+    """Ports that lie, with their Redis bus port (port + 10000), below the ephemeral range; None
+    when that leaves too few of them."""
     try:
         ephemeral_low = int(_EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
-    if ephemeral_low - _LOWEST_CHOSEN_PORT < 4096:
+    highest = ephemeral_low - _REDIS_BUS_OFFSET
+    if highest - _LOWEST_CHOSEN_PORT < 4096:
         return None
-    return range(_LOWEST_CHOSEN_PORT, ephemeral_low)
+    return range(_LOWEST_CHOSEN_PORT, highest)
 
 
 def _is_free(host: str, port: int) -> bool:
