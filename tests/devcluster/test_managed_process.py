@@ -96,7 +96,11 @@ def test_stop_escalates_to_sigkill_and_takes_grandchildren_along(tmp_path: Path)
     stubborn = ManagedProcess(
         "stubborn", [sys.executable, "-c", script], log_dir=tmp_path, stop_grace_seconds=0.5
     ).start()
-    stubborn.wait_ready(check=grandchild_pid_file.exists, timeout=20)
+    # The file exists as soon as it is opened, before its pid is written: wait for the pid.
+    stubborn.wait_ready(
+        check=lambda: grandchild_pid_file.exists() and grandchild_pid_file.read_text() != "",
+        timeout=20,
+    )
     grandchild_pid = int(grandchild_pid_file.read_text())
     started = time.monotonic()
     returncode = stubborn.stop()
