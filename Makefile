@@ -54,7 +54,7 @@ test: install
 
 # The fault tests of tests/e2e/chaos at full length; `make test` runs them short.
 chaos: install
-	FOK_CHAOS_ROUNDS=10 FOK_CHAOS_DB_OUTAGE_S=30 $(BIN)/pytest tests/e2e/chaos -s --fail-on-skip \
+	FOK_CHAOS_ROUNDS=10 FOK_CHAOS_DB_OUTAGE_S=30 FOK_CHAOS_DISK_FULL_S=30 $(BIN)/pytest tests/e2e/chaos -s --fail-on-skip \
 		-p no:cacheprovider
 
 demo: install

@@ -29,7 +29,11 @@ class SecantusServer(SingleProcessService):
         storage_path: Path | str = IN_MEMORY,
         name: str = "secantus",
         die_with_parent: bool = True,
+        sync_on_commit: bool = False,
     ) -> None:
+        """``sync_on_commit``: fsync WiredTiger's log at every commit, as mongod's journal does for
+        a ``j: true`` (or, by default, ``w: majority``) write: an acknowledged write then survives
+        a crash, and a full disk is met at the write that needs the space."""
         self.host = LOOPBACK
         self.port = port if port is not None else free_port()
         self.storage_path = str(storage_path)
@@ -41,6 +45,7 @@ class SecantusServer(SingleProcessService):
             str(self.port),
             "--storage-path",
             self.storage_path,
+            *(["--sync-on-commit"] if sync_on_commit else []),
         ]
         self.process = ManagedProcess(
             name,

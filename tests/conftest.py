@@ -121,8 +121,14 @@ def make_secantus(tmp_path: Path) -> Iterator[Callable[..., SecantusServer]]:
     """Start private SecantusDB servers (e.g. with a persistent storage path); stopped after."""
     started: list[SecantusServer] = []
 
-    def start_server(storage_path: Path | str = ":memory:") -> SecantusServer:
-        server = SecantusServer(tmp_path / f"secantus-{len(started)}", storage_path=storage_path)
+    def start_server(
+        storage_path: Path | str = ":memory:", *, sync_on_commit: bool = False
+    ) -> SecantusServer:
+        server = SecantusServer(
+            tmp_path / f"secantus-{len(started)}",
+            storage_path=storage_path,
+            sync_on_commit=sync_on_commit,
+        )
         started.append(server)
         return server.start()
 

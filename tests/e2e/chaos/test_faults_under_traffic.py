@@ -3,7 +3,8 @@
 Each test runs three bot instances behind HAProxy over TLS, residents registering and asking for
 help in waves (tests/e2e/cluster/traffic.py), and breaks one part of the cluster while they do:
 a bot instance killed and restarted again and again, HAProxy reloaded with an edited
-configuration, the database stopped and started, a Redis Cluster master killed. Afterwards every update has been delivered with a 200, every resident is registered
+configuration, the database stopped and started, the database's disk filled up, a Redis Cluster
+master killed. Afterwards every update has been delivered with a 200, every resident is registered
 with their own name and phone, and no reply is missing; a repeated reply only ever comes from an
 update whose first delivery the fault interrupted.
 
@@ -15,13 +16,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from devcluster.redis import RedisClusterServer
 from devcluster.secantus import SecantusServer
@@ -33,6 +38,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROUNDS = int(os.environ.get("FOK_CHAOS_ROUNDS", "3"))
 DB_OUTAGE_S = float(os.environ.get("FOK_CHAOS_DB_OUTAGE_S", "8"))
+DISK_FULL_S = float(os.environ.get("FOK_CHAOS_DISK_FULL_S", "6"))
 THREE_BEHIND_HAPROXY = StackOptions(instances=3, haproxy=True)
 WAVE_GAP_S = 1.0
 
@@ -272,4 +278,107 @@ async def test_redis_cluster_master_killed(
         f"\nRedis master SIGKILLed under {outcome.updates} updates: 0 lost, "
         f"{outcome.failed_attempts} delivery attempts retried, "
         f"{outcome.repeated_replies} replies repeated"
+    )
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MiB tmpfs of its own (mounting needs root, as CI and `make test` run here), so that
+    the database's disk can be filled without touching the machine's."""
+    mount = tmp_path / "small-fs"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert mounted.returncode == 0, f"cannot mount a size-limited tmpfs: {mounted.stderr}"
+    try:
+        yield mount
+    finally:
+        # Lazy: the database of the test may still be stopping when the fixture ends.
+        subprocess.run(["umount", "--lazy", str(mount)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write zeros into ``directory`` until its filesystem has no byte left."""
+    filler = directory / "filler"
+    block = bytes(1 << 20)
+    with filler.open("wb") as out:
+        try:
+            while True:
+                out.write(block)
+                out.flush()
+        except OSError:
+            pass
+    assert shutil.disk_usage(directory).free < len(block)
+    return filler
+
+
+async def create_the_scratch_collection(url: str) -> None:
+    """Before the disk is full: creating a collection needs space of its own."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, timeoutMS=20_000)
+    try:
+        await client["fok_disk_full_scratch"]["padding"].insert_one({"_id": "created"})
+    finally:
+        await client.close()
+
+
+async def exhaust_the_log(url: str) -> int:
+    """Write padding through a client of its own until the database refuses: WiredTiger's log
+    file was preallocated, so small writes would still fit in it for a while. Returns how many
+    padding documents were accepted."""
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url, timeoutMS=20_000)
+    try:
+        scratch = client["fok_disk_full_scratch"]["padding"]
+        for accepted in range(10_000):
+            try:
+                await scratch.insert_one({"_id": accepted, "pad": "x" * 50_000})
+            except PyMongoError:
+                return accepted
+        raise AssertionError("the database never refused a write on a full disk")
+    finally:
+        await client.close()
+
+
+async def test_database_disk_full(
+    small_filesystem: Path,
+    make_secantus: Callable[..., SecantusServer],
+    make_bot_stack: StackFactory,
+) -> None:
+    """The database's filesystem fills up under traffic: the bots answer 5xx (Telegram, here the
+    emulator, redelivers), never 200 with the write lost; once space is freed and the database
+    restarted, every journey completes and every write acknowledged before is still there."""
+    # Synced commits, as mongod's journal gives the bot's `w: majority` writes: what was
+    # acknowledged is on disk, and a write that needs space is refused at once.
+    database = make_secantus(storage_path=small_filesystem / "db", sync_on_commit=True)
+    await create_the_scratch_collection(database.url)
+    stack = await make_bot_stack(StackOptions(instances=3, haproxy=True, mongo_url=database.url))
+    stream, task = await start_stream(stack, residents=15)
+    began = time.time()
+    filler = await asyncio.to_thread(fill, small_filesystem)
+    padding = await exhaust_the_log(database.url)
+
+    async def a_delivery_failed() -> bool:
+        deliveries = await stack.client.deliveries()
+        return any(d["outcome"] != "ok" and d["started_at"] >= began for d in deliveries)
+
+    deadline = time.monotonic() + 120
+    while not await a_delivery_failed():
+        assert time.monotonic() < deadline, "no delivery failed while the disk was full"
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(DISK_FULL_S)
+    # The operator frees space and restarts the database; WiredTiger recovers from its log.
+    filler.unlink()
+    await asyncio.to_thread(database.process.kill)
+    await asyncio.to_thread(database.start)
+    ended = time.time()
+    await finish(stream, task, waves_after=3)
+    outcome = await assert_nothing_lost(stack, stream, [(began, ended + 15)])
+    assert outcome.failed_attempts > 0
+    print(
+        f"\ndisk full for {ended - began:.0f} s ({padding} padding writes accepted first) under "
+        f"{outcome.updates} updates: 0 lost, {outcome.failed_attempts} delivery attempts "
+        f"refused and retried, {outcome.repeated_replies} replies repeated"
     )
