@@ -173,7 +173,10 @@ class MongoUserRepository:
         return Page([user_from_doc(d) async for d in cursor], page.page, page.size, total)
 
     async def list_staff(self) -> list[User]:
-        cursor = self._users.find({"role": {"$ne": None}}).sort("_id", 1)
+        # Every resident stores ``role: null``, so ``$ne: None`` walks the whole collection (the
+        # sparse index holds the nulls too); naming the roles makes the ``role`` index narrow it
+        # to the staff. Submitting an application reads this on the update path.
+        cursor = self._users.find({"role": {"$in": [role.value for role in Role]}}).sort("_id", 1)
         return [user_from_doc(d) async for d in cursor]
 
     async def count_registered(self) -> int:
