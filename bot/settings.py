@@ -341,6 +341,23 @@ class NoShowSettings(BaseSettings):
     block_days: int = Field(default=14, ge=1, le=365)
 
 
+class TracingSettings(BaseSettings):
+    """OpenTelemetry tracing (bot/infra/tracing.py, docs/tracing.md): off unless ``enabled``.
+
+    Off, no tracer provider exists and nothing is instrumented. On, spans go by OTLP/HTTP to
+    ``otlp_endpoint``; a trace is kept with probability ``sample_ratio`` (decided at its root,
+    followed by every span of it), under the service ``<service_name>-<web|worker|cli>``.
+    """
+
+    model_config = _section("TRACING_")
+
+    enabled: bool = False
+    # The OTLP/HTTP traces endpoint of a collector (the path included).
+    otlp_endpoint: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:4318/v1/traces")
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    service_name: str = Field(default="fok", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
 SECTIONS: dict[str, type[BaseSettings]] = {
     "telegram": TelegramSettings,
     "mongo": MongoSettings,
@@ -353,6 +370,7 @@ SECTIONS: dict[str, type[BaseSettings]] = {
     "no_show": NoShowSettings,
     "broadcast": BroadcastSettings,
     "report": ReportSettings,
+    "tracing": TracingSettings,
 }
 
 
@@ -369,6 +387,7 @@ class Settings:
     no_show: NoShowSettings = field(default_factory=NoShowSettings)
     broadcast: BroadcastSettings = field(default_factory=BroadcastSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
 
     def __post_init__(self) -> None:
         if self.mongo.operation_timeout_ms >= self.update_deadline_s * 1000:
