@@ -1,4 +1,4 @@
-"""`python -m devcluster up|status|down`: the local cluster from one command."""
+"""`python -m devcluster up|status|down|scale|restart`: the local cluster from one command."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from devcluster.control import SCALABLE, ControlError
+from devcluster.control import restart as restart_service
+from devcluster.control import scale as scale_service
 from devcluster.credentials import CREDENTIALS_FILE, Credentials, write_private_file
+from devcluster.haproxy_runtime import RuntimeApiError
 from devcluster.paths import DEFAULT_RUN_DIR
-from devcluster.process import stop_detached_group
+from devcluster.process import ProcessStartError, stop_detached_group
 from devcluster.state import ClusterState, ComponentRecord, EndpointRecord, ProcessRecord
 from devcluster.tls import ensure_local_tls
 from devcluster.topology import (
@@ -86,6 +90,17 @@ def _build_parser() -> argparse.ArgumentParser:
         help="one JSON object: ports, files, each process (pid, running, log) and endpoint",
     )
     commands.add_parser("down", help="stop everything `up` started")
+    scale_parser = commands.add_parser(
+        "scale", help="run N bot instances (behind HAProxy) or N Celery workers"
+    )
+    scale_parser.add_argument("service", choices=sorted(SCALABLE), help="what to scale")
+    scale_parser.add_argument("count", type=int, help="how many to run")
+    restart_parser = commands.add_parser(
+        "restart", help="restart a bot instance (drained in HAProxy first) or a Celery worker"
+    )
+    restart_parser.add_argument(
+        "service", help="bot-N, bots (each in turn), workerN or celery-worker (each in turn)"
+    )
     commands.add_parser("ports", help="list the port names `--port` and the variables accept")
     return parser
 
@@ -307,7 +322,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             return status(args, out)
         if args.command == "down":
             return down(args, out)
+        if args.command == "scale":
+            return scale_service(args.run_dir.resolve(), args.service, args.count, out)
+        if args.command == "restart":
+            return restart_service(args.run_dir.resolve(), args.service, out)
         return list_ports(out)
     except PortPlanError as error:
         print(f"devcluster: {error}", file=sys.stderr)
         return 2
+    except (ControlError, RuntimeApiError, ProcessStartError) as error:
+        print(f"devcluster {args.command}: {error}", file=sys.stderr)
+        return 1

@@ -31,6 +31,24 @@ CELERY_QUEUE_KEYS = ",".join(
 )
 
 
+def bot_targets_file(run_dir: Path) -> Path:
+    """The file_sd file of the bot instances Prometheus scrapes (rewritten on scale)."""
+    return run_dir / "prometheus" / "targets" / "bots.json"
+
+
+def worker_targets_file(run_dir: Path) -> Path:
+    """The file_sd file of the Celery workers' metrics addresses (rewritten on scale)."""
+    return run_dir / "prometheus" / "targets" / "workers.json"
+
+
+def write_scrape_targets(path: Path, addresses: list[str]) -> None:
+    """Replace a file_sd file in one rename, so Prometheus never reads half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps([{"targets": addresses}]) + "\n")
+    partial.replace(path)
+
+
 def render_template(template: Path, destination: Path, values: dict[str, str]) -> Path:
     """Substitute every placeholder (a missing one is an error, not an empty string)."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -164,7 +182,7 @@ class PrometheusServer:
         *,
         port: int,
         bot_addresses: list[str],
-        worker_metrics_address: str,
+        worker_metrics_addresses: list[str],
         haproxy_metrics_address: str,
         alertmanager_address: str,
         node_exporter_address: str,
@@ -173,20 +191,18 @@ class PrometheusServer:
         redis_broker_address: str,
         die_with_parent: bool = True,
     ) -> None:
-        if len(bot_addresses) != 3:
-            raise ValueError("the local scrape config names exactly three bot instances")
         if not redis_cluster_addresses:
             raise ValueError("the redis job needs the cluster's nodes")
         self.port = port
+        write_scrape_targets(bot_targets_file(run_dir), bot_addresses)
+        write_scrape_targets(worker_targets_file(run_dir), worker_metrics_addresses)
         self.config_path = render_template(
             PROMETHEUS_TEMPLATE,
             run_dir / "prometheus" / "prometheus.yml",
             {
                 "RULES_DIR": str(RULES_DIR),
-                "BOT1_ADDR": bot_addresses[0],
-                "BOT2_ADDR": bot_addresses[1],
-                "BOT3_ADDR": bot_addresses[2],
-                "WORKER_METRICS_ADDR": worker_metrics_address,
+                "BOT_TARGETS_FILE": str(bot_targets_file(run_dir)),
+                "WORKER_TARGETS_FILE": str(worker_targets_file(run_dir)),
                 "HAPROXY_METRICS_ADDR": haproxy_metrics_address,
                 "ALERTMANAGER_ADDR": alertmanager_address,
                 "PROMETHEUS_ADDR": f"{LOOPBACK}:{port}",

@@ -64,7 +64,11 @@ class ClusterState:
     def save(self) -> Path:
         path = Path(self.run_dir) / STATE_FILE
         # The state names log files and argv only; secrets stay in credentials.json and bot.env.
-        write_private_file(path, json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n")
+        # Written aside and renamed: `status` in another shell never reads half of it (`scale`
+        # rewrites it while the cluster runs).
+        partial = path.with_name(f".{STATE_FILE}.partial")
+        write_private_file(partial, json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n")
+        partial.replace(path)
         return path
 
     @classmethod

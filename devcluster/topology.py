@@ -296,7 +296,7 @@ def _prometheus(cluster: LocalCluster) -> Built:
         cluster.run_dir,
         port=cluster.ports["prometheus"],
         bot_addresses=[cluster.address(name) for name in _BOT_PORTS],
-        worker_metrics_address=cluster.address("worker-metrics"),
+        worker_metrics_addresses=[cluster.address("worker-metrics")],
         haproxy_metrics_address=cluster.address("haproxy-metrics"),
         alertmanager_address=cluster.address("alertmanager"),
         node_exporter_address=cluster.address("node-exporter"),

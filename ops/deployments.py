@@ -89,6 +89,9 @@ NOT_SCALABLE = {
     },
 }
 SCALE_WAIT_SECONDS = 120.0
+# devcluster/control.py: MAX_BOT_INSTANCES, MAX_CELERY_WORKERS (ops does not import devcluster).
+LOCAL_MAX_BOTS = 10
+LOCAL_MAX_WORKERS = 6
 
 
 class ActionRefused(Exception):
@@ -396,31 +399,46 @@ class LocalCluster:
     def _running(self, component: str) -> int:
         return sum(1 for c, p in self._all_processes() if c == component and p["running"])
 
+    def _devcluster(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "devcluster", "--run-dir", str(self.run_dir), *args]
+
+    def _devcluster_env(self) -> dict[str, str]:
+        return {
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])
+            )
+        }
+
     def restart_plan(self, service: str) -> Plan:
-        raise ActionRefused(
-            f"the local cluster cannot restart {service!r} alone: devcluster starts and stops the "
-            "whole cluster only. Run `python -m devcluster down && python -m devcluster up` "
-            "(data and secrets are kept), or use the compose deployment (--compose)."
-        )
+        # devcluster drains a bot instance in HAProxy before it stops it, and says what it can
+        # restart when the name is none of those.
+        return Plan(commands=[self._devcluster("restart", service)], env=self._devcluster_env())
 
     def scale_plan(self, service: str, count: int) -> Plan:
         components = {"bot": "bots", "bots": "bots", "celery-worker": "celery-worker"}
         component = components.get(service)
         if component is None:
             raise UsageError(f"scale: {service!r} is not scalable here (bot, celery-worker)")
+        if component == "bots" and not 1 <= count <= LOCAL_MAX_BOTS:
+            raise UsageError(f"scale bot: 1 to {LOCAL_MAX_BOTS} instances")
+        if component == "celery-worker" and not 1 <= count <= LOCAL_MAX_WORKERS:
+            raise UsageError(f"scale celery-worker: 1 to {LOCAL_MAX_WORKERS} workers")
         running = self._running(component)
         if count == running:
             return Plan(notes=[f"{component}: {running} already running, nothing to do"])
-        what = (
-            "three bot instances (haproxy/haproxy.cfg names bot1..bot3 and the local Prometheus "
-            "scrapes those three)"
-            if component == "bots"
-            else "one Celery worker for every queue"
-        )
-        raise ActionRefused(
-            f"the local cluster cannot scale {component} to {count}: devcluster starts a fixed "
-            f"set of {what} and cannot start another instance. {running} running now. Scale in "
-            "the compose deployment (--compose), where HAProxy finds new replicas through DNS."
+        return Plan(
+            commands=[self._devcluster("scale", component, str(count))],
+            env=self._devcluster_env(),
+            notes=(
+                ["HAProxyBotBackendDegraded counts 3 bots as normal: fewer than 3 raise it"]
+                if component == "bots" and count < 3
+                else []
+            ),
+            verify=(
+                (lambda: _wait_for_rotation(self.haproxy_csv, count))
+                if component == "bots"
+                else None
+            ),
         )
 
     def preflight(self) -> None:

@@ -80,10 +80,13 @@ prom=$root/monitoring/prometheus
 run "promtool check config monitoring/prometheus/prometheus.yml" \
     promtool check config "$prom/prometheus.yml"
 render_local_prometheus() {
+    # file_sd files as the launcher writes them: promtool checks their content too
+    echo '[{"targets": ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]}]' >"$work/bots.json"
+    echo '[{"targets": ["127.0.0.1:8011"]}]' >"$work/workers.json"
     render "$prom/prometheus.local.yml.tmpl" "$work/prometheus.local.yml" \
         RULES_DIR="$prom/rules" ALERTMANAGER_ADDR=127.0.0.1:9093 PROMETHEUS_ADDR=127.0.0.1:9090 \
-        BOT1_ADDR=127.0.0.1:8001 BOT2_ADDR=127.0.0.1:8002 BOT3_ADDR=127.0.0.1:8003 \
-        WORKER_METRICS_ADDR=127.0.0.1:8011 HAPROXY_METRICS_ADDR=127.0.0.1:8405 \
+        BOT_TARGETS_FILE="$work/bots.json" WORKER_TARGETS_FILE="$work/workers.json" \
+        HAPROXY_METRICS_ADDR=127.0.0.1:8405 \
         NODE_EXPORTER_ADDR=127.0.0.1:9100 REDIS_EXPORTER_ADDR=127.0.0.1:9121 \
         REDIS_CLUSTER_TARGETS='"redis://127.0.0.1:7001", "redis://127.0.0.1:7002"' \
         REDIS_BROKER_TARGET=redis://127.0.0.1:6379 &&

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import yaml
 
+from devcluster.monitoring import write_scrape_targets
 from devcluster.ports import LOOPBACK, free_ports
 from devcluster.process import ManagedProcess
 from tests.haproxy.edge_harness import REPO_ROOT, EchoBackend, Edge
@@ -35,13 +36,14 @@ def prometheus_over_edge(
     )
     template = (PROMETHEUS_DIR / "prometheus.local.yml.tmpl").read_text(encoding="utf-8")
     config = tmp_path / "prometheus.yml"
+    bot_targets, worker_targets = tmp_path / "bots.json", tmp_path / "workers.json"
+    write_scrape_targets(bot_targets, [backend.address for backend in backends[:3]])
+    write_scrape_targets(worker_targets, [f"{LOOPBACK}:{nothing_on_worker}"])
     config.write_text(
         string.Template(template).substitute(
             RULES_DIR=str(PROMETHEUS_DIR / "rules"),
-            BOT1_ADDR=backends[0].address,
-            BOT2_ADDR=backends[1].address,
-            BOT3_ADDR=backends[2].address,
-            WORKER_METRICS_ADDR=f"{LOOPBACK}:{nothing_on_worker}",
+            BOT_TARGETS_FILE=str(bot_targets),
+            WORKER_TARGETS_FILE=str(worker_targets),
             HAPROXY_METRICS_ADDR=f"{LOOPBACK}:{edge.metrics_port}",
             ALERTMANAGER_ADDR=f"{LOOPBACK}:{nothing_on_alertmanager}",
             PROMETHEUS_ADDR=f"{LOOPBACK}:{prometheus_port}",
