@@ -7,11 +7,19 @@ API send, so Telegram sees one well-behaved sender instead of several independen
   per ``group_interval_s`` (3 s, which is what "20 messages per minute" allows without a burst: any
   burst would put more than 20 into some sliding minute);
 * globally, for the sends of one :class:`SendPurpose` that has a global budget: at most
-  ``global_rate_per_s`` with a burst of ``global_burst``, in any second as Telegram counts the
-  requests arriving: global slots are ``(1 s + safety_margin_s / 2) / global_rate_per_s`` apart, so
-  a send reaching Telegram up to half the margin after its slot (a late wake-up, the network)
-  cannot crowd a second. Telegram's ~30 messages a second is a limit on *bulk* sends, what the bot
-  sends on its own (notices, reminders, seat offers, broadcasts, reports: the Celery workers), so
+  ``global_rate_per_s`` in any second as Telegram counts the requests arriving. The budget is a
+  sliding window over the reserved slots: at most ``floor(rate)`` slots within any window of
+  1 s + ``global_jitter_s``. The sends arriving within one second had their slots within 1 s plus
+  the spread of their delays on the way (a late wake-up, the network), so while that spread stays
+  within ``global_jitter_s`` no second holds more than the budget. No pacing can sustain more than
+  ``rate / (1 + spread)`` under that guarantee, whatever the shape of its slots (the fixed interval
+  of ``(1 s + safety_margin_s / 2) / rate`` used before gave exactly that with a 50 ms spread);
+  25 ms allows 29.3/s of 30. Within a window, slots are at least ``1 / (rate * global_catch_up)``
+  apart: evenly paced while the senders keep up, and after a lull (a sender busy with its
+  database, a stalled process) the window's unused sends catch up at up to twice the rate, where
+  a fixed interval had lost them for good.
+  Telegram's ~30 messages a second is a limit on *bulk* sends, what the bot sends on its own
+  (notices, reminders, seat offers, broadcasts, reports: the Celery workers), so
   :attr:`SendPurpose.BULK` has the budget (``LIMITS_GLOBAL_SENDS_PER_SECOND``, 25/s; a paid
   broadcast's faster one takes its slots from the same key). Replies into the chat of the update
   being handled (:attr:`SendPurpose.REPLY`, the web tier) obey only the per-chat and group limits:
@@ -21,10 +29,10 @@ API send, so Telegram sees one well-behaved sender instead of several independen
 * after a 429 anywhere, :meth:`pause_all` stores a pause key with the ``retry_after`` TTL and every
   process holds its sends until it expires, replies and bulk sends alike.
 
-Both budgets are *reservations* (GCRA whose theoretical arrival time may lie in the future): a
-sender gets the next free slot and sleeps until then, so waiting senders queue first come, first
-served and never poll each other (no thundering herd, three Redis calls per send at most in the
-common cases). The two budgets live in different hash slots (per-chat keys under ``{chat:<id>}``,
+Both budgets are *reservations* whose slots may lie in the future (GCRA per chat, a log of slots
+for the global window): a sender gets the next free slot and sleeps until then, so waiting
+senders queue first come, first served and never poll each other (no thundering herd, three Redis
+calls per send at most in the common cases). The two budgets live in different hash slots (per-chat keys under ``{chat:<id>}``,
 the global keys and the pause under ``{out}``), so no script may touch both (design §4 rule 8).
 They are combined like this, so that both limits hold at the moment a request leaves:
 
@@ -60,6 +68,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -88,7 +97,13 @@ class OutboundLimits:
     group_interval_s: float = 3.0
     # None: no global step at all (only the per-chat and group slots and the cluster-wide pause).
     global_rate_per_s: float | None = 25.0
-    global_burst: int = 1
+    # How much later one send may reach Telegram than another, each measured from its slot,
+    # without any second as Telegram counts holding more than the budget: added to the edge of
+    # the global window (1 s, or 1/rate below 1/s), not to every slot.
+    global_jitter_s: float = 0.025
+    # After a lull (a sender busy with its database, a stall) the window's unused sends may go at
+    # up to this many times the rate, so the budget of each window is spent, not lost.
+    global_catch_up: float = 2.0
     # Added to every per-chat interval; half of it lets a short global wait be slept inline, the
     # other half absorbs jitter between the Redis decision and the request reaching Telegram.
     safety_margin_s: float = 0.1
@@ -102,14 +117,27 @@ class OutboundLimits:
             rates.append(self.global_rate_per_s)
         if min(rates) <= 0:
             raise ValueError("outbound intervals and rates must be positive")
-        if self.global_burst < 1 or self.safety_margin_s < 0 or self.max_wait_s <= 0:
+        if self.safety_margin_s < 0 or self.max_wait_s <= 0 or self.global_jitter_s < 0:
             raise ValueError("invalid outbound limiter bounds")
+        if self.global_catch_up < 1:
+            raise ValueError("the global catch-up factor is at least 1")
         if self.pause_jitter_s < 0:
             raise ValueError("pause jitter must not be negative")
 
     @property
     def inline_wait_s(self) -> float:
         return self.safety_margin_s / 2
+
+    @property
+    def global_window(self) -> tuple[int, float] | None:
+        """The global budget as (sends, per seconds): the most sends whose slots fall within any
+        window that long, before the edge margin. ``floor(rate)`` per second, or one per
+        ``1/rate`` seconds below one a second."""
+        rate = self.global_rate_per_s
+        if rate is None:
+            return None
+        seconds = max(1.0, 1.0 / rate)
+        return max(1, math.floor(rate * seconds + 1e-9)), seconds
 
 
 # KEYS[1] chat budget (its value: the end of the last reserved slot, server ms).
@@ -153,9 +181,13 @@ return {1, slot - now, slot_end, aligned}
 """
 )
 
-# KEYS[1] global budget, KEYS[2] global pause (same hash tag).
-# ARGV[1] interval ms, ARGV[2] burst tolerance ms, ARGV[3] longest acceptable wait ms.
-# Returns {0, pause ms left, 0, 0} while paused, {1, wait ms, end of reservation, slot start} when
+# KEYS[1] global budget: the log of reserved slot times (server ms, oldest first, a list), KEYS[2]
+# global pause (same hash tag). ARGV[1] window ms (the counting window plus the edge margin),
+# ARGV[2] sends per window, ARGV[3] least spacing ms between two slots, ARGV[4] longest acceptable
+# wait ms, ARGV[5] entries kept beyond one window's worth (so that a slot given back never takes a
+# still-counted one with it). The next slot is the earliest at or after now that is at least the
+# spacing after the newest slot and a whole window after the one ``sends per window`` back, so no
+# window holds more. Returns {0, pause ms left, 0, 0} while paused, {1, wait ms, slot, slot} when
 # reserved, {2, wait ms, 0, 0} when the wait would be too long (nothing reserved).
 _RESERVE_GLOBAL_SLOT = (
     """
@@ -166,21 +198,44 @@ end
 """
     + NOW_MS
     + """
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local max_wait = tonumber(ARGV[3])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local slot = tat - tolerance
-if slot < now then slot = now end
+local window = tonumber(ARGV[1])
+local per_window = tonumber(ARGV[2])
+local spacing = tonumber(ARGV[3])
+local max_wait = tonumber(ARGV[4])
+local slot = now
+local logged = redis.call('LLEN', KEYS[1])
+if logged > 0 then
+  local newest = tonumber(redis.call('LINDEX', KEYS[1], -1))
+  if newest + spacing > slot then slot = newest + spacing end
+  if logged >= per_window then
+    local window_back = tonumber(redis.call('LINDEX', KEYS[1], -per_window))
+    if window_back + window > slot then slot = window_back + window end
+  end
+end
 if slot - now > max_wait then
   return {2, slot - now, 0, 0}
 end
-local slot_end = tat + interval
-redis.call('SET', KEYS[1], string.format('%d', slot_end), 'PX', slot_end - now + 1)
-return {1, slot - now, slot_end, slot}
+redis.call('RPUSH', KEYS[1], string.format('%d', slot))
+redis.call('LTRIM', KEYS[1], -(per_window + tonumber(ARGV[5])), -1)
+redis.call('PEXPIRE', KEYS[1], slot - now + window + 1)
+return {1, slot - now, slot, slot}
 """
 )
+
+# KEYS[1] global budget (the log); ARGV[1] the slot, ARGV[2] sends per window. Gives the slot back
+# when nobody reserved after it, unless that could drop a slot that still counts: a log longer
+# than one window's worth keeps every counted slot after the pop, a shorter one was never trimmed.
+# 1 when given back.
+_RELEASE_GLOBAL_SLOT = """
+local logged = redis.call('LLEN', KEYS[1])
+local per_window = tonumber(ARGV[2])
+local newest = tonumber(redis.call('LINDEX', KEYS[1], -1) or -1)
+if logged ~= per_window and newest == tonumber(ARGV[1]) then
+  redis.call('RPOP', KEYS[1])
+  return 1
+end
+return 0
+"""
 
 # KEYS[1] global pause; the ARGV of _RESERVE_GLOBAL_SLOT, unused. The global step of a purpose
 # without a global budget: {0, pause ms left, 0, 0} while paused, else {1, 0, 0, now}.
@@ -197,8 +252,8 @@ return {1, 0, 0, now}
 """
 )
 
-# KEYS[1] a budget key; ARGV[1] end of a reservation, ARGV[2] interval ms. Gives the slot back when
-# nobody reserved after it (the stored end is still ours); 1 when given back.
+# KEYS[1] a chat budget; ARGV[1] end of a reservation, ARGV[2] interval ms. Gives the slot back
+# when nobody reserved after it (the stored end is still ours); 1 when given back.
 _RELEASE_SLOT = """
 if tonumber(redis.call('GET', KEYS[1]) or 0) == tonumber(ARGV[1]) then
   redis.call('SET', KEYS[1], string.format('%d', tonumber(ARGV[1]) - tonumber(ARGV[2])), 'KEEPTTL')
@@ -232,6 +287,9 @@ return remaining
 """
 
 _PAUSED, _RESERVED = 0, 1
+# Slots the global log keeps beyond one window's worth: as many senders in a row as may give theirs
+# back without the log forgetting a slot that still counts (more are simply not given back).
+_LOG_SPARE = 64
 
 
 def _ms(seconds: float) -> int:
@@ -252,6 +310,18 @@ class OutboundGrant:
     global_slot_ms: int
 
 
+def budget_log_key(purpose: SendPurpose) -> str:
+    """The log of a purpose's global slots. Beside, not in, the key under which the previous
+    version kept one time (a string): workers of both versions during a rolling restart never
+    read the other's format."""
+    base = (
+        keys.reply_outbound_budget()
+        if purpose is SendPurpose.REPLY
+        else keys.global_outbound_budget()
+    )
+    return f"{base}-log"
+
+
 class RedisOutboundLimiter:
     """The limiter for the sends of one ``purpose``: its global budget key when it has a rate."""
 
@@ -267,23 +337,30 @@ class RedisOutboundLimiter:
         margin_s = self._limits.safety_margin_s
         self._chat_interval_ms = _ms(self._limits.chat_interval_s + margin_s)
         self._group_interval_ms = _ms(self._limits.group_interval_s + margin_s)
-        rate = self._limits.global_rate_per_s
-        if rate is None:
-            self._global_interval_ms = self._global_tolerance_ms = 0
+        window = self._limits.global_window
+        if window is None:
+            self._per_window = 0
+            self._global_args = [0, 0, 0]
             self._budget_key: str | None = None
             self._global_keys = [keys.global_outbound_pause()]
             self._reserve_global_slot = redis.register_script(_AWAIT_PAUSE)
         else:
-            # Spaced for the budget to hold where Telegram counts, with half the margin of jitter.
-            self._global_interval_ms = _ms((1 + margin_s / 2) / rate)
-            self._global_tolerance_ms = self._global_interval_ms * (self._limits.global_burst - 1)
-            self._budget_key = (
-                keys.reply_outbound_budget()
-                if purpose is SendPurpose.REPLY
-                else keys.global_outbound_budget()
+            # At most `per_window` slots within any window of `seconds` plus the edge margin: a
+            # second as Telegram counts the arrivals can then only hold sends whose slots lie
+            # within one such window, however their delays on the way differ (up to the margin).
+            self._per_window, seconds = window
+            spacing_ms = max(
+                1, math.floor(seconds / self._per_window / self._limits.global_catch_up * 1000)
             )
+            self._global_args = [
+                _ms(seconds + self._limits.global_jitter_s),
+                self._per_window,
+                spacing_ms,
+            ]
+            self._budget_key = budget_log_key(purpose)
             self._global_keys = [self._budget_key, keys.global_outbound_pause()]
             self._reserve_global_slot = redis.register_script(_RESERVE_GLOBAL_SLOT)
+        self._release_global_slot = redis.register_script(_RELEASE_GLOBAL_SLOT)
         self._reserve_chat_slot = redis.register_script(_RESERVE_CHAT_SLOT)
         self._space_from_now = redis.register_script(_SPACE_FROM_NOW)
         self._release_slot = redis.register_script(_RELEASE_SLOT)
@@ -324,9 +401,9 @@ class RedisOutboundLimiter:
             await _sleep_until(chat_slot_at)
 
             while True:
-                state, global_wait_ms, global_end, global_slot = await self._reserve_global_slot(
+                state, global_wait_ms, _, global_slot = await self._reserve_global_slot(
                     keys=self._global_keys,
-                    args=[self._global_interval_ms, self._global_tolerance_ms, remaining_ms()],
+                    args=[*self._global_args, remaining_ms(), _LOG_SPARE],
                 )
                 if int(state) == _PAUSED:
                     resume_at = time.monotonic() + int(global_wait_ms) / 1000
@@ -352,9 +429,8 @@ class RedisOutboundLimiter:
                 )
                 chat_end = int(new_chat_end)  # the script gave our previous slot back if it could
                 if self._budget_key is not None and (not int(reserved) or not int(aligned)):
-                    await self._release_slot(
-                        keys=[self._budget_key],
-                        args=[int(global_end), self._global_interval_ms],
+                    await self._release_global_slot(
+                        keys=[self._budget_key], args=[int(global_slot), self._per_window]
                     )
                 if not int(reserved):
                     raise too_long(int(wait_ms))
