@@ -32,6 +32,11 @@ class RedisFloodLimiter:
         self._tolerance_ms = self._interval_ms * (limit - 1)
         self._gcra = redis.register_script(GCRA_TRY)
 
+    @property
+    def gcra_args(self) -> tuple[int, int]:
+        """The emission interval and burst tolerance (ms) the GCRA scripts take."""
+        return self._interval_ms, self._tolerance_ms
+
     async def hit(self, user_id: int) -> FloodVerdict:
         allowed, wait_ms = await self._gcra(
             keys=[keys.user_flood(user_id)], args=[self._interval_ms, self._tolerance_ms]

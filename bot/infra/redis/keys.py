@@ -46,3 +46,9 @@ def user_flood(user_id: int) -> str:
 
 def lock(name: str) -> str:
     return f"{PREFIX}:{{lock:{name}}}"
+
+
+def sender_update_dedup(user_id: int, update_id: int) -> str:
+    """An update's de-duplication mark under its sender's tag, beside their flood key: the web
+    tier claims the update and counts it against the sender's budget in one script."""
+    return f"{PREFIX}:{{user:{user_id}}}:dedup:{update_id}"

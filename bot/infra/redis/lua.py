@@ -42,3 +42,34 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX', new_tat - now + 1
 return {1, 0}
 """
 )
+
+# An update's de-duplication claim and its sender's flood count in one round trip (both keys
+# under the sender's hash tag). KEYS[1]: the update's mark; KEYS[2]: the sender's GCRA TAT (ms).
+# ARGV[1]: the processing mark's value; ARGV[2]: its TTL in ms; ARGV[3], ARGV[4]: the GCRA
+# emission interval and burst tolerance in ms (as ``GCRA_TRY``). Returns {claim, allowed, wait_ms}:
+# claim 0 = begun (the update counted: allowed 1, or 0 with how long to wait), 1 = someone is
+# processing it, 2 = done (neither of the last two is counted, as a retry is not a new update).
+DEDUP_BEGIN_AND_FLOOD = (
+    """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) == 'done' then
+    return {2, 0, 0}
+  end
+  return {1, 0, 0}
+end
+"""
+    + NOW_MS
+    + """
+local interval = tonumber(ARGV[3])
+local tolerance = tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[2]) or now)
+if tat < now then tat = now end
+local allowed_at = tat - tolerance
+if allowed_at > now then
+  return {0, 0, allowed_at - now}
+end
+local new_tat = tat + interval
+redis.call('SET', KEYS[2], string.format('%d', new_tat), 'PX', new_tat - now + 1)
+return {0, 1, 0}
+"""
+)
