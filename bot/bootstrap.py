@@ -54,6 +54,7 @@ from bot.infra.redis.dialog_state import RedisDialogStateStore
 from bot.infra.redis.flood import RedisFloodLimiter
 from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter, SendPurpose
 from bot.infra.telegram.request import SENDING_METHODS, LimitedRequest
+from bot.infra.tracing import Tracing, configure_tracing
 from bot.services.container import Repositories, Services
 from bot.services.container import build_services as build_services_over
 from bot.services.operators import OperatorAudit
@@ -69,7 +70,7 @@ from bot.services.ports.reports import ExportQueue, ReportAdapters
 from bot.services.ports.system import Clock
 from bot.services.reports import WeeklySchedule
 from bot.services.users import UserService
-from bot.settings import MongoSettings, Settings
+from bot.settings import MongoSettings, Settings, TracingSettings, load_section
 
 log = logging.getLogger(__name__)
 
@@ -358,6 +359,35 @@ def close_quietly(what: str, close: Callable[[], Awaitable[Any]]) -> Callable[[]
     return quietly
 
 
+def process_secrets(settings: Settings) -> list[str]:
+    """What neither a log line nor a span may carry (bot/infra/logs.py, bot/infra/tracing.py)."""
+    return [
+        settings.telegram.bot_token.get_secret_value(),
+        settings.telegram.webhook_secret.get_secret_value(),
+        settings.mongo.url.get_secret_value(),
+        settings.celery.broker_url.get_secret_value(),
+        settings.redis.password.get_secret_value() if settings.redis.password else "",
+    ]
+
+
+def start_tracing(
+    settings: TracingSettings, role: ProcessRole, name: str, secrets: list[str]
+) -> Tracing | None:
+    """This process's tracing (docs/tracing.md), or None when ``TRACING_ENABLED`` is off: then
+    no provider exists and nothing is instrumented. Once per process: a Celery worker calls it
+    at ``worker_process_init`` (before its first task's span), again in ``open_process``."""
+    if not settings.enabled:
+        return None
+    return configure_tracing(
+        service_name=f"{settings.service_name}-{role}",
+        instance=name,
+        endpoint=str(settings.otlp_endpoint),
+        sample_ratio=settings.sample_ratio,
+        secrets=secrets,
+        celery=role is ProcessRole.WORKER,
+    )
+
+
 @asynccontextmanager
 async def open_process(
     settings: Settings | MongoSettings,
@@ -378,20 +408,24 @@ async def open_process(
     if full is None and role is not ProcessRole.CLI:
         raise TypeError(f"a {role} process needs the whole Settings, not only MongoSettings")
     process_name = name or (full.web.instance_id if full is not None else role.value)
+    secrets = process_secrets(full) if full is not None else [mongo.url.get_secret_value()]
     if full is not None:
         configure_logging(
             instance=process_name,
             level=full.app.log_level,
             json=full.app.log_json,
-            secrets=[
-                full.telegram.bot_token.get_secret_value(),
-                full.telegram.webhook_secret.get_secret_value(),
-                full.mongo.url.get_secret_value(),
-                full.celery.broker_url.get_secret_value(),
-                full.redis.password.get_secret_value() if full.redis.password else "",
-            ],
+            secrets=secrets,
         )
+    tracing = start_tracing(
+        full.tracing if full is not None else load_section(TracingSettings),
+        role,
+        process_name,
+        secrets,
+    )
     async with AsyncExitStack() as stack:
+        if tracing is not None:
+            # Last out: the spans of the closing itself, then whatever is still batched.
+            stack.callback(tracing.flush)
         storage = build_storage(
             mongo.url.get_secret_value(),
             mongo.database,

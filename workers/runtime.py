@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from bot.bootstrap import Process, ProcessRole, build_broadcast_bot, open_process
 from bot.infra.faults import is_transient
+from bot.infra.tracing import OtelDeliveryTracing
 from bot.services.broadcasts import BroadcastFanout, FanoutPolicy
 from bot.services.container import Services
 from bot.services.delivery import DeliveryPolicy, DeliveryService
@@ -81,6 +82,8 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             policy=delivery_policy(settings.celery),
             # MongoDB or Redis away, Telegram's 5xx and 429: retried, never counted as poison.
             is_transient=is_transient,
+            # Each delivery continues the trace of the update that wrote it (docs/tracing.md).
+            tracing=OtelDeliveryTracing(),
         )
         exports = TelegramExportSender(process.require_bot())
         broadcast_bot, limiter = build_broadcast_bot(

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from bot.bootstrap import ProcessRole, process_secrets, start_tracing
 from bot.infra.export_queue import EXPORT_TASK
 from bot.infra.mongo.backup import mongo_backup_service
 from bot.services.backup import RetentionPolicy, latest_backup_time
@@ -67,7 +68,7 @@ def _ensure_runtime() -> tuple[asyncio.AbstractEventLoop, WorkerRuntime]:
     if _loop is None or _loop.is_closed():
         _loop = asyncio.new_event_loop()
     if _runtime is None:
-        opened = open_worker(load_settings(), name=f"worker-{os.getpid()}")
+        opened = open_worker(load_settings(), name=_process_name())
         try:
             _runtime = _loop.run_until_complete(opened.__aenter__())
         except Exception as error:  # whatever was opened was closed again by the exit stack
@@ -101,6 +102,20 @@ def _discard_runtime() -> None:
 def _on_process_init(**_: Any) -> None:
     # No clients here: a child that cannot reach the cluster must not fail to start.
     _seed_backup_gauge()
+    _start_tracing()
+
+
+def _start_tracing() -> None:
+    """Before the first task: Celery's task spans start at its prerun signal."""
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return  # the first task reports it, with the variables' names
+    start_tracing(settings.tracing, ProcessRole.WORKER, _process_name(), process_secrets(settings))
+
+
+def _process_name() -> str:
+    return f"worker-{os.getpid()}"
 
 
 def _seed_backup_gauge() -> None:

@@ -1,5 +1,8 @@
 """JSON logs with correlation fields, and every secret scrubbed from every record.
 
+A record logged inside a trace carries ``trace_id`` and ``span_id``; its ``correlation_id`` is
+the trace id (docs/tracing.md).
+
 What is scrubbed: the secrets handed to :func:`configure_logging` (the bot token, the webhook
 secret, the MongoDB and broker URLs and the passwords inside them, the Redis password), every
 variable of the process environment named ``*PASSWORD``, ``*SECRET`` or ``*TOKEN`` and the
@@ -22,6 +25,7 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from opentelemetry.trace import get_current_span
 from pythonjsonlogger.json import JsonFormatter
 
 CONTEXT_FIELDS = ("update_id", "chat_id", "user_id", "handler", "correlation_id")
@@ -60,8 +64,17 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.instance = self._instance
-        for key, value in (_context.get() or {}).items():
+        context = _context.get() or {}
+        for key, value in context.items():
             setattr(record, key, value)
+        # Logged inside a trace (tracing on, bot/infra/tracing.py): its ids, and the trace id is
+        # the correlation id, so one search finds the update's lines in every tier.
+        span = get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = trace_id = format(span.trace_id, "032x")
+            record.span_id = format(span.span_id, "016x")
+            if "correlation_id" not in context:
+                record.correlation_id = trace_id
         return True
 
 

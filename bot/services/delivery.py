@@ -58,6 +58,7 @@ from bot.services.ports.system import (
     SessionCancelledNotice,
     StaffApplicationNotice,
 )
+from bot.services.ports.tracing import NO_TRACING, DeliveryTracing
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,7 @@ class DeliveryService:
         policy: DeliveryPolicy | None = None,
         is_transient: Callable[[BaseException], bool] = _builtin_transient,
         jitter: Callable[[], float] = random.random,
+        tracing: DeliveryTracing = NO_TRACING,
     ) -> None:
         self._outbox = outbox
         self._reminders = reminders
@@ -171,6 +173,7 @@ class DeliveryService:
         self._policy = policy or DeliveryPolicy()
         self._is_transient = is_transient
         self._jitter = jitter
+        self._tracing = tracing
         self._clock = reminders.clock
 
     @property
@@ -191,7 +194,9 @@ class DeliveryService:
             claimed = await self._outbox.claim(self._policy.lease, 1)
             if not claimed:
                 break
-            await self._deliver_notice(claimed[0], tally)
+            entry = claimed[0]
+            with self._tracing.delivering("notice", entry.kind, entry.trace_context):
+                await self._deliver_notice(entry, tally)
         return tally.report()
 
     async def deliver_reminders(
@@ -205,7 +210,10 @@ class DeliveryService:
             claimed = await self._reminders.claim_due(1, lease=self._policy.lease)
             if not claimed:
                 break
-            await self._deliver_reminder(claimed[0], tally)
+            # A reminder falls due hours after the booking that wrote it: its delivery is a
+            # trace of its own, under the task run.
+            with self._tracing.delivering("reminder", claimed[0].kind.value, None):
+                await self._deliver_reminder(claimed[0], tally)
         return tally.report()
 
     # --- one item ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.infra.tracing import install_asgi_tracing
 from bot.settings import Settings, load_settings
 from bot.web import health
 from bot.web.pipeline import UpdatePipeline, open_pipeline
@@ -70,4 +71,5 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    install_asgi_tracing(app, enabled=settings.tracing.enabled)  # docs/tracing.md
     return app

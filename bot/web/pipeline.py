@@ -16,8 +16,8 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 from telegram import Bot, Update
 from telegram.ext import Application, ApplicationHandlerStop, BaseHandler, TypeHandler
@@ -28,8 +28,15 @@ from bot.infra import metrics
 from bot.infra.faults import is_transient
 from bot.infra.health import DependencyStatus, check_all
 from bot.infra.redis.dedup import RedisUpdateDeduplicator
+from bot.infra.redis.flood import RedisFloodLimiter
+from bot.infra.tracing import traced_update
 from bot.services.container import Services
-from bot.services.ports.ephemeral import UpdateDeduplicator
+from bot.services.ports.ephemeral import (
+    DedupClaim,
+    FloodLimiter,
+    FloodVerdict,
+    UpdateDeduplicator,
+)
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,11 +75,38 @@ class UpdateTrace:
     started: float = field(default_factory=time.perf_counter)
     transient_error: BaseException | None = None
     error: BaseException | None = None
+    # The sender and the flood verdict the webhook's claim already counted (used once).
+    precounted: tuple[int, FloodVerdict] | None = None
 
 
 _current: contextvars.ContextVar[UpdateTrace | None] = contextvars.ContextVar(
     "fok_update_trace", default=None
 )
+
+
+class PrecountedFlood:
+    """The gate's flood limiter in the web tier: the verdict of the update's own claim when the
+    webhook counted it already (one Redis round trip for both), else the limiter's."""
+
+    def __init__(self, limiter: FloodLimiter) -> None:
+        self._limiter = limiter
+
+    async def hit(self, user_id: int) -> FloodVerdict:
+        trace = _current.get()
+        if trace is not None and trace.precounted is not None:
+            counted_for, verdict = trace.precounted
+            trace.precounted = None
+            if counted_for == user_id:
+                return verdict
+        return await self._limiter.hit(user_id)
+
+
+class CountedAdmission(Protocol):
+    async def begin_counted(
+        self, update_id: int, sender_id: int
+    ) -> tuple[DedupClaim, FloodVerdict | None]:
+        """Claim the update and count it against its sender's flood budget in one call."""
+        ...
 
 
 def handler_name(callback: Callable[..., Any]) -> str:
@@ -152,6 +186,9 @@ class UpdatePipeline:
     dedup: UpdateDeduplicator
     bot: Bot
     application: PtbApplication
+    # Claims an update with a sender and counts their flood budget at once (None: ``dedup``
+    # alone, and the gate counts).
+    admission: CountedAdmission | None = None
     started_at: float = field(default_factory=time.time)
     closed: bool = False
 
@@ -163,16 +200,21 @@ class UpdatePipeline:
     def services(self) -> Services:
         return self.process.services
 
-    async def process_update(self, payload: dict[str, Any]) -> UpdateTrace:
+    async def process_update(
+        self, payload: dict[str, Any], precounted: tuple[int, FloodVerdict] | None = None
+    ) -> UpdateTrace:
         """Run one update through PTB in this task; the trace says what happened.
 
+        ``precounted``: the sender and the flood verdict the claim counted, for the gate.
         Handlers must run blocking (PTB's default): a non-blocking one would run in another task,
         outside this context variable.
         """
-        trace = UpdateTrace()
+        trace = UpdateTrace(precounted=precounted)
         token = _current.set(trace)
         try:
-            await self.application.process_update(Update.de_json(payload, self.bot))
+            with traced_update() as span:  # the update's span, under the request's
+                await self.application.process_update(Update.de_json(payload, self.bot))
+                span.handled_by(trace.handler)
         finally:
             _current.reset(token)
         return trace
@@ -214,7 +256,9 @@ async def open_pipeline(
     async with AsyncExitStack() as stack:
         process = await stack.enter_async_context(open_process(settings, ProcessRole.WEB))
         bot = process.require_bot()
-        application = factory(process.services, bot)
+        flood = process.services.flood
+        services = replace(process.services, flood=PrecountedFlood(flood))
+        application = factory(services, bot)
         instrument(application)
         await application.initialize()
         stack.push_async_callback(close_quietly("PTB application", application.shutdown))
@@ -222,8 +266,9 @@ async def open_pipeline(
         dedup = RedisUpdateDeduplicator(
             process.require_redis(),
             processing_ttl_s=update_deadline_s(settings) + DEDUP_MARK_MARGIN_S,
+            flood=flood if isinstance(flood, RedisFloodLimiter) else None,
         )
         log.info("update pipeline started", extra={"event": "runtime_started"})
-        pipeline = UpdatePipeline(settings, process, dedup, bot, application)
+        pipeline = UpdatePipeline(settings, process, dedup, bot, application, admission=dedup)
         stack.callback(setattr, pipeline, "closed", True)
         yield pipeline

@@ -23,6 +23,7 @@ from bot.domain.applications import Application
 from bot.domain.bookings import Booking
 from bot.domain.sessions import Session
 from bot.infra.mongo.client import Document
+from bot.infra.tracing import TRACEPARENT, current_trace_context
 from bot.services.ports.system import Clock, OutboxEntry, OutboxStats, OutboxStatus
 
 S = OutboxStatus
@@ -116,6 +117,7 @@ class MongoOutboxNotifier:
                     attempts=int(doc.get("attempts", 0)),
                     failures=int(doc.get("failures", 0)),
                     created_at=doc.get("created_at"),
+                    trace_context=doc.get(TRACEPARENT),
                 )
             )
         return claimed
@@ -196,20 +198,22 @@ class MongoOutboxNotifier:
 
     async def _put(self, key: str, kind: str, user_id: int, payload: dict[str, Any]) -> bool:
         now: datetime = self._clock.now()
+        entry: dict[str, Any] = {
+            "_id": key,
+            "kind": kind,
+            "user_id": user_id,
+            "payload": payload,
+            "status": S.PENDING.value,
+            "attempts": 0,
+            "failures": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        trace_context = current_trace_context()
+        if trace_context is not None:
+            entry[TRACEPARENT] = trace_context  # the worker's delivery continues this trace
         try:
-            await self._outbox.insert_one(
-                {
-                    "_id": key,
-                    "kind": kind,
-                    "user_id": user_id,
-                    "payload": payload,
-                    "status": S.PENDING.value,
-                    "attempts": 0,
-                    "failures": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
-                }
-            )
+            await self._outbox.insert_one(entry)
         except DuplicateKeyError:
             return False  # the same event was recorded already (a retried update): once is enough
         return True

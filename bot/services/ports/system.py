@@ -67,6 +67,8 @@ class OutboxEntry:
     attempts: int = 0  # deliveries tried so far (the retry delay doubles with each)
     failures: int = 0  # of those, the ones that failed for a reason that is not transient
     created_at: datetime | None = None
+    # The W3C traceparent of the span that recorded it (tracing on): its delivery continues it.
+    trace_context: str | None = None
 
 
 class DeliveryResult(StrEnum):
