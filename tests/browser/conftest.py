@@ -10,21 +10,17 @@ PNGs of what the page shows into ``docs/img/staff-guide/`` (the staff guide's il
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
+from tests.local_cluster import Cluster, running_local_cluster
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ADMIN_TOOLS = REPO_ROOT / "scripts" / "admin_tools.py"
 SCREENSHOT_DIR = REPO_ROOT / "docs" / "img" / "staff-guide"
 WRITE_SCREENSHOTS = os.environ.get("FOK_WRITE_GUIDE_SCREENSHOTS") == "1"
 CHROMIUM = "/usr/bin/chromium"
@@ -44,62 +40,9 @@ STEP_TIMEOUT_MS = 20_000
 NOTICE_TIMEOUT_MS = 45_000
 
 
-@dataclass(frozen=True)
-class Cluster:
-    run_dir: Path
-    status: dict[str, Any]
-
-    @property
-    def chat_page_url(self) -> str:
-        return f"http://127.0.0.1:{self.status['ports']['telegram-emulator']}/"
-
-    @property
-    def mongo_url(self) -> str:
-        return f"mongodb://127.0.0.1:{self.status['ports']['mongo']}/?directConnection=true"
-
-    def bot_env(self) -> dict[str, str]:
-        lines = (self.run_dir / "bot.env").read_text().splitlines()
-        return dict(
-            line.split("=", 1) for line in lines if "=" in line and not line.startswith("#")
-        )
-
-    def admin_tools(self, *args: str) -> str:
-        """`scripts/admin_tools.py ARGS` with the environment a bot process has (README)."""
-        done = subprocess.run(
-            [sys.executable, str(ADMIN_TOOLS), *args],
-            cwd=REPO_ROOT,
-            env={**os.environ, **self.bot_env()},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-
-def _devcluster(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devcluster", "--run-dir", str(run_dir), *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    run_dir = tmp_path_factory.mktemp("browser") / "run"
-    try:
-        started = _devcluster(run_dir, "up")
-        assert started.returncode == 0, started.stdout + started.stderr
-        status = _devcluster(run_dir, "status", "--json")
-        assert status.returncode == 0, status.stdout + status.stderr
-        yield Cluster(run_dir, json.loads(status.stdout))
-    finally:
-        _devcluster(run_dir, "down")
+    yield from running_local_cluster(tmp_path_factory, "browser")
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from ops.deployments import ALL_SERVICES, COMPOSE_SERVICES
+from tests.local_cluster import Cluster, running_local_cluster
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "monitor-enterprise.sh"
@@ -35,52 +35,9 @@ ALERT_WAIT_SECONDS = 150
 pytestmark = pytest.mark.timeout(420)
 
 
-@dataclass(frozen=True)
-class Cluster:
-    run_dir: Path
-    status: dict[str, Any]
-
-    @property
-    def ports(self) -> dict[str, int]:
-        return dict(self.status["ports"])
-
-    def url(self, port_name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[port_name]}"
-
-    def pid(self, process_name: str) -> int:
-        for component in self.status["components"]:
-            for process in component["processes"]:
-                if process["name"] == process_name:
-                    return int(process["pid"])
-        raise KeyError(process_name)
-
-    def credentials(self) -> dict[str, str]:
-        credentials: dict[str, str] = json.loads((self.run_dir / "credentials.json").read_text())
-        return credentials
-
-
-def _devcluster(run_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "devcluster", "--run-dir", str(run_dir), *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    run_dir = tmp_path_factory.mktemp("ops") / "run"
-    try:
-        started = _devcluster(run_dir, "up")
-        assert started.returncode == 0, started.stdout + started.stderr
-        status = _devcluster(run_dir, "status", "--json")
-        assert status.returncode == 0, status.stdout + status.stderr
-        yield Cluster(run_dir, json.loads(status.stdout))
-    finally:
-        _devcluster(run_dir, "down")
+    yield from running_local_cluster(tmp_path_factory, "ops")
 
 
 def monitor(
@@ -383,17 +340,24 @@ def test_the_compose_path_reads_the_same_sources_through_docker_compose(
 # --- actions on the local cluster --------------------------------------------------------------
 
 
-def test_local_scale_and_restart_say_what_the_launcher_cannot_do(cluster: Cluster) -> None:
+def test_local_scale_and_restart_plans_are_the_launchers_commands(cluster: Cluster) -> None:
     same = monitor(cluster, "scale", "bot", "3", "--local")
     assert same.returncode == 0, same.stderr
     assert "bots: 3 already running, nothing to do" in same.stdout
-    more = monitor(cluster, "scale", "bot", "4", "--local")
-    assert more.returncode == 2
-    assert "cannot start another instance" in more.stderr
-    assert "3 running now" in more.stderr
-    restart = monitor(cluster, "restart", "bot1", "--local")
-    assert restart.returncode == 2
-    assert "devcluster starts and stops the whole cluster only" in restart.stderr
+    launcher = f"{sys.executable} -m devcluster --run-dir {cluster.run_dir}"
+    more = monitor(cluster, "scale", "bot", "4", "--local", "--dry-run")
+    assert more.returncode == 0, more.stderr
+    assert commands(more.stdout) == [f"{launcher} scale bots 4"]
+    workers = monitor(cluster, "scale", "celery-worker", "2", "--local", "--dry-run")
+    assert commands(workers.stdout) == [f"{launcher} scale celery-worker 2"]
+    restart = monitor(cluster, "restart", "bot-1", "--local", "--dry-run")
+    assert commands(restart.stdout) == [f"{launcher} restart bot-1"]
+    too_many = monitor(cluster, "scale", "bot", "11", "--local")
+    assert too_many.returncode == 2
+    assert "1 to 10 instances" in too_many.stderr
+    unknown = monitor(cluster, "restart", "prometheus", "--local")
+    assert unknown.returncode != 0
+    assert "restartable: bots, bot-1, bot-2, bot-3, worker1, celery-worker" in unknown.stderr
 
 
 def test_local_backup_plan_is_admin_tools_on_the_local_database(cluster: Cluster) -> None:
