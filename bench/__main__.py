@@ -71,7 +71,10 @@ def targets(args: argparse.Namespace) -> list[Target]:
             chosen.append(Target("ptb-untuned", "ptb"))
         chosen.append(Target("ptb-tuned", "ptb", tuned=True))
     if "ours" in only:
-        chosen += [Target(f"ours-{n}", "ours", instances=n) for n in instances]
+        ours = [Target(f"ours-{n}", "ours", instances=n) for n in instances]
+        # The first again with tracing on, right after it: what tracing costs (docs/tracing.md).
+        traced = Target(f"{ours[0].name}-tracing", "ours", instances=instances[0], tracing=True)
+        chosen += [ours[0], traced, *ours[1:]]
     # --quick leaves the data-growth runs out unless they are asked for by name
     if "residents" in only and not (args.quick and args.only == ",".join(KINDS)):
         top = max(instances)

@@ -8,10 +8,13 @@ import shutil
 import ssl
 import statistics
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,8 @@ class Target:
     instances: int = 1
     tuned: bool = False
     residents: int = 0
+    # The bots trace every update (TRACING_*, docs/tracing.md) into the bench's OTLP sink.
+    tracing: bool = False
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -183,6 +188,7 @@ async def run_target(shared: Shared, target: Target, options: Options) -> dict[s
     instances = []
     db_name = ""
     tiers: dict[str, list[int]] = dict(shared.pids())
+    stops: list[Callable[[], None]] = []
     try:
         if target.kind == "ceiling":
             port = free_port()
@@ -230,7 +236,18 @@ async def run_target(shared: Shared, target: Target, options: Options) -> dict[s
                 seconds = await seed_residents(shared.secantus.url, db_name, target.residents)
                 result["residents"] = target.residents
                 result["seed_residents_s"] = round(seconds, 1)
-            env = bot_env(shared, db_name, {})
+            tracing: dict[str, str] = {}
+            if target.tracing:
+                otlp = OtlpSink()
+                stops.append(otlp.stop)
+                tracing = {
+                    "TRACING_ENABLED": "true",
+                    "TRACING_OTLP_ENDPOINT": otlp.url,
+                    "TRACING_SAMPLE_RATIO": "1.0",
+                }
+                result["otlp"] = otlp.counts
+            result["tracing"] = "on" if target.tracing else "off"
+            env = bot_env(shared, db_name, tracing)
             instances = await asyncio.to_thread(
                 start_bots, run_dir, env, target.instances, options.workers
             )
@@ -295,7 +312,35 @@ async def run_target(shared: Shared, target: Target, options: Options) -> dict[s
         await asyncio.gather(*(asyncio.to_thread(i.stop) for i in instances))
         if db_name:
             await drop_database(shared.secantus.url, db_name)
+        for stop in stops:
+            stop()
     return result
+
+
+class OtlpSink:
+    """A collector stand-in on loopback: takes OTLP/HTTP exports, counts them, keeps nothing."""
+
+    def __init__(self) -> None:
+        counts = self.counts = {"exports": 0, "bytes": 0}
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                counts["bytes"] += len(self.rfile.read(int(self.headers["Content-Length"])))
+                counts["exports"] += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}/v1/traces"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _wait_exit(process: ManagedProcess, within_s: float) -> None:
