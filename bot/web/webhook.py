@@ -33,7 +33,7 @@ from starlette.responses import Response
 from bot.infra import metrics
 from bot.infra.faults import is_transient
 from bot.infra.logs import bind, clear
-from bot.services.ports.ephemeral import DedupClaim, DedupState
+from bot.services.ports.ephemeral import DedupClaim, DedupState, FloodVerdict
 from bot.web.pipeline import UpdatePipeline, update_deadline_s
 from bot.web.shape import problem
 
@@ -54,6 +54,18 @@ class ParsedUpdate:
     update_type: str | None  # None: an update kind this bot does not know
     # Why no handler may see it (bot.web.shape: a path and a reason, never a value), or None.
     malformed: str | None = None
+
+    def flood_counted_sender(self) -> int | None:
+        """The sender the gate would count against the flood budget, or None: an update with a
+        chat and a human sender, not a membership change (handled ahead of the gate)."""
+        if self.update_type == "my_chat_member":
+            return None
+        chat_id, user_id = self.chat_and_user()
+        body = self.payload.get(self.update_type or "")
+        sender = body.get("from") if isinstance(body, dict) else None
+        if chat_id is None or user_id is None or not isinstance(sender, dict):
+            return None
+        return None if sender.get("is_bot") is not False else user_id
 
     def chat_and_user(self) -> tuple[int | None, int | None]:
         """For log correlation only (the same fields HAProxy pins a chat by)."""
@@ -198,8 +210,14 @@ class WebhookEndpoint:
         chat_id, user_id = update.chat_and_user()
         bind(update_id=update.update_id, chat_id=chat_id, user_id=user_id)
         dedup = self._pipeline.dedup
+        admission = self._pipeline.admission
+        sender = update.flood_counted_sender()
+        verdict: FloodVerdict | None = None
         try:
-            claim = await dedup.begin(update.update_id)
+            if admission is not None and sender is not None:
+                claim, verdict = await admission.begin_counted(update.update_id, sender)
+            else:
+                claim = await dedup.begin(update.update_id)
         except Exception:
             log.exception("update de-duplication unavailable")
             return _answer(503, retry=True)
@@ -210,15 +228,21 @@ class WebhookEndpoint:
             metrics.UPDATE_DEDUP.labels(result="in_progress").inc()
             return _answer(503, retry=True)
         metrics.UPDATE_DEDUP.labels(result="new").inc()
-        return await self._process(update, claim)
+        precounted = (sender, verdict) if sender is not None and verdict is not None else None
+        return await self._process(update, claim, precounted)
 
-    async def _process(self, update: ParsedUpdate, claim: DedupClaim) -> Response:
+    async def _process(
+        self,
+        update: ParsedUpdate,
+        claim: DedupClaim,
+        precounted: tuple[int, FloodVerdict] | None = None,
+    ) -> Response:
         started = time.perf_counter()
         transient: BaseException | None = None
         handler = "unhandled"
         try:
             async with asyncio.timeout(self._deadline_s):
-                trace = await self._pipeline.process_update(update.payload)
+                trace = await self._pipeline.process_update(update.payload, precounted)
             handler = trace.handler or "unhandled"
             transient = trace.transient_error
         except TimeoutError as error:

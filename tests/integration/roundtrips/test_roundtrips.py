@@ -54,7 +54,7 @@ import functools
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
@@ -62,19 +62,26 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient, monitoring
+from starlette.requests import Request
 from telegram import Bot, Update
 from telegram.request import BaseRequest, RequestData
 
 import bot.infra.mongo.client as mongo_client_module
 import bot.infra.redis.client as redis_client_module
+import tests.integration.web.conftest as web_conftest
 from bot.bootstrap import Storage, build_services, build_storage
 from bot.domain.bookings import booking_id
 from bot.infra.mongo.migrations import migrate
+from bot.infra.redis import keys
 from bot.infra.redis.client import ObservedRedisCluster, connect_redis_cluster
+from bot.infra.redis.dedup import RedisUpdateDeduplicator
+from bot.infra.redis.flood import RedisFloodLimiter
 from bot.services.catalog_io import import_catalog
 from bot.settings import AppSettings, RedisSettings
 from bot.telegram.application import build_application
-from bot.web.pipeline import instrument
+from bot.telegram.context import SERVICES_KEY
+from bot.web.pipeline import PrecountedFlood, UpdatePipeline, instrument
+from bot.web.webhook import SECRET_HEADER, WebhookEndpoint
 from devcluster.redis import RedisClusterServer
 from tests.fakes.clock import FakeClock
 from tests.integration.mongo.seed import NOW
@@ -85,6 +92,7 @@ SEED = Path(__file__).resolve().parents[3] / "data" / "catalog" / "nizhny-novgor
 TOKEN = "123456789:AAroundtripsroundtripsroundtrips000"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "FOK", "username": "fok_test_bot"}
 RESIDENT = {"id": 7001, "is_bot": False, "first_name": "Анна", "language_code": "ru"}
+WEBHOOK_SECRET = "roundtrips-webhook-secret"
 
 # How stale the web tier's copy of the catalog may be by default (APP_CATALOG_CACHE_SECONDS).
 PRODUCTION_CATALOG_CACHE_S = float(AppSettings.model_fields["catalog_cache_seconds"].default)
@@ -264,9 +272,15 @@ class Harness:
     redis: Counter[str]
     screen: dict[str, Any] | None = None  # the bot's message the resident looks at
     update_id: int = 0
+    # When set, updates go through the webhook endpoint (dedup included), not straight to PTB.
+    endpoint: WebhookEndpoint | None = None
 
     async def feed(self, payload: dict[str, Any]) -> None:
-        await self.application.process_update(Update.de_json(payload, self.bot))
+        if self.endpoint is None:
+            await self.application.process_update(Update.de_json(payload, self.bot))
+            return
+        response = await self.endpoint(webhook_request(payload))
+        assert response.status_code == 200, f"the webhook answered {response.status_code}"
 
     async def counted(self, feed: Callable[[], Awaitable[None]]) -> Counts:
         self.mongo.commands.clear()
@@ -341,6 +355,22 @@ class Harness:
         if last.method in ("sendMessage", "sendVenue"):
             key = max(k for k in self.request.messages if k[0] == key[0])
         self.screen = self.request.messages[key]
+
+
+def webhook_request(payload: dict[str, Any]) -> Request:
+    """The POST Telegram makes, as Starlette hands it to the endpoint."""
+    body = json.dumps(payload).encode()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    headers = [
+        (SECRET_HEADER.lower().encode(), WEBHOOK_SECRET.encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    scope = {"type": "http", "method": "POST", "path": "/telegram/webhook", "headers": headers}
+    return Request({**scope, "query_string": b""}, receive)
 
 
 @pytest.fixture
@@ -620,3 +650,62 @@ async def test_no_query_on_the_update_path_scans_a_growing_collection(
     assert not scans, "queries that walk a collection growing with the residents:\n" + "\n".join(
         scans
     )
+
+
+# --- the webhook: de-duplication and flood control -------------------------------------------
+
+
+async def test_dedup_and_flood_control_cost_one_round_trip_before_processing(
+    harness: Harness, catalog_mode: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One press through the webhook endpoint, as production wires it, beside the wiring before
+    (the claim by ``begin``, then the gate's own flood count): Redis commands per update."""
+    h = harness
+    services = h.application.bot_data[SERVICES_KEY]
+    flood = services.flood
+    assert isinstance(flood, RedisFloodLimiter)
+    redis = flood._redis  # the counting client the harness built
+    settings = web_conftest.make_settings(
+        token=TOKEN,
+        secret=WEBHOOK_SECRET,
+        api_base_url="http://127.0.0.1:9",
+        mongo_url="mongodb://127.0.0.1:9",
+        mongo_db="unused",
+        redis_nodes=[("127.0.0.1", 9)],
+        broker_url="redis://127.0.0.1:9/0",
+    )
+    precounting = build_application(replace(services, flood=PrecountedFlood(flood)), h.bot)
+    instrument(precounting)
+    await precounting.initialize()
+    measured: dict[str, Counts] = {}
+    try:
+        wirings = {
+            "claim, then the gate's count": (h.application, False),
+            "one script for both": (precounting, True),
+        }
+        for wiring, (application, counted) in wirings.items():
+            dedup = RedisUpdateDeduplicator(redis, flood=flood if counted else None)
+            pipeline = UpdatePipeline(
+                settings,
+                None,  # type: ignore[arg-type] - the endpoint reads no process
+                dedup,
+                h.bot,
+                application,
+                admission=dedup if counted else None,
+            )
+            h.endpoint = WebhookEndpoint(pipeline)
+            await h.command("/menu")
+            await h.press("1|ct|d|0")  # warm-up: the script is loaded once per client
+            measured[wiring] = counts = await h.counted(lambda: h.press("1|ct|d|1"))
+            assert_edited_and_answered(counts)
+    finally:
+        h.endpoint = None
+        await precounting.shutdown()
+    with capsys.disabled():
+        print(f"\n{catalog_mode}, through the webhook\n{table(measured)}")
+    before = measured["claim, then the gate's count"].redis
+    after = measured["one script for both"].redis
+    assert before == Counter({"SET": 2, "EVALSHA": 1})  # claim, the flood count, done
+    assert after == Counter({"EVALSHA": 1, "SET": 1})  # claim and count, done
+    # The flood count happened in the claim: the sender's GCRA key was advanced by one update.
+    assert await redis.get(keys.user_flood(int(RESIDENT["id"]))) is not None

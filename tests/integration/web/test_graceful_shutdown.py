@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
-from bot.infra.redis.keys import update_dedup
+from bot.infra.redis.keys import sender_update_dedup
 from tests.integration.web.conftest import WebHarness, private_message_update
 
 
@@ -34,15 +34,16 @@ async def test_shutdown_finishes_the_update_in_flight_then_closes_clients(web: W
     assert web.controls.handled_update_ids == [4001]
     assert [m["text"] for m in await web.client.bot_messages(user["id"])] == ["slow done"]
     assert web.runtime.closed
-    # The update was finished before the clients closed: its mark says done, not processing.
-    dedup_state = await _dedup_state_of(web, 4001)
+    # The update was finished before the clients closed: its mark (under its sender's tag, with
+    # their flood key) says done, not processing.
+    dedup_state = await _dedup_state_of(web, user["id"], 4001)
     assert dedup_state == "done"
 
 
-async def _dedup_state_of(web: WebHarness, update_id: int) -> str | None:
+async def _dedup_state_of(web: WebHarness, sender_id: int, update_id: int) -> str | None:
     client = await connect_redis_cluster(web.settings.redis.cluster_nodes, max_connections=4)
     try:
-        value = await client.get(update_dedup(update_id))
+        value = await client.get(sender_update_dedup(sender_id, update_id))
         return None if value is None else str(value)
     finally:
         await close_redis_cluster(client)
