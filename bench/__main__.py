@@ -4,6 +4,8 @@ python -m bench                      # everything (~15 min on 2 cores)
 python -m bench --quick              # short phases, one of each kind (~2 min)
 python -m bench --only ceiling,ptb,ours --instances 1,2,3 --residents 1000,10000
 python -m bench --only broadcast     # 3,000 recipients through the emulator's 30 msg/s
+python -m bench --only broadcast --broadcast-concurrency 4,8,16   # fan-outs side by side
+python -m bench --only reminders     # 1,000 reminders due in the same minute, same budget
 python -m bench --profile            # py-spy flame graph of one bot worker (docs/bench/)
 """
 
@@ -20,12 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.broadcast import run_broadcast
+from bench.broadcast import run_broadcast, run_pacing
+from bench.reminders import run_reminders
 from bench.run import Options, Target, run_target
 from bench.stack import Shared
 from devcluster.paths import REPO_ROOT
 
-KINDS = ("ceiling", "ptb", "ours", "residents", "broadcast")
+KINDS = ("ceiling", "ptb", "ours", "residents", "broadcast", "reminders")
 
 
 def _ints(text: str) -> list[int]:
@@ -37,7 +40,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="short phases; ceiling, PTB tuned, ours-1, a 600-recipient broadcast (~2 min)",
+        help="short phases; ceiling, PTB tuned, ours-1, a 600-recipient broadcast, 200 reminders",
     )
     parser.add_argument("--only", default=",".join(KINDS), help=f"subset of {','.join(KINDS)}")
     parser.add_argument("--instances", default=None, help="bot instances for 'ours' (1,2,3)")
@@ -48,6 +51,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--broadcast-recipients", type=int, default=None, help="3000 (--quick: 600)"
     )
+    parser.add_argument(
+        "--broadcast-concurrency",
+        default=None,
+        help="fan-out sends in flight, one broadcast run each (4,8,16; default: the setting's)",
+    )
+    parser.add_argument("--reminders-due", type=int, default=None, help="1000 (--quick: 200)")
     parser.add_argument("--profile", action="store_true", help="py-spy record one bot worker")
     parser.add_argument("--profile-target", default=None, help="which target (default: first ours)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "var" / "bench")
@@ -187,7 +196,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     chosen = targets(args)
     run_dir = Path(tempfile.mkdtemp(prefix="bench-"))
     broadcast = "broadcast" in args.only.split(",")
-    if chosen or broadcast:
+    reminders = "reminders" in args.only.split(",")
+    if chosen or broadcast or reminders:
         shared = await asyncio.to_thread(Shared.start, run_dir)
         try:
             for target in chosen:
@@ -201,11 +211,28 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 _write_partial(args.out, report)
             if broadcast:
                 print("bench: broadcast ...", flush=True)
+                recipients = args.broadcast_recipients or (600 if args.quick else 3000)
+                runs: list[dict[str, Any]] = []
+                for concurrency in _ints(args.broadcast_concurrency or "0"):
+                    try:
+                        runs.append(await run_broadcast(shared, recipients, concurrency or None))
+                    except Exception as error:
+                        runs.append({"error": f"{type(error).__name__}: {error}"})
+                    _write_partial(args.out, {**report, "broadcast_runs": runs})
+                report["broadcast"] = runs[0]
+                if len(runs) > 1:
+                    report["broadcast_runs"] = runs
                 try:
-                    recipients = args.broadcast_recipients or (600 if args.quick else 3000)
-                    report["broadcast"] = await run_broadcast(shared, recipients)
+                    report["broadcast_pacing"] = await run_pacing(shared, min(recipients, 900))
                 except Exception as error:
-                    report["broadcast"] = {"error": f"{type(error).__name__}: {error}"}
+                    report["broadcast_pacing"] = {"error": f"{type(error).__name__}: {error}"}
+            if reminders:
+                print("bench: reminders ...", flush=True)
+                try:
+                    due = args.reminders_due or (200 if args.quick else 1000)
+                    report["reminders"] = await run_reminders(shared, due)
+                except Exception as error:
+                    report["reminders"] = {"error": f"{type(error).__name__}: {error}"}
         finally:
             await asyncio.to_thread(shared.stop)
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -232,16 +259,39 @@ def cli(argv: list[str]) -> int:
     print(table(report["results"]))
     print()
     print(latency_table(report["results"]))
-    if "broadcast" in report:
-        b = report["broadcast"]
+    failed = [r["target"] for r in report["results"] if "error" in r]
+    for b in report.get("broadcast_runs", [report["broadcast"]] if "broadcast" in report else []):
         print(
             f"\nbroadcast: {b.get('delivered')} delivered to {b.get('recipients')} in "
             f"{b.get('seconds')} s = {b.get('msg_per_s')} msg/s (budget {b.get('budget_per_s')}/s), "
-            f"429s: {b.get('too_many_requests')}"
+            f"429s: {b.get('too_many_requests')}, most in any second: "
+            f"{b.get('max_sends_in_any_second')}, concurrency: {b.get('concurrency')}"
+            + (f", error: {b['error']}" if "error" in b else "")
         )
-    failed = [r["target"] for r in report["results"] if "error" in r]
-    if "error" in report.get("broadcast", {}):
-        failed.append("broadcast")
+        if "error" in b:
+            failed.append("broadcast")
+    if "broadcast_pacing" in report:
+        b = report["broadcast_pacing"]
+        print(
+            f"\nthe limiter alone: {b.get('delivered')} of {b.get('sends')} sent by "
+            f"{b.get('senders')} senders in {b.get('seconds')} s = {b.get('msg_per_s')} msg/s "
+            f"(budget {b.get('budget_per_s')}/s), 429s: {b.get('too_many_requests')}, most in any "
+            f"second: {b.get('max_sends_in_any_second')}"
+            + (f", error: {b['error']}" if "error" in b else "")
+        )
+        if "error" in b:
+            failed.append("broadcast_pacing")
+    if "reminders" in report:
+        r = report["reminders"]
+        print(
+            f"\nreminders: {r.get('delivered')} delivered to {r.get('due')} in {r.get('seconds')} s "
+            f"= {r.get('msg_per_s')} msg/s (budget {r.get('budget_per_s')}/s), "
+            f"429s: {r.get('too_many_requests')}, duplicates: {r.get('duplicates')}, "
+            f"most in any second: {r.get('max_sends_in_any_second')}"
+            + (f", error: {r['error']}" if "error" in r else "")
+        )
+        if "error" in r:
+            failed.append("reminders")
     print(f"\nJSON: {path}" + (f"\nfailed: {failed}" if failed else ""))
     return 1 if failed else 0
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import redis
+from telegram import Bot
 
 from bench.procstat import cpu_seconds, with_children
 from bench.stack import Shared, drop_database, new_token
@@ -24,6 +25,10 @@ from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
 from bot.domain.users import Role, User
 from bot.infra.mongo.migrations import migrate
 from bot.infra.mongo.users import user_to_doc
+from bot.infra.redis.client import close_redis_cluster, connect_redis_cluster
+from bot.infra.redis.outbound import OutboundLimits, RedisOutboundLimiter
+from bot.infra.telegram.request import LimitedRequest
+from bot.settings import BroadcastSettings
 from devcluster.celery import CeleryBeat, CeleryWorker
 from telegram_emulator.config import EmulatorConfig
 from telegram_emulator.server import EmulatorServer
@@ -34,7 +39,11 @@ TEXT = "Бассейн закрыт на профилактику <до сред
 BUDGET_PER_S = 30.0
 
 
-async def run_broadcast(shared: Shared, recipients: int) -> dict[str, Any]:
+async def run_broadcast(
+    shared: Shared, recipients: int, concurrency: int | None = None
+) -> dict[str, Any]:
+    """One broadcast to ``recipients``; ``concurrency`` sends in flight (None: the setting's
+    default, ``BROADCAST_CONCURRENCY``)."""
     run_dir: Path = shared.run_dir / "broadcast"
     await asyncio.to_thread(run_dir.mkdir, parents=True, exist_ok=True)
     redis.Redis.from_url(shared.broker.url).flushdb()
@@ -84,6 +93,8 @@ async def run_broadcast(shared: Shared, recipients: int) -> dict[str, Any]:
                 "BROADCAST_POLL_SECONDS": "1",
                 "BROADCAST_PROGRESS_SECONDS": "3",
             }
+            if concurrency is not None:
+                env["BROADCAST_CONCURRENCY"] = str(concurrency)
             worker = CeleryWorker(run_dir, name="bench", env=env, concurrency=2)
             beat = CeleryBeat(run_dir, env=env)
             processes += [worker, beat]
@@ -116,6 +127,7 @@ async def run_broadcast(shared: Shared, recipients: int) -> dict[str, Any]:
             seconds = finished_at - (first_at or finished_at)
             return {
                 "recipients": recipients,
+                "concurrency": concurrency or BroadcastSettings.model_fields["concurrency"].default,
                 "delivered": delivered,
                 "seconds": round(seconds, 1),
                 # from the first delivery seen to the end: what was sent in between, over it
@@ -136,3 +148,47 @@ async def run_broadcast(shared: Shared, recipients: int) -> dict[str, Any]:
         )
         await storage.close()
         await drop_database(shared.secantus.url, db_name)
+
+
+async def run_pacing(shared: Shared, sends: int, senders: int = 8) -> dict[str, Any]:
+    """The cluster limiter alone, beside the broadcast: ``sends`` messages to distinct chats from
+    ``senders`` concurrent senders in this process, through the bot's limited request path to the
+    emulator enforcing the same 30/s, with no database work between sends. What the broadcast
+    achieves short of this is the fan-out's own work per send (and the machine's load on it)."""
+    token = new_token()
+    shared.redis_cluster.flush_all_masters()
+    client = await connect_redis_cluster(shared.redis_cluster.startup_nodes, max_connections=32)
+    try:
+        async with EmulatorServer(EmulatorConfig(tokens=(token,), global_rate=BUDGET_PER_S)) as emu:
+            (state,) = emu.emulator.world.bots.values()
+            chats = list(range(FIRST, FIRST + sends))
+            for uid in chats:
+                emu.emulator.world.create_user(f"Житель {uid}", user_id=uid)
+                state.started.add(uid)
+            limiter = RedisOutboundLimiter(client, OutboundLimits(global_rate_per_s=BUDGET_PER_S))
+            request = LimitedRequest(limiter=limiter, connection_pool_size=senders + 2)
+            async with Bot(token, base_url=emu.bot_api_base, request=request) as bot:
+                waiting = list(chats)
+                answered: list[float] = []
+
+                async def sender() -> None:
+                    while waiting:
+                        await bot.send_message(waiting.pop(), TEXT)
+                        answered.append(time.monotonic())
+
+                await asyncio.gather(*(sender() for _ in range(senders)))
+            counters = state.counters
+            seconds = answered[-1] - answered[0]
+            return {
+                "sends": sends,
+                "senders": senders,
+                "seconds": round(seconds, 1),
+                # from the first answer to the last: what was sent in between, over it
+                "msg_per_s": round((len(answered) - 1) / seconds, 2) if seconds else None,
+                "budget_per_s": BUDGET_PER_S,
+                "delivered": counters.sent,
+                "too_many_requests": counters.rejected_429,
+                "max_sends_in_any_second": counters.max_sends_per_second,
+            }
+    finally:
+        await close_redis_cluster(client)
