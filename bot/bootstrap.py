@@ -426,6 +426,9 @@ async def open_process(
         if tracing is not None:
             # Last out: the spans of the closing itself, then whatever is still batched.
             stack.callback(tracing.flush)
+            if role is ProcessRole.CLI:
+                # An operator command is one trace: its database calls under one span.
+                stack.enter_context(tracing.tracer.start_as_current_span(f"cli {process_name}"))
         storage = build_storage(
             mongo.url.get_secret_value(),
             mongo.database,

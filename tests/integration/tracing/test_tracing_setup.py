@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from pythonjsonlogger.json import JsonFormatter
 
-from bot.bootstrap import ProcessRole, start_tracing
+from bot.bootstrap import ProcessRole, open_process, start_tracing
 from bot.infra import tracing as tracing_module
 from bot.infra.logs import ContextFilter, SecretScrubber
 from bot.infra.tracing import (
@@ -29,15 +29,17 @@ from bot.infra.tracing import (
     install_asgi_tracing,
     traced_update,
 )
-from bot.settings import TracingSettings
+from bot.settings import MongoSettings, TracingSettings
 
 TOKEN = "1234567890:AAExampleExampleExampleExample_abc"
 MONGO_PASSWORD = "s3cret-mongo-pass"
 MONGO_URL = f"mongodb://fok:{MONGO_PASSWORD}@db1:27017/?replicaSet=rs0"
 
 
-@pytest.fixture
-def memory() -> Iterator[tuple[Tracing, InMemorySpanExporter]]:
+@pytest.fixture(scope="module")
+def installed_once() -> Iterator[tuple[Tracing, InMemorySpanExporter]]:
+    """Once for the module, as in a process: an instrumentation installed again after
+    ``shutdown`` keeps the tracer of its first installation."""
     assert active_tracing() is None
     exporter = InMemorySpanExporter()
     installed = configure_tracing(
@@ -53,6 +55,14 @@ def memory() -> Iterator[tuple[Tracing, InMemorySpanExporter]]:
     finally:
         installed.shutdown()
     assert active_tracing() is None
+
+
+@pytest.fixture
+def memory(
+    installed_once: tuple[Tracing, InMemorySpanExporter],
+) -> tuple[Tracing, InMemorySpanExporter]:
+    installed_once[1].clear()
+    return installed_once
 
 
 def finished(installed: Tracing, exporter: InMemorySpanExporter) -> list[Any]:
@@ -197,3 +207,21 @@ def test_tracing_is_installed_once_per_process(
     again = start_tracing(TracingSettings(enabled=True), ProcessRole.WORKER, "worker-1", [TOKEN])
     assert again is installed
     assert tracing_module.active_tracing() is installed
+
+
+async def test_an_operator_command_is_one_trace(
+    memory: tuple[Tracing, InMemorySpanExporter],
+    mongo_url: str,
+    mongo_db_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    installed, exporter = memory
+    monkeypatch.setenv("TRACING_ENABLED", "true")
+    settings = MongoSettings(url=mongo_url, database=mongo_db_name)  # type: ignore[arg-type]
+    async with open_process(settings, ProcessRole.CLI, operator="ops") as process:
+        assert await process.storage.users.get(42) is None
+    spans = finished(installed, exporter)
+    (command,) = [s for s in spans if s.name == "cli cli"]
+    reads = [s for s in spans if (s.attributes or {}).get("db.mongodb.collection") == "users"]
+    assert reads
+    assert all(s.parent is not None and s.parent.span_id == command.context.span_id for s in reads)
