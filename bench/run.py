@@ -240,12 +240,15 @@ async def run_target(shared: Shared, target: Target, options: Options) -> dict[s
             if target.tracing:
                 otlp = OtlpSink()
                 stops.append(otlp.stop)
+                # Every update traced unless the bench is run with a ratio of its own.
+                ratio = os.environ.get("TRACING_SAMPLE_RATIO", "1.0")
                 tracing = {
                     "TRACING_ENABLED": "true",
                     "TRACING_OTLP_ENDPOINT": otlp.url,
-                    "TRACING_SAMPLE_RATIO": "1.0",
+                    "TRACING_SAMPLE_RATIO": ratio,
                 }
                 result["otlp"] = otlp.counts
+                result["tracing_sample_ratio"] = float(ratio)
             result["tracing"] = "on" if target.tracing else "off"
             env = bot_env(shared, db_name, tracing)
             instances = await asyncio.to_thread(
