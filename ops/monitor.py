@@ -638,7 +638,7 @@ def _judge(indicator: Indicator, value: float, now: float) -> str:
     if indicator.limit is None:
         return ""
     if indicator.unit == "timestamp":
-        # 0 = no backup yet: FokBackupTooOld is the judge of that (it has a `for:`).
+        # 0 = no backup yet: FokBackupNeverSucceeded judges that (after 26 h of "none").
         if value <= 0:
             return "never"
         return "HIGH" if now - value > indicator.limit else "ok"
