@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,43 @@ FIRST = 7_000_001
 ADMIN = 6_999_999
 TEXT = "Бассейн закрыт на профилактику <до среды> & зал открыт"
 BUDGET_PER_S = 30.0
+
+
+@dataclass
+class SendRate:
+    """Sends the emulator accepted, from the first to the last seen (bench clock)."""
+
+    first_at: float | None = None
+    last_at: float | None = None
+    first_count: int = 0
+    last_count: int = 0
+
+    def report(self) -> dict[str, Any]:
+        seconds = (self.last_at or 0.0) - (self.first_at or 0.0)
+        sent = self.last_count - self.first_count
+        return {
+            "seconds": round(seconds, 1),
+            # what was sent after the first send seen, over the time until the last one
+            "msg_per_s": round(sent / seconds, 2) if seconds > 0 else None,
+        }
+
+
+async def watch_sends(
+    counters: Any, done: asyncio.Event, until: int | None = None, every_s: float = 0.02
+) -> SendRate:
+    """Follow the emulator's count of accepted sends (``counters.sent``, on this loop) until
+    ``done``, or until it reaches ``until``: when the first one was seen and when the count last
+    grew."""
+    rate = SendRate()
+    baseline = counters.sent
+    while not done.is_set() and (until is None or rate.last_count < until):
+        sent = counters.sent
+        if sent > baseline and rate.first_at is None:
+            rate.first_at, rate.first_count = time.monotonic(), sent
+        if sent > rate.last_count:
+            rate.last_at, rate.last_count = time.monotonic(), sent
+        await asyncio.sleep(every_s)
+    return rate
 
 
 async def run_broadcast(
@@ -98,24 +136,24 @@ async def run_broadcast(
             worker = CeleryWorker(run_dir, name="bench", env=env, concurrency=2)
             beat = CeleryBeat(run_dir, env=env)
             processes += [worker, beat]
+            done = asyncio.Event()
+            # Watching from before the worker starts: a small broadcast may be over by then.
+            sends = asyncio.ensure_future(watch_sends(bot.counters, done))
             await asyncio.gather(asyncio.to_thread(worker.start), asyncio.to_thread(beat.start))
             worker_pids = with_children(worker.process.pid or 0)
             cpu_before = sum(cpu_seconds(p) for p in worker_pids)
-            first_at: float | None = None
-            first_count = 0
             deadline = time.monotonic() + recipients / 10 + 120
             delivered = 0
             while time.monotonic() < deadline:
                 delivered = await storage.db.broadcast_recipients.count_documents(
                     {"state": "delivered"}
                 )
-                if delivered and first_at is None:
-                    first_at, first_count = time.monotonic(), delivered
                 found = await storage.broadcasts.get(bid)
                 if found is not None and found.state is BroadcastState.DONE:
                     break
                 await asyncio.sleep(0.25)
-            finished_at = time.monotonic()
+            done.set()
+            rate = await sends
             cpu_after = sum(cpu_seconds(p) for p in with_children(worker.process.pid or 0))
             counters = bot.counters
             texts = [
@@ -124,14 +162,11 @@ async def run_broadcast(
                 else 0
                 for uid in people
             ]
-            seconds = finished_at - (first_at or finished_at)
             return {
                 "recipients": recipients,
                 "concurrency": concurrency or BroadcastSettings.model_fields["concurrency"].default,
                 "delivered": delivered,
-                "seconds": round(seconds, 1),
-                # from the first delivery seen to the end: what was sent in between, over it
-                "msg_per_s": round((delivered - first_count) / seconds, 2) if seconds else None,
+                **rate.report(),
                 "budget_per_s": BUDGET_PER_S,
                 "too_many_requests": counters.rejected_429,
                 "max_sends_in_any_second": counters.max_sends_per_second,

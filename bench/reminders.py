@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,7 @@ from typing import Any
 
 import redis
 
+from bench.broadcast import watch_sends
 from bench.procstat import cpu_seconds, with_children
 from bench.stack import Shared, drop_database, new_token
 from bot.bootstrap import build_storage
@@ -145,17 +145,15 @@ async def run_reminders(shared: Shared, due: int, processes: int = 4) -> dict[st
             worker = CeleryWorker(run_dir, name="bench-rem", env=env, concurrency=processes)
             beat = CeleryBeat(run_dir, env=env)
             started += [worker, beat]
+            counters = bot.counters
+            done = asyncio.Event()
+            # Watching from before the worker starts: a small batch may be sent by then.
+            sends = asyncio.ensure_future(watch_sends(counters, done, until=due))
             await asyncio.gather(asyncio.to_thread(worker.start), asyncio.to_thread(beat.start))
             cpu_before = sum(cpu_seconds(p) for p in with_children(worker.process.pid or 0))
-            counters = bot.counters
-            first_at: float | None = None
-            first_count = 0
-            deadline = time.monotonic() + due + 120  # a generous 1/s: a slow run still ends
-            while time.monotonic() < deadline and counters.sent < due:
-                if counters.sent and first_at is None:
-                    first_at, first_count = time.monotonic(), counters.sent
-                await asyncio.sleep(0.05)
-            finished_at = time.monotonic()
+            await asyncio.wait([sends], timeout=due + 120)  # a generous 1/s: a slow run ends
+            done.set()
+            rate = await sends
             cpu_after = sum(cpu_seconds(p) for p in with_children(worker.process.pid or 0))
             # Anything sent after the batch (a duplicate) would show in the counts below.
             await asyncio.sleep(2)
@@ -164,15 +162,12 @@ async def run_reminders(shared: Shared, due: int, processes: int = 4) -> dict[st
             )
             docs = await storage.db.reminders.find({}, {"status": 1, "_id": 0}).to_list()
             statuses = Counter(str(doc["status"]) for doc in docs)
-            seconds = finished_at - (first_at or finished_at)
             sent = counters.sent
             return {
                 "due": due,
                 "worker_processes": processes,
                 "delivered": sum(1 for n in per_chat.values() if n >= 1),
-                "seconds": round(seconds, 1),
-                # from the first send seen to the last: what was sent in between, over it
-                "msg_per_s": round((sent - first_count) / seconds, 2) if seconds else None,
+                **rate.report(),
                 "budget_per_s": BUDGET_PER_S,
                 "too_many_requests": counters.rejected_429,
                 "max_sends_in_any_second": counters.max_sends_per_second,

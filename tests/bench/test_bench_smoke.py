@@ -76,3 +76,50 @@ def test_quick_bench_reports_every_field_and_passes_its_checks(tmp_path: Path) -
     check = results["ours-1"]["database_check"]
     assert check["ok"], check
     assert check["registered"]["expected"] > 0
+
+
+@pytest.mark.timeout(600)
+def test_broadcast_and_reminder_runs_deliver_everything_once_without_a_429(tmp_path: Path) -> None:
+    """The bulk-send runs with small numbers: everyone got the message once and the emulator
+    refused nothing. Their rates are the bench's figures, never asserted here."""
+    out = tmp_path / "bench"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--only",
+            "broadcast,reminders",
+            "--broadcast-recipients",
+            "40",
+            "--broadcast-concurrency",
+            "2",
+            "--reminders-due",
+            "40",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=560,
+    )
+    report = json.loads((out / "latest.json").read_text(encoding="utf-8"))
+    broadcast = report["broadcast"]
+    assert "error" not in broadcast, broadcast
+    assert broadcast["concurrency"] == 2
+    assert broadcast["delivered"] == broadcast["received_once"] == 40, broadcast
+    assert (broadcast["received_twice_or_more"], broadcast["received_none"]) == (0, 0), broadcast
+    assert broadcast["too_many_requests"] == 0, broadcast
+    assert broadcast["msg_per_s"] is not None, broadcast
+    pacing = report["broadcast_pacing"]
+    assert "error" not in pacing, pacing
+    assert pacing["delivered"] == pacing["sends"] == 40, pacing
+    assert pacing["too_many_requests"] == 0, pacing
+    reminders = report["reminders"]
+    assert "error" not in reminders, reminders
+    assert reminders["delivered"] == reminders["sent"] == reminders["due"] == 40, reminders
+    assert reminders["duplicates"] == 0, reminders
+    assert reminders["too_many_requests"] == 0, reminders
+    assert reminders["reminder_statuses"] == {"sent": 40}, reminders
+    assert reminders["msg_per_s"] is not None, reminders
+    assert reminders["budget_per_s"] == 30
