@@ -117,8 +117,10 @@ class Tracing:
     def tracer(self) -> trace.Tracer:
         return self.provider.get_tracer(_SCOPE)
 
-    def flush(self) -> None:
-        self.provider.force_flush()
+    def flush(self, timeout_s: float = 2.0) -> None:
+        """Export what is batched; bounded, so a collector that is away cannot hold up a
+        process's shutdown (its spans are lost instead)."""
+        self.provider.force_flush(timeout_millis=int(timeout_s * 1000))
 
     def shutdown(self) -> None:
         """Uninstrument the libraries and flush and stop the exporter (tests; process exit)."""
