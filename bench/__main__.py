@@ -6,6 +6,7 @@ python -m bench --only ceiling,ptb,ours --instances 1,2,3 --residents 1000,10000
 python -m bench --only broadcast     # 3,000 recipients through the emulator's 30 msg/s
 python -m bench --only broadcast --broadcast-concurrency 4,8,16   # fan-outs side by side
 python -m bench --only reminders     # 1,000 reminders due in the same minute, same budget
+python -m bench --only ours,tracing  # ours-1 with tracing off and on (docs/tracing.md)
 python -m bench --profile            # py-spy flame graph of one bot worker (docs/bench/)
 """
 
@@ -28,7 +29,7 @@ from bench.run import Options, Target, run_target
 from bench.stack import Shared
 from devcluster.paths import REPO_ROOT
 
-KINDS = ("ceiling", "ptb", "ours", "residents", "broadcast", "reminders")
+KINDS = ("ceiling", "ptb", "ours", "tracing", "residents", "broadcast", "reminders")
 
 
 def _ints(text: str) -> list[int]:
@@ -80,10 +81,13 @@ def targets(args: argparse.Namespace) -> list[Target]:
             chosen.append(Target("ptb-untuned", "ptb"))
         chosen.append(Target("ptb-tuned", "ptb", tuned=True))
     if "ours" in only:
-        ours = [Target(f"ours-{n}", "ours", instances=n) for n in instances]
-        # The first again with tracing on, right after it: what tracing costs (docs/tracing.md).
-        traced = Target(f"{ours[0].name}-tracing", "ours", instances=instances[0], tracing=True)
-        chosen += [ours[0], traced, *ours[1:]]
+        chosen += [Target(f"ours-{n}", "ours", instances=n) for n in instances]
+    if "tracing" in only:
+        # ours-N again with tracing on, right after it: what tracing costs (docs/tracing.md).
+        plain = f"ours-{instances[0]}"
+        traced = Target(f"{plain}-tracing", "ours", instances=instances[0], tracing=True)
+        after = next((i + 1 for i, t in enumerate(chosen) if t.name == plain), len(chosen))
+        chosen.insert(after, traced)
     # --quick leaves the data-growth runs out unless they are asked for by name
     if "residents" in only and not (args.quick and args.only == ",".join(KINDS)):
         top = max(instances)
