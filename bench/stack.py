@@ -1,17 +1,16 @@
 """What a bench run starts: the shared servers, the receivers under test and HAProxy in front.
 
-The pieces are devcluster's (SecantusDB, the Redis Cluster, the broker, ``BotInstance``, local
-TLS) and HAProxy runs ``haproxy/haproxy.cfg`` configured through its environment exactly as
-``tests/e2e/conftest.py`` does. The config names three bot servers: a target with fewer backends
-points the spare ones at a closed port, and the run waits until HAProxy has marked them DOWN, so
-consistent hashing spreads the chats over the live ones only.
+The pieces are devcluster's: SecantusDB, the Redis Cluster, the broker, ``BotInstance``, local
+TLS, and HAProxy running ``haproxy/haproxy.cfg`` through ``devcluster.edge`` (which the e2e stack
+of ``tests/e2e/conftest.py`` starts its edge with too). The config names three bot servers: a
+target with fewer backends points the spare ones at a closed port, and the run waits until
+HAProxy has marked them DOWN, so consistent hashing spreads the chats over the live ones only.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import socket
 import sys
 import time
@@ -26,6 +25,7 @@ from bot.bootstrap import build_services, build_storage
 from bot.infra.mongo.migrations import migrate
 from bot.services.catalog_io import import_catalog
 from devcluster.bot import BotInstance
+from devcluster.edge import start_haproxy_edge
 from devcluster.paths import REPO_ROOT
 from devcluster.ports import LOOPBACK, free_port, free_ports
 from devcluster.process import ManagedProcess
@@ -33,7 +33,6 @@ from devcluster.redis import RedisClusterServer, StandaloneRedisServer
 from devcluster.secantus import SecantusServer
 from devcluster.tls import LocalTls, ensure_local_tls
 
-HAPROXY_CFG = REPO_ROOT / "haproxy" / "haproxy.cfg"
 CATALOG_FILE = REPO_ROOT / "data" / "catalog" / "nizhny-novgorod.json"
 WEBHOOK_PATH = "/telegram/webhook"
 SESSION_DAYS = 7
@@ -146,35 +145,19 @@ class Edge:
 
 
 def start_edge(run_dir: Path, shared: Shared, backends: list[str], name: str) -> Edge:
-    haproxy = shutil.which("haproxy")
-    if haproxy is None:
-        raise RuntimeError("haproxy is not installed (make install)")
     addresses = backends + [dead_address() for _ in range(3 - len(backends))]
-    https_port, http_port, stats_port, metrics_port = free_ports(4)
-    socket_path = run_dir / f"haproxy-{name}.sock"
-    env = {
-        "BOT1_ADDR": addresses[0],
-        "BOT2_ADDR": addresses[1],
-        "BOT3_ADDR": addresses[2],
-        "TLS_CERT_PEM": str(shared.tls.haproxy_pem),
-        "WEBHOOK_PATH": WEBHOOK_PATH,
-        "WEBHOOK_SECRET_TOKEN": shared.secret,
-        "WEBHOOK_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-        "STATS_PASSWORD": secrets.token_urlsafe(16),
-        "HTTPS_BIND": f"{LOOPBACK}:{https_port}",
-        "HTTP_BIND": f"{LOOPBACK}:{http_port}",
-        "STATS_BIND": f"{LOOPBACK}:{stats_port}",
-        "METRICS_BIND": f"{LOOPBACK}:{metrics_port}",
-        "CHECK_INTERVAL": "250ms",
-        "HAPROXY_RUNTIME_SOCKET": str(socket_path),
+    started = start_haproxy_edge(
+        run_dir,
+        backends=addresses,
+        tls_pem=shared.tls.haproxy_pem,
+        webhook_path=WEBHOOK_PATH,
+        secret=shared.secret,
+        max_body_bytes=MAX_BODY_BYTES,
+        name=f"haproxy-{name}",
         # One log line per request would make HAProxy's CPU partly our logging's.
-        "LOG_LEVEL": "warning",
-    }
-    process = ManagedProcess(
-        f"haproxy-{name}", [haproxy, "-db", "-f", str(HAPROXY_CFG)], log_dir=run_dir, env=env
-    ).start()
-    process.wait_ready(port=https_port, check=socket_path.exists)
-    edge = Edge(process, https_port, socket_path)
+        log_level="warning",
+    )
+    edge = Edge(started.process, started.https_port, started.runtime_socket)
     edge.wait_for(len(backends))
     return edge
 

@@ -61,7 +61,8 @@ from bot.bootstrap import build_services, build_storage
 from bot.infra.mongo.migrations import migrate
 from bot.services.catalog_io import import_catalog
 from devcluster.bot import BotInstance
-from devcluster.ports import LOOPBACK, free_ports
+from devcluster.edge import start_haproxy_edge
+from devcluster.ports import LOOPBACK
 from devcluster.process import ManagedProcess
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
 from telegram_emulator.client import EmulatorClient
@@ -309,43 +310,20 @@ def _start_edge(
     *,
     reloadable: bool = False,
 ) -> Edge:
-    haproxy = shutil.which("haproxy")
-    if haproxy is None:
+    if shutil.which("haproxy") is None:
         pytest.fail("haproxy is not installed (apt-get install haproxy)")
-    https_port, http_port, stats_port, metrics_port = free_ports(4)
-    socket_path = run_dir / "haproxy.sock"
-    stats_password = secrets.token_urlsafe(16)
-    env = {
-        "BOT1_ADDR": instances[0].address,
-        "BOT2_ADDR": instances[1].address,
-        "BOT3_ADDR": instances[2].address,
-        "TLS_CERT_PEM": str(cert_dir / "haproxy.pem"),
-        "WEBHOOK_PATH": WEBHOOK_PATH,
-        "WEBHOOK_SECRET_TOKEN": secret,
-        "WEBHOOK_MAX_BODY_BYTES": str(max_body),
-        "STATS_PASSWORD": stats_password,
-        "HTTPS_BIND": f"{LOOPBACK}:{https_port}",
-        "HTTP_BIND": f"{LOOPBACK}:{http_port}",
-        "STATS_BIND": f"{LOOPBACK}:{stats_port}",
-        "METRICS_BIND": f"{LOOPBACK}:{metrics_port}",
-        "CHECK_INTERVAL": "250ms",
-        "HAPROXY_RUNTIME_SOCKET": str(socket_path),
-        "LOG_LEVEL": "info",
-    }
-    config = HAPROXY_CFG
-    mode = ["-db"]
-    if reloadable:
-        config = run_dir / "haproxy.cfg"
-        shutil.copyfile(HAPROXY_CFG, config)
-        mode = ["-W", "-db"]
-    process = ManagedProcess(
-        "haproxy",
-        [haproxy, *mode, "-f", str(config)],
-        log_dir=run_dir,
-        env=env,
-        stop_grace_seconds=5,
-    ).start()
-    process.wait_ready(port=https_port, check=socket_path.exists)
+    started = start_haproxy_edge(
+        run_dir,
+        backends=[instance.address for instance in instances],
+        tls_pem=cert_dir / "haproxy.pem",
+        webhook_path=WEBHOOK_PATH,
+        secret=secret,
+        max_body_bytes=max_body,
+        reloadable=reloadable,
+    )
+    process, https_port, stats_port = started.process, started.https_port, started.stats_port
+    metrics_port, socket_path = started.metrics_port, started.runtime_socket
+    stats_password, config = started.stats_password, started.config_path
     return Edge(
         process=process,
         https_port=https_port,
