@@ -46,6 +46,13 @@ districts page 2  find 1, findAndModify 1 (2)                               EVAL
 complex card      find 6, findAndModify 1 (7)                               EVALSHA 1 (1)
 book a seat       find 5, findAndModify 3, insert 1, update 2 (11)          EVALSHA 1 (1)
 ================  ========================================================  =============
+
+Two more tests use the same harness. ``test_no_query_on_the_update_path_scans_a_growing_collection``
+walks every journey of the bench's mix (registration through the bot included), records each
+MongoDB command and fails when a query on the users is planned without an index (SecantusDB's
+``explain``). ``test_dedup_and_flood_control_cost_one_round_trip_before_processing`` sends a
+press through the webhook endpoint (dedup included) with the old wiring and with the claim that
+counts the flood budget, and asserts Redis commands per update: 3 and 2.
 """
 
 from __future__ import annotations
