@@ -14,10 +14,13 @@ API send, so Telegram sees one well-behaved sender instead of several independen
   within ``global_jitter_s`` no second holds more than the budget. No pacing can sustain more than
   ``rate / (1 + spread)`` under that guarantee, whatever the shape of its slots (the fixed interval
   of ``(1 s + safety_margin_s / 2) / rate`` used before gave exactly that with a 50 ms spread);
-  25 ms allows 29.3/s of 30. Within a window, slots are at least ``1 / (rate * global_catch_up)``
-  apart: evenly paced while the senders keep up, and after a lull (a sender busy with its
-  database, a stalled process) the window's unused sends catch up at up to twice the rate, where
-  a fixed interval had lost them for good.
+  25 ms allows 29.3/s of 30. Slots are at least ``1 / (rate * global_catch_up)`` apart (twice the
+  rate by default): after a lull (a sender busy with its database, a stalled process) the
+  window's unused sends catch up instead of being lost for good, as with a fixed interval. The
+  price: with a standing backlog each window's sends go at up to twice the rate and the next
+  window's wait for it, so a process stalled at the start of a window bunches twice as many
+  sends as with even pacing (the emulator's busiest second shows it on a loaded machine; its
+  flood limit, a bucket, never refused one: docs/benchmarks.md).
   Telegram's ~30 messages a second is a limit on *bulk* sends, what the bot sends on its own
   (notices, reminders, seat offers, broadcasts, reports: the Celery workers), so
   :attr:`SendPurpose.BULK` has the budget (``LIMITS_GLOBAL_SENDS_PER_SECOND``, 25/s; a paid
@@ -101,8 +104,9 @@ class OutboundLimits:
     # without any second as Telegram counts holding more than the budget: added to the edge of
     # the global window (1 s, or 1/rate below 1/s), not to every slot.
     global_jitter_s: float = 0.025
-    # After a lull (a sender busy with its database, a stall) the window's unused sends may go at
-    # up to this many times the rate, so the budget of each window is spent, not lost.
+    # Slots at least 1 / (rate * this) apart: after a lull (a sender busy with its database, a
+    # stall) the window's unused sends go at up to this many times the rate, so each window's
+    # budget is spent, not lost; with a backlog too, each window's sends go first at this pace.
     global_catch_up: float = 2.0
     # Added to every per-chat interval; half of it lets a short global wait be slept inline, the
     # other half absorbs jitter between the Redis decision and the request reaching Telegram.
