@@ -39,23 +39,68 @@ Command = Callable[[argparse.Namespace, "Storage", "Services"], Awaitable[int]]
 
 
 async def cmd_db_migrate(args: argparse.Namespace, storage: Storage, services: Services) -> int:
-    from bot.infra.mongo.migrations import latest_version, migrate
+    from bot.infra.mongo import migrations
 
-    applied = await migrate(storage.db)
+    if args.force is not None:
+        await migrations.force(storage.db, args.force)
+        state = await migrations.status(storage.db)
+        print(f"recorded schema version {args.force}; the dirty mark is cleared")
+        _print_pending(state.pending)
+        return 0
+    applied = await migrations.migrate(storage.db, to=args.to)
     if applied:
         print(f"applied migrations: {', '.join(map(str, applied))}")
     else:
-        print(f"up to date (version {latest_version()})")
+        current = max(await migrations.applied_versions(storage.db), default=0)
+        print(f"up to date (version {current})")
+    return 0
+
+
+async def cmd_db_rollback(args: argparse.Namespace, storage: Storage, services: Services) -> int:
+    from bot.infra.mongo import migrations
+
+    reverted = await migrations.rollback(storage.db, to=args.to)
+    current = max(await migrations.applied_versions(storage.db), default=0)
+    if reverted:
+        print(f"rolled back migrations: {', '.join(map(str, reverted))} (now version {current})")
+    else:
+        print(f"nothing to roll back (version {current})")
     return 0
 
 
 async def cmd_db_status(args: argparse.Namespace, storage: Storage, services: Services) -> int:
-    from bot.infra.mongo.migrations import applied_versions, latest_version
+    """Exit 0: every migration applied and the database clean; 1: some pending; 3: dirty."""
+    from bot.infra.mongo import migrations
 
-    versions = await applied_versions(storage.db)
-    current = max(versions, default=0)
-    print(f"schema version {current}, latest {latest_version()}")
-    return 0 if current == latest_version() else 1
+    state = await migrations.status(storage.db)
+    print(f"schema version {state.current}, latest {state.latest}")
+    print(f"applied: {', '.join(map(str, state.applied)) or 'none'}")
+    _print_pending(state.pending)
+    if state.dirty is not None:
+        mark = state.dirty
+        print(
+            f"dirty: migration {mark.version} ({mark.direction}) started {mark.at:%Y-%m-%d %H:%M:%S}"
+            " UTC and has not finished; if no migration is running, check the database and"
+            " record its version with `db migrate --force VERSION`"
+        )
+        return 3
+    print("dirty: no")
+    return 1 if state.pending else 0
+
+
+def _print_pending(pending: Sequence[int]) -> None:
+    print(f"pending: {', '.join(map(str, pending)) or 'none'}")
+
+
+def _schema_version(text: str) -> int:
+    """A version for --to and --force: 0 (no migration) or higher."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a schema version: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a schema version: {text!r}")
+    return value
 
 
 async def cmd_catalog_import(args: argparse.Namespace, storage: Storage, services: Services) -> int:
@@ -615,10 +660,29 @@ def build_parser() -> argparse.ArgumentParser:
     db = groups.add_parser("db", help="database schema").add_subparsers(
         dest="action", required=True
     )
-    db.add_parser("migrate", help="apply pending migrations (idempotent)").set_defaults(
-        run=cmd_db_migrate
+    db_migrate = db.add_parser("migrate", help="apply pending migrations (idempotent)")
+    db_migrate_target = db_migrate.add_mutually_exclusive_group()
+    db_migrate_target.add_argument(
+        "--to",
+        type=_schema_version,
+        metavar="VERSION",
+        help="stop at this version (default: latest)",
     )
-    db.add_parser("status", help="show the schema version").set_defaults(run=cmd_db_status)
+    db_migrate_target.add_argument(
+        "--force",
+        type=_schema_version,
+        metavar="VERSION",
+        help="after checking a dirty database: record it at VERSION and clear the mark; runs nothing",
+    )
+    db_migrate.set_defaults(run=cmd_db_migrate)
+    db_rollback = db.add_parser("rollback", help="revert migrations (default: the last one)")
+    db_rollback.add_argument(
+        "--to", type=_schema_version, metavar="VERSION", help="revert everything above VERSION"
+    )
+    db_rollback.set_defaults(run=cmd_db_rollback)
+    db.add_parser("status", help="applied and pending migrations, and a dirty mark").set_defaults(
+        run=cmd_db_status
+    )
 
     catalog = groups.add_parser("catalog", help="catalog import/export").add_subparsers(
         dest="action", required=True
@@ -742,6 +806,7 @@ async def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from bot.bootstrap import ProcessRole, open_process
     from bot.domain.errors import DomainError
+    from bot.infra.mongo.migrations import MigrationError
     from bot.settings import MongoSettings, SettingsError, TelegramSettings, load_section
 
     telegram_command: TelegramCommand | None = getattr(args, "telegram_run", None)
@@ -765,6 +830,9 @@ async def run(argv: Sequence[str]) -> int:
             return await command(args, process.storage, process.services)
     except DomainError as error:
         print(f"error: {error.code}: {error}", file=sys.stderr)
+        return 1
+    except MigrationError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
 
 

@@ -23,7 +23,7 @@ async def old_storage(mongo_url: str, mongo_db_name: str) -> AsyncIterator[Stora
     store = build_storage(mongo_url, mongo_db_name, app_name="tests", clock=FakeClock(NOW))
     for migration in MIGRATIONS:
         if migration.version < 3:
-            await migration.apply(store.db)
+            await migration.up(store.db)
             await store.db[MIGRATIONS_COLLECTION].insert_one(
                 {"_id": migration.version, "description": migration.description, "at": NOW}
             )
