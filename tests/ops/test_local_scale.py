@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from devcluster.process import pid_is_alive
+from ops.sources import parse_haproxy_csv, read_haproxy_csv
 from tests.local_cluster import Cluster, running_local_cluster
 from tests.ops.test_monitor_local import monitor, report, wait_for
 
@@ -112,6 +113,38 @@ def _process_names(cluster: Cluster, component: str) -> list[str]:
     ]
 
 
+def _proxy_errors(cluster: Cluster, server: str) -> dict[str, int]:
+    """HAProxy's count of what went wrong towards one server: connection errors, broken
+    answers, retries and redispatches (which would hide a refused request from the emulator)."""
+    credentials = cluster.credentials()
+    rows = parse_haproxy_csv(
+        read_haproxy_csv(
+            cluster.url("haproxy-stats"), credentials["stats_user"], credentials["stats_password"]
+        )
+    )
+    row = next(r for r in rows if r["pxname"] == "bots" and r["svname"] == server)
+    return {field: int(row[field] or 0) for field in ("econ", "eresp", "wretr", "wredis")}
+
+
+def _proxy_status(cluster: Cluster, server: str) -> str:
+    credentials = cluster.credentials()
+    rows = parse_haproxy_csv(
+        read_haproxy_csv(
+            cluster.url("haproxy-stats"), credentials["stats_user"], credentials["stats_password"]
+        )
+    )
+    return next(r["status"] for r in rows if r["pxname"] == "bots" and r["svname"] == server)
+
+
+def _watch(
+    cluster: Cluster, server: str, pid: int, stop: threading.Event, seen: list[tuple[str, bool]]
+) -> None:
+    """Record (HAProxy's status of `server`, whether process `pid` still runs) until stopped."""
+    while not stop.is_set():
+        seen.append((_proxy_status(cluster, server), pid_is_alive(pid)))
+        stop.wait(0.1)
+
+
 def _failed_attempts(emulator: Emulator, update_ids: set[int]) -> list[dict[str, Any]]:
     return [
         d for d in emulator.deliveries() if d["update_id"] in update_ids and d["outcome"] != "ok"
@@ -174,15 +207,20 @@ def test_restart_bot_2_under_traffic_fails_no_delivery(
     users = [emulator.new_user() for _ in range(24)]
     stop, sent = threading.Event(), set[int]()
     traffic = threading.Thread(target=_traffic, args=(emulator, users, stop, sent), daemon=True)
+    seen: list[tuple[str, bool]] = []
+    watch = threading.Thread(target=_watch, args=(cluster, "bot2", before, stop, seen), daemon=True)
     traffic.start()
+    watch.start()
     try:
         wait_for(lambda: len(sent) >= 10, WAIT_SECONDS, "traffic to flow")
+        errors_before = _proxy_errors(cluster, "bot2")
         restarted = monitor(cluster, "restart", "bot-2", "--local")
         sent_while_restarting = len(sent)
         wait_for(lambda: len(sent) >= sent_while_restarting + 10, WAIT_SECONDS, "more traffic")
     finally:
         stop.set()
         traffic.join(timeout=30)
+        watch.join(timeout=30)
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
     assert "bot2 restarted" in restarted.stdout
     emulator.wait_idle()
@@ -193,6 +231,11 @@ def test_restart_bot_2_under_traffic_fails_no_delivery(
     delivered = {d["update_id"] for d in emulator.deliveries() if d["outcome"] == "ok"}
     assert sent <= delivered
     assert _failed_attempts(emulator, sent) == []
+    assert _proxy_errors(cluster, "bot2") == errors_before
+    # Taken out of rotation by HAProxy before it was stopped, not only when its checks failed
+    # (the instance's own drain, /ready 503 for WEB_DRAIN_SECONDS, would hide that from the
+    # counts above).
+    assert any(status.startswith("MAINT") and old_alive for status, old_alive in seen), seen
     overview = _overview(cluster)
     servers = overview["sections"]["haproxy"]["data"]["servers"]
     assert {s["name"]: s["status"] for s in servers}["bot2"] == "UP"
