@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def _handler_for(output: Path) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             # Readiness and a quick look: how many notifications arrived so far.
             count = len(output.read_text().splitlines()) if output.exists() else 0
-            body = json.dumps({"notifications": count}).encode()
+            # The output names this sink: readiness tells it from another process on the port.
+            body = json.dumps({"notifications": count, "output": str(output)}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -95,9 +97,16 @@ class AlertSinkServer:
             return []
         return [json.loads(line) for line in self.output.read_text().splitlines() if line]
 
+    def is_ours(self) -> bool:
+        """Answered by this sink, not by another process that holds the port (the sink then
+        fails to bind and exits, which wait_ready reports)."""
+        url = f"http://{LOOPBACK}:{self.port}/"
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(json.load(response).get("output") == str(self.output))
+
     def start(self) -> AlertSinkServer:
         self.process.start()
-        self.process.wait_ready(port=self.port, timeout=20)
+        self.process.wait_ready(port=self.port, check=self.is_ours, timeout=20)
         return self
 
     def stop(self) -> None:
