@@ -34,6 +34,7 @@ from bot.services.ports.system import CalendarRenderer, Clock, Notifier, PhoneNo
 from bot.services.ports.weekly_reports import StaffPreferences, WeeklyReportLog
 from bot.services.reminders import ReminderService
 from bot.services.repair import RepairService
+from bot.services.reporting import ReportingReads
 from bot.services.reports import ReportService, WeeklySchedule
 from bot.services.schedule import ScheduleService
 from bot.services.statistics import StatisticsService
@@ -123,6 +124,8 @@ def build_services(
     applications = ApplicationService(
         r.applications, r.users, r.catalog, r.audit, r.outbox, clock, events
     )
+    # One read model for the statistics, the exports and the weekly report.
+    reads = ReportingReads(r.users, r.catalog, r.applications, r.sessions, r.bookings)
     return Services(
         users=users,
         catalog=CatalogService(r.catalog, r.sessions, r.users, r.audit, clock, bookings=bookings),
@@ -136,11 +139,7 @@ def build_services(
             r.broadcasts, r.audiences, r.users, r.catalog, r.sessions, r.audit, clock
         ),
         reports=ReportService(
-            r.users,
-            r.catalog,
-            r.applications,
-            r.sessions,
-            r.bookings,
+            reads,
             r.audit,
             clock,
             preferences=r.staff_preferences,
@@ -148,22 +147,9 @@ def build_services(
             workbooks=reports.workbooks,
             schedule=weekly,
         ),
-        statistics=StatisticsService(
-            r.users,
-            r.catalog,
-            r.applications,
-            r.sessions,
-            r.bookings,
-            r.audit,
-            clock,
-            reports.charts,
-        ),
+        statistics=StatisticsService(reads, r.audit, clock, reports.charts),
         exports=ExportService(
-            r.users,
-            r.catalog,
-            r.applications,
-            r.sessions,
-            r.bookings,
+            reads,
             r.audit,
             clock,
             jobs=reports.jobs,

@@ -17,19 +17,16 @@ The «Заявки» sheet has the original bot's columns in its order («ID з�
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from bot.domain.applications import ActorKind, Application
+from bot.domain.applications import ActorKind
 from bot.domain.bookings import Attendance, Booking, BookingStatus
 from bot.domain.catalog import Complex
-from bot.domain.i18n import LocalizedText
 from bot.domain.ids import new_id
 from bot.domain.reports import Period, PeriodKind, period_of
-from bot.domain.sessions import Session
 from bot.services.ports.reports import (
     Cell,
     ExportJob,
@@ -43,25 +40,28 @@ from bot.services.ports.reports import (
     WorkbookRenderer,
     WorkbookSpec,
 )
-from bot.services.ports.repositories import (
-    ApplicationRepository,
-    AuditRepository,
-    BookingRepository,
-    CatalogRepository,
-    SessionRepository,
-    UserRepository,
-)
+from bot.services.ports.repositories import AuditRepository
 from bot.services.ports.system import Clock
+from bot.services.reporting import (
+    Names,
+    Progress,
+    ReportingReads,
+    ReportScope,
+    application_headers,
+    application_number,
+    application_row,
+    local,
+    reporting_day,
+    scope_name,
+    zones,
+)
 from bot.services.staff_guard import StaffAudit
-from bot.services.statistics import ReportScope, reporting_day, resolve_scope
 from bot.services.users import complex_reference
 
 log = logging.getLogger(__name__)
 
 INLINE_ROWS = 500  # up to this many rows the file is built while the staff member waits
 MAX_ROWS = 50_000  # more is refused: a shorter period or one complex
-BATCH = 500  # applications read at once; progress is shown after each batch
-IDS_PER_QUERY = 1000
 JOB_LEASE = timedelta(minutes=15)  # longer than any export takes (the task's time limit)
 MAX_ATTEMPTS = 3  # a job whose worker died this many times is given up
 PROGRESS_STEPS = 5  # the progress message is updated at most this many times
@@ -110,17 +110,10 @@ class ExportPreview:
     scope: ReportScope
 
 
-Progress = Callable[[int], Awaitable[None]]
-
-
 class ExportService:
     def __init__(
         self,
-        users: UserRepository,
-        catalog: CatalogRepository,
-        applications: ApplicationRepository,
-        sessions: SessionRepository,
-        bookings: BookingRepository,
+        reads: ReportingReads,
         audit: AuditRepository,
         clock: Clock,
         *,
@@ -129,11 +122,7 @@ class ExportService:
         queue: ExportQueue,
         inline_rows: int = INLINE_ROWS,
     ) -> None:
-        self._users = users
-        self._catalog = catalog
-        self._applications = applications
-        self._sessions = sessions
-        self._bookings = bookings
+        self._reads = reads
         self._audit = StaffAudit(audit, clock)
         self._clock = clock
         self._jobs = jobs
@@ -144,12 +133,12 @@ class ExportService:
     async def preview(
         self, actor_id: int, kind: PeriodKind, complex_ref: str | None
     ) -> ExportPreview:
-        scope = await resolve_scope(self._users, self._catalog, actor_id, complex_ref)
+        scope = await self._reads.scope(actor_id, complex_ref)
         return ExportPreview(period_of(kind, reporting_day(self._clock)), scope)
 
     async def request(self, actor_id: int, request: ExportRequest) -> ExportOutcome:
         """Build the export now if it is small, else queue it for a worker; audited when made."""
-        scope = await resolve_scope(self._users, self._catalog, actor_id, request.complex_ref)
+        scope = await self._reads.scope(actor_id, request.complex_ref)
         period = period_of(request.period, reporting_day(self._clock))
         rows = await self._count(request.kind, period, scope.complexes)
 
@@ -198,7 +187,7 @@ class ExportService:
         try:
             # The requester may have lost the role or the complex since they asked.
             reference = complex_reference(job.complex_code) if job.complex_code else None
-            scope = await resolve_scope(self._users, self._catalog, job.actor_id, reference)
+            scope = await self._reads.scope(job.actor_id, reference)
             period = Period(date.fromisoformat(job.first_day), date.fromisoformat(job.last_day))
             message_id = await sender.progress(job, 0, job.rows)
             if message_id is not None and message_id != job.progress_message_id:
@@ -254,28 +243,18 @@ class ExportService:
 
     # --- reading ---------------------------------------------------------------------------
 
-    async def _sessions_of(self, period: Period, complexes: Sequence[Complex]) -> list[Session]:
-        found: list[Session] = []
-        for zone, codes in _zones(complexes).items():
-            start, end = period.bounds(zone)
-            found += await self._sessions.starting_between(frozenset(codes), start, end)
-        return sorted(found, key=lambda s: (s.starts_at, s.id))
-
     async def _count(self, kind: ExportKind, period: Period, complexes: Sequence[Complex]) -> int:
         if kind is ExportKind.APPLICATIONS:
             total = 0
-            for zone, codes in _zones(complexes).items():
+            for zone, codes in zones(complexes).items():
                 start, end = period.bounds(zone)
-                counts = await self._applications.count_created_between(
+                counts = await self._reads.applications.count_created_between(
                     frozenset(codes), start, end
                 )
                 total += sum(c.count for c in counts)
             return total
-        ids = [s.id for s in await self._sessions_of(period, complexes)]
-        total = 0
-        for chunk in _chunks(ids):
-            total += sum(c.count for c in await self._bookings.count_for_sessions(chunk))
-        return total
+        sessions = await self._reads.sessions_starting(period, complexes)
+        return sum(c.count for c in await self._reads.booking_counts([s.id for s in sessions]))
 
     async def _build(
         self,
@@ -285,13 +264,7 @@ class ExportService:
         labels: Labels,
         progress: Progress | None,
     ) -> bytes:
-        language = labels["language"]
-        names = _Names(
-            {c.code: c for c in scope.complexes},
-            {d.code: d.name for d in await self._catalog.list_districts(include_inactive=True)},
-            {s.code: s.name for s in await self._catalog.list_sports(include_inactive=True)},
-            language,
-        )
+        names = await self._reads.names(scope.complexes, labels["language"])
         if kind is ExportKind.APPLICATIONS:
             sheets = await self._application_sheets(period, scope, labels, names, progress)
         else:
@@ -303,45 +276,15 @@ class ExportService:
         period: Period,
         scope: ReportScope,
         labels: Labels,
-        names: _Names,
+        names: Names,
         progress: Progress | None,
     ) -> tuple[Sheet, ...]:
-        found: list[Application] = []
-        for zone, codes in _zones(scope.complexes).items():
-            start, end = period.bounds(zone)
-            after: tuple[datetime, str] | None = None
-            while True:
-                batch = await self._applications.created_between(
-                    frozenset(codes), start, end, after=after, limit=BATCH
-                )
-                found += batch
-                if progress is not None:
-                    await progress(len(found))
-                if len(batch) < BATCH:
-                    break
-                after = (batch[-1].created_at, batch[-1].id)
-        found.sort(key=lambda a: (a.created_at, a.id))
-        rows: list[tuple[Cell, ...]] = []
+        found = await self._reads.applications_made(period, scope.complexes, progress)
+        rows = [application_row(a, names, labels) for a in found]
         history: list[tuple[Cell, ...]] = []
         for a in found:
-            complex_ = names.complexes[a.complex_code]
-            zone = complex_.timezone
+            zone = names.complexes[a.complex_code].timezone
             number = application_number(a)
-            rows.append(
-                (
-                    number,
-                    local(a.created_at, zone),
-                    a.applicant_name,
-                    a.applicant_phone,
-                    complex_.name.get(names.language),
-                    names.district(complex_.district),
-                    complex_.address.get(names.language),
-                    labels[f"status.{a.status.value}"],
-                    local(a.updated_at, zone),
-                    a.comment,
-                    names.sport(a.sport_code),
-                )
-            )
             for change in a.history:
                 who = (
                     labels["who.applicant"]
@@ -362,23 +305,7 @@ class ExportService:
                 )
         c = _columns(labels)
         return (
-            Sheet(
-                labels["sheet.applications"],
-                c(
-                    "application",
-                    "submitted",
-                    "applicant",
-                    "phone",
-                    "complex",
-                    "district",
-                    "address",
-                    "status",
-                    "updated",
-                    "notes",
-                    "sport",
-                ),
-                rows,
-            ),
+            Sheet(labels["sheet.applications"], application_headers(labels), rows),
             Sheet(
                 labels["sheet.history"],
                 c("application", "at", "who", "from", "to", "comment"),
@@ -391,21 +318,16 @@ class ExportService:
         period: Period,
         scope: ReportScope,
         labels: Labels,
-        names: _Names,
+        names: Names,
         progress: Progress | None,
     ) -> tuple[Sheet, ...]:
-        sessions = await self._sessions_of(period, scope.complexes)
+        sessions = await self._reads.sessions_starting(period, scope.complexes)
         by_session: dict[str, list[Booking]] = {s.id: [] for s in sessions}
-        done = 0
-        for chunk in _chunks([s.id for s in sessions]):
-            for booking in await self._bookings.list_for_sessions(chunk):
-                by_session[booking.session_id].append(booking)
-                done += 1
-            if progress is not None:
-                await progress(done)
+        for booking in await self._reads.bookings_of([s.id for s in sessions], progress):
+            by_session[booking.session_id].append(booking)
         people = {
             u.telegram_id: u
-            for u in await self._users.get_many(
+            for u in await self._reads.users.get_many(
                 frozenset(b.user_id for found in by_session.values() for b in found)
             )
         }
@@ -493,58 +415,11 @@ class ExportService:
         )
 
 
-@dataclass(frozen=True)
-class _Names:
-    complexes: Mapping[str, Complex]
-    districts: Mapping[str, LocalizedText]
-    sports: Mapping[str, LocalizedText]
-    language: str
-
-    def district(self, code: str) -> str:
-        found = self.districts.get(code)
-        return found.get(self.language) if found is not None else code
-
-    def sport(self, code: str) -> str:
-        found = self.sports.get(code)
-        return found.get(self.language) if found is not None else code
-
-
 def _columns(labels: Labels) -> Callable[..., tuple[str, ...]]:
     def columns(*keys: str) -> tuple[str, ...]:
         return tuple(labels[f"col.{key}"] for key in keys)
 
     return columns
-
-
-def _zones(complexes: Sequence[Complex]) -> dict[str, list[str]]:
-    zones: dict[str, list[str]] = {}
-    for complex_ in complexes:
-        zones.setdefault(complex_.timezone, []).append(complex_.code)
-    return dict(sorted(zones.items()))
-
-
-def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
-
-
-def local(moment: datetime, timezone: str) -> datetime:
-    """The complex's wall-clock time of ``moment``, to the second, without a zone (a cell)."""
-    return moment.astimezone(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
-
-
-def application_number(application: Application) -> str:
-    """«ID заявки»: the sequential number; one from before numbers: its id's tail."""
-    if application.number is not None:
-        return str(application.number)
-    return application.id[-6:].upper()
-
-
-def scope_name(scope: ReportScope, labels: Labels) -> str:
-    """The complexes of an export in words: «все ФОК» (``labels["all"]``) or their names."""
-    if not scope.narrowed:
-        return labels["all"]
-    language = labels["language"]
-    return ", ".join(c.name.get(language) for c in scope.complexes) or labels["all"]
 
 
 def filename(kind: ExportKind, period: Period) -> str:

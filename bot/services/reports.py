@@ -17,25 +17,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain.applications import Application, ApplicationStatus
+from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import Attendance, BookingStatus
-from bot.domain.catalog import DEFAULT_TIMEZONE, Complex
+from bot.domain.catalog import DEFAULT_TIMEZONE
 from bot.domain.reports import Period
-from bot.services.exports import application_number, local, scope_name
 from bot.services.ports.reports import Cell, Labels, Sheet, WorkbookRenderer, WorkbookSpec
-from bot.services.ports.repositories import (
-    ApplicationRepository,
-    AuditRepository,
-    BookingRepository,
-    CatalogRepository,
-    SessionRepository,
-    UserRepository,
-)
+from bot.services.ports.repositories import AuditRepository
 from bot.services.ports.system import Clock
 from bot.services.ports.weekly_reports import (
     ReportLogStatus,
@@ -44,12 +36,16 @@ from bot.services.ports.weekly_reports import (
     WeeklyReportLog,
     WeeklyReportSender,
 )
+from bot.services.reporting import (
+    ReportingReads,
+    ReportScope,
+    application_headers,
+    application_row,
+    scope_name,
+)
 from bot.services.staff_guard import StaffAudit, staff_member
-from bot.services.statistics import ReportScope, resolve_scope
 
 log = logging.getLogger(__name__)
-BATCH = 500
-IDS_PER_QUERY = 1000
 LEASE = timedelta(minutes=10)
 STATUSES = tuple(ApplicationStatus)
 
@@ -147,17 +143,6 @@ class _Tally:
         )
 
 
-def _zones(complexes: Sequence[Complex]) -> dict[str, list[str]]:
-    zones: dict[str, list[str]] = {}
-    for complex_ in complexes:
-        zones.setdefault(complex_.timezone, []).append(complex_.code)
-    return dict(sorted(zones.items()))
-
-
-def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
-
-
 def _transient(error: BaseException) -> bool:
     return isinstance(error, ConnectionError | TimeoutError)
 
@@ -165,11 +150,7 @@ def _transient(error: BaseException) -> bool:
 class ReportService:
     def __init__(
         self,
-        users: UserRepository,
-        catalog: CatalogRepository,
-        applications: ApplicationRepository,
-        sessions: SessionRepository,
-        bookings: BookingRepository,
+        reads: ReportingReads,
         audit: AuditRepository,
         clock: Clock,
         *,
@@ -178,11 +159,8 @@ class ReportService:
         workbooks: WorkbookRenderer,
         schedule: WeeklySchedule | None = None,
     ) -> None:
-        self._users = users
-        self._catalog = catalog
-        self._applications = applications
-        self._sessions = sessions
-        self._bookings = bookings
+        self._reads = reads
+        self._users = reads.users
         self._audit = StaffAudit(audit, clock)
         self._clock = clock
         self._preferences = preferences
@@ -197,7 +175,7 @@ class ReportService:
     # --- the staff member's choice -----------------------------------------------------------
 
     async def settings(self, actor_id: int) -> WeeklyReportSettings:
-        scope = await resolve_scope(self._users, self._catalog, actor_id, None)
+        scope = await self._reads.scope(actor_id, None)
         enabled = await self._preferences.weekly_report(actor_id)
         return WeeklyReportSettings(actor_id, enabled, scope, self._schedule)
 
@@ -220,7 +198,7 @@ class ReportService:
     async def build(self, actor_id: int, labels: Labels) -> WeeklyReport:
         """Last week's report for the staff member now (what Monday's would be); audited, since
         the file holds applicants' names and phones."""
-        scope = await resolve_scope(self._users, self._catalog, actor_id, None)
+        scope = await self._reads.scope(actor_id, None)
         report = await self._report(
             previous_week(self._clock.now(), self._schedule.timezone), scope, labels
         )
@@ -262,7 +240,7 @@ class ReportService:
     ) -> None:
         first = week.first
         try:
-            scope = await resolve_scope(self._users, self._catalog, staff_id, None)
+            scope = await self._reads.scope(staff_id, None)
             if not scope.complexes:
                 await self._log.finish(
                     first, staff_id, ReportLogStatus.NOTHING, self._clock.now(), None
@@ -307,73 +285,34 @@ class ReportService:
 
     async def _report(self, week: Period, scope: ReportScope, labels: Labels) -> WeeklyReport:
         language = labels["language"]
-        complexes = {c.code: c for c in scope.complexes}
-        districts = {
-            d.code: d.name.get(language)
-            for d in await self._catalog.list_districts(include_inactive=True)
-        }
-        sports = {
-            s.code: s.name.get(language)
-            for s in await self._catalog.list_sports(include_inactive=True)
-        }
-        tallies = {code: _Tally() for code in complexes}
-        applications: list[Application] = []
-        session_complex: dict[str, str] = {}
-        for zone, codes in _zones(scope.complexes).items():
-            start, end = week.bounds(zone)
-            after: tuple[datetime, str] | None = None
-            while True:
-                batch = await self._applications.created_between(
-                    frozenset(codes), start, end, after=after, limit=BATCH
-                )
-                applications += batch
-                if len(batch) < BATCH:
-                    break
-                after = (batch[-1].created_at, batch[-1].id)
-            for session in await self._sessions.starting_between(frozenset(codes), start, end):
-                if not session.cancelled:
-                    session_complex[session.id] = session.complex_code
-                    tallies[session.complex_code].sessions += 1
+        names = await self._reads.names(scope.complexes, language)
+        tallies = {code: _Tally() for code in names.complexes}
+        applications = await self._reads.applications_made(week, scope.complexes)
         for a in applications:
             tallies[a.complex_code].statuses[a.status] += 1
-        for chunk in _chunks(sorted(session_complex)):
-            for count in await self._bookings.count_for_sessions(chunk):
-                tally = tallies[session_complex[count.session_id]]
-                if count.status is BookingStatus.ACTIVE:
-                    tally.bookings += count.count
-                    if count.attendance is Attendance.ATTENDED:
-                        tally.attended += count.count
-                    elif count.attendance is Attendance.NO_SHOW:
-                        tally.no_shows += count.count
+        session_complex: dict[str, str] = {}
+        for session in await self._reads.sessions_starting(week, scope.complexes):
+            if not session.cancelled:
+                session_complex[session.id] = session.complex_code
+                tallies[session.complex_code].sessions += 1
+        for count in await self._reads.booking_counts(sorted(session_complex)):
+            tally = tallies[session_complex[count.session_id]]
+            if count.status is BookingStatus.ACTIVE:
+                tally.bookings += count.count
+                if count.attendance is Attendance.ATTENDED:
+                    tally.attended += count.count
+                elif count.attendance is Attendance.NO_SHOW:
+                    tally.no_shows += count.count
         total = _Tally()
         summary: list[tuple[Cell, ...]] = []
-        for code, complex_ in sorted(complexes.items(), key=lambda i: i[1].name.get(language)):
+        by_name = sorted(names.complexes.items(), key=lambda i: i[1].name.get(language))
+        for code, complex_ in by_name:
             total.add(tallies[code])
-            head = (
-                complex_.name.get(language),
-                districts.get(complex_.district, complex_.district),
+            summary.append(
+                tallies[code].row((complex_.name.get(language), names.district(complex_.district)))
             )
-            summary.append(tallies[code].row(head))
         summary.append(total.row((labels["total"], None)))
-        rows: list[tuple[Cell, ...]] = []
-        for a in sorted(applications, key=lambda a: (a.created_at, a.id)):
-            complex_ = complexes[a.complex_code]
-            zone = complex_.timezone
-            rows.append(
-                (
-                    application_number(a),
-                    local(a.created_at, zone),
-                    a.applicant_name,
-                    a.applicant_phone,
-                    complex_.name.get(language),
-                    districts.get(complex_.district, complex_.district),
-                    complex_.address.get(language),
-                    labels[f"status.{a.status.value}"],
-                    local(a.updated_at, zone),
-                    a.comment,
-                    sports.get(a.sport_code, a.sport_code),
-                )
-            )
+        rows = [application_row(a, names, labels) for a in applications]
         sheets = (
             Sheet(
                 labels["sheet.summary"],
@@ -389,26 +328,7 @@ class ReportService:
                 ),
                 summary,
             ),
-            Sheet(
-                labels["sheet.applications"],
-                tuple(
-                    labels[f"col.{name}"]
-                    for name in (
-                        "number",
-                        "submitted",
-                        "applicant",
-                        "phone",
-                        "complex",
-                        "district",
-                        "address",
-                        "status",
-                        "updated",
-                        "notes",
-                        "sport",
-                    )
-                ),
-                rows,
-            ),
+            Sheet(labels["sheet.applications"], application_headers(labels), rows),
         )
         content = await self._workbooks.render_xlsx(WorkbookSpec(sheets))
         figures = WeeklyFigures(

@@ -21,12 +21,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from bot.domain.applications import ApplicationStatus
 from bot.domain.bookings import Attendance, BookingStatus
 from bot.domain.catalog import DEFAULT_TIMEZONE, Complex
-from bot.domain.errors import NotFound, PermissionDenied
 from bot.domain.i18n import LocalizedText
 from bot.domain.reports import Period, PeriodKind, last_days, period_of, share
 from bot.domain.sessions import Session
@@ -34,15 +32,11 @@ from bot.domain.users import User
 from bot.services.ports.reports import BarPanel, ChartRenderer, ChartSpec, Labels, Series
 from bot.services.ports.repositories import (
     ApplicationCount,
-    ApplicationRepository,
     AuditRepository,
     BookingCount,
-    BookingRepository,
-    CatalogRepository,
-    SessionRepository,
-    UserRepository,
 )
 from bot.services.ports.system import Clock
+from bot.services.reporting import ReportingReads, chunks, reporting_day, zones
 from bot.services.staff_guard import StaffAudit, staff_member
 from bot.services.users import complex_reference
 
@@ -147,20 +141,16 @@ class StatsScope:
 class StatisticsService:
     def __init__(
         self,
-        users: UserRepository,
-        catalog: CatalogRepository,
-        applications: ApplicationRepository,
-        sessions: SessionRepository,
-        bookings: BookingRepository,
+        reads: ReportingReads,
         audit: AuditRepository,
         clock: Clock,
         charts: ChartRenderer,
     ) -> None:
-        self._users = users
-        self._catalog = catalog
-        self._applications = applications
-        self._sessions = sessions
-        self._bookings = bookings
+        self._reads = reads
+        self._users = reads.users
+        self._catalog = reads.catalog
+        self._applications = reads.applications
+        self._bookings = reads.bookings
         self._audit = StaffAudit(audit, clock)
         self._clock = clock
         self._charts = charts
@@ -168,7 +158,7 @@ class StatisticsService:
     async def scope(self, actor_id: int) -> StatsScope:
         """The complexes the staff member's figures are about (the «🏢 ФОК» picker)."""
         staff = await staff_member(self._users, actor_id)
-        return StatsScope(staff, tuple(await self._complexes_of(staff)))
+        return StatsScope(staff, tuple(await self._reads.complexes_of(staff)))
 
     async def report(
         self, actor_id: int, kind: PeriodKind, complex_ref: str | None = None
@@ -195,12 +185,9 @@ class StatisticsService:
     async def _staff_report(
         self, actor_id: int, kind: PeriodKind, complex_ref: str | None
     ) -> StatisticsReport:
-        scope = await resolve_scope(self._users, self._catalog, actor_id, complex_ref)
+        scope = await self._reads.scope(actor_id, complex_ref)
         period = period_of(kind, self._today())
         return await self._build(period, scope.complexes, narrowed=scope.narrowed)
-
-    async def _complexes_of(self, staff: User) -> list[Complex]:
-        return await complexes_of(self._catalog, staff)
 
     def _today(self) -> date:
         return reporting_day(self._clock)
@@ -208,23 +195,19 @@ class StatisticsService:
     async def _build(
         self, period: Period, complexes: Sequence[Complex], *, narrowed: bool
     ) -> StatisticsReport:
-        zones: dict[str, set[str]] = {}
-        for complex_ in complexes:
-            zones.setdefault(complex_.timezone, set()).add(complex_.code)
+        by_zone = zones(complexes)
         counts: list[ApplicationCount] = []
         applicants: set[int] = set()
-        sessions: list[Session] = []
-        for zone, codes in sorted(zones.items()):
+        for zone, codes in by_zone.items():
             start, end = period.bounds(zone)
             scope = frozenset(codes)
             counts += await self._applications.count_created_between(scope, start, end)
             applicants |= await self._applications.applicants_between(scope, start, end)
-            sessions += await self._sessions.starting_between(scope, start, end)
+        sessions = await self._reads.sessions_starting(period, complexes)
         ids = [s.id for s in sessions]
-        booking_counts: list[BookingCount] = []
+        booking_counts = await self._reads.booking_counts(ids)
         bookers: set[int] = set()
-        for chunk in _chunks(ids):
-            booking_counts += await self._bookings.count_for_sessions(chunk)
+        for chunk in chunks(ids):
             bookers |= await self._bookings.bookers_for_sessions(chunk)
         active = frozenset(applicants | bookers)
         if narrowed:
@@ -246,7 +229,7 @@ class StatisticsService:
             booking_counts,
             {code: sport.name for code, sport in sports.items()},
             self._clock.now(),
-            tuple(sorted(zones)),
+            tuple(by_zone),
         )
 
     async def _record(self, actor_id: int, report: StatisticsReport, view: str) -> None:
@@ -261,51 +244,6 @@ class StatisticsService:
             view=view,
             complexes=sorted(c.code for c in report.complexes) if report.narrowed else "all",
         )
-
-
-@dataclass(frozen=True)
-class ReportScope:
-    """What a report counts: the staff member, the complexes, whether it is narrower than all."""
-
-    staff: User
-    complexes: tuple[Complex, ...]
-    narrowed: bool
-
-
-async def complexes_of(catalog: CatalogRepository, staff: User) -> list[Complex]:
-    """Every complex (hidden ones too: they have a history) a staff member may count."""
-    every = await catalog.list_complexes(include_inactive=True)
-    if staff.manages_all_complexes:
-        return every
-    return [c for c in every if staff.can_manage_complex(c.code)]
-
-
-async def resolve_scope(
-    users: UserRepository, catalog: CatalogRepository, actor_id: int, complex_ref: str | None
-) -> ReportScope:
-    """The staff member's complexes, or the one of them whose button reference is
-    ``complex_ref``: refused for anyone but staff, and for a complex outside their scope."""
-    staff = await staff_member(users, actor_id)
-    complexes = await complexes_of(catalog, staff)
-    if complex_ref is not None:
-        every = await catalog.list_complexes(include_inactive=True)
-        picked = next((c for c in every if complex_reference(c.code) == complex_ref), None)
-        if picked is None:
-            raise NotFound(f"complex {complex_ref}")
-        if not staff.can_manage_complex(picked.code):
-            raise PermissionDenied("complex outside the staff member's scope")
-        complexes = [picked]
-    narrowed = complex_ref is not None or not staff.manages_all_complexes
-    return ReportScope(staff, tuple(complexes), narrowed)
-
-
-def reporting_day(clock: Clock) -> date:
-    """Today in the product's home zone (the catalog's default): the last day of a period."""
-    return clock.now().astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()
-
-
-def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
-    return [ids[i : i + IDS_PER_QUERY] for i in range(0, len(ids), IDS_PER_QUERY)]
 
 
 def _main_zone(complexes: Sequence[Complex]) -> str:

@@ -1911,7 +1911,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "report.col.bookings": {"ru": "Записей", "en": "Bookings"},
     "report.col.attended": {"ru": "Пришли", "en": "Came"},
     "report.col.no_shows": {"ru": "Не пришли", "en": "No-shows"},
-    "report.col.number": {"ru": "ID заявки", "en": "Application"},
+    "report.col.application": {"ru": "ID заявки", "en": "Application"},
     "report.col.submitted": {"ru": "Дата подачи", "en": "Submitted"},
     "report.col.applicant": {"ru": "Имя заявителя", "en": "Applicant"},
     "report.col.phone": {"ru": "Телефон", "en": "Phone"},

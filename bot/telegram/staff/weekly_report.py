@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.services.reporting import ReportScope
 from bot.services.reports import WeeklyReportSettings
-from bot.services.statistics import ReportScope
 from bot.telegram.actions import StaffReportAction
 from bot.telegram.callbacks import Callback, OutdatedButton
 from bot.telegram.context import FokContext
