@@ -7,7 +7,7 @@
 # Dependencies come from uv.lock only (uv sync --frozen). No tests, secrets, devcluster or
 # emulator in the image (.dockerignore admits only what is copied below).
 
-ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm
+ARG PYTHON_IMAGE=python:3.13.9-slim-bookworm
 
 # --- build: the locked virtualenv --------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS build
@@ -21,7 +21,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock ./
 # Runtime dependencies exactly as locked; the extras (test, dev) and the project itself stay out
 # (the code is copied as source below and imported from /app).
-RUN uv sync --frozen --no-install-project --no-editable --python /usr/local/bin/python3.11
+RUN uv sync --frozen --no-install-project --no-editable --python /usr/local/bin/python3.13
 
 # --- runtime -------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -40,6 +40,7 @@ declare -A PACKAGE_OF=(
 )
 
 missing_packages=()
+
 for command_name in "${!PACKAGE_OF[@]}"; do
   if ! command -v "$command_name" >/dev/null 2>&1; then
     package="${PACKAGE_OF[$command_name]}"
@@ -56,15 +57,28 @@ if ! { command -v fc-list >/dev/null 2>&1 && fc-list | grep -q "Noto Color Emoji
   missing_packages+=(fontconfig fonts-noto-color-emoji fonts-dejavu-core)
 fi
 
-python_for_venv=""
-for candidate in python3.11 python3; do
-  if command -v "$candidate" >/dev/null 2>&1 \
-    && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-    # The real interpreter, not a pyenv shim: uv compares it with the one .venv was made from.
-    python_for_venv="$("$candidate" -c 'import sys; print(sys.executable)')"
-    break
-  fi
-done
+# The newest supported Python the machine has (pyproject: >=3.11,<3.14): Debian 13's python3 is
+# 3.13, Debian 12's 3.11; interpreters installed by pyenv count even when pyenv has not selected
+# them (their shims then refuse to run, so each candidate is run, not only looked up).
+supported_python='import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))'
+pick_python() {
+  python_for_venv=""
+  best_version=""
+  pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+  for candidate in python3.13 python3.12 python3.11 python3 \
+    "$pyenv_root"/versions/3.13*/bin/python3.13 "$pyenv_root"/versions/3.12*/bin/python3.12; do
+    if { command -v "$candidate" >/dev/null 2>&1 || [ -x "$candidate" ]; } \
+      && "$candidate" -c "$supported_python" 2>/dev/null; then
+      version="$("$candidate" -c 'import sys; print("%d.%02d" % sys.version_info[:2])')"
+      if [[ -z $best_version || $version > $best_version ]]; then
+        best_version=$version
+        # The real interpreter, not a pyenv shim: uv compares it with the one .venv was made from.
+        python_for_venv="$("$candidate" -c 'import sys; print(sys.executable)')"
+      fi
+    fi
+  done
+}
+pick_python
 if ! command -v python3 >/dev/null 2>&1; then
   missing_packages+=(python3 python3-venv)
 elif ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1 && ! command -v uv >/dev/null 2>&1; then
@@ -93,6 +107,8 @@ else
   log "system packages present"
 fi
 
+[ -n "$python_for_venv" ] || pick_python  # python3 may have just been installed
+
 for command_name in "${!PACKAGE_OF[@]}"; do
   command -v "$command_name" >/dev/null 2>&1 || die "$command_name still missing after apt-get"
 done
@@ -111,19 +127,19 @@ else
 fi
 
 # --- the project's virtualenv ------------------------------------------------------------------
-if [ -x .venv/bin/python ] \
-  && .venv/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
-  # Keep the existing 3.11 venv as it is; naming another interpreter would make uv rebuild it.
+venv_python="$(.venv/bin/python -c 'import sys; print(sys.executable)' 2>/dev/null || true)"
+if [ -n "$venv_python" ] && .venv/bin/python -c "$supported_python" 2>/dev/null \
+  && { [ -z "$python_for_venv" ] || [ "$(.venv/bin/python -c 'import sys; print("%d.%02d" % sys.version_info[:2])')" = "$best_version" ]; }; then
+  # Keep the existing venv as it is; naming another interpreter would make uv rebuild it.
   unset UV_PYTHON
 elif [ -n "$python_for_venv" ]; then
   export UV_PYTHON="$python_for_venv"
 else
-  log "no Python 3.11 on PATH; uv will provide one"
-  export UV_PYTHON=3.11
+  die "no Python 3.11-3.13 found (Debian: apt-get install python3 python3-venv)"
 fi
 log "uv sync --frozen --all-extras (Python: ${UV_PYTHON:-the one in .venv})"
 "$uv_bin" sync --frozen --all-extras
 
-.venv/bin/python -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-  || die ".venv is not Python 3.11; remove .venv and run again"
+.venv/bin/python -c "$supported_python" \
+  || die ".venv is not Python 3.11-3.13; remove .venv and run again"
 log "ready: .venv ($(.venv/bin/python --version)), $(redis-server --version | cut -d' ' -f3), $(haproxy -v | head -1 | cut -d' ' -f1-3)"

@@ -84,7 +84,7 @@ def test_the_dockerfile_keeps_its_properties() -> None:
             "COPY .env.prod puts tests or secrets in the image",
         ),
         (
-            "ARG PYTHON_IMAGE=python:3.11.15-slim-bookworm",
+            "ARG PYTHON_IMAGE=python:3.13.9-slim-bookworm",
             "ARG PYTHON_IMAGE=python:latest",
             "base image python:latest is not pinned to a patch version",
         ),
