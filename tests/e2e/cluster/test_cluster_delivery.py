@@ -159,7 +159,8 @@ async def test_rolling_sigterm_restart_fails_no_delivery_and_duplicates_nothing(
     edge = bot_stack.edge
     assert edge is not None
     crowd = await create_crowd(client, 30, help_requests=5)
-    stream = asyncio.create_task(send_in_waves(client, crowd, wave_gap_s=2.0))
+    restarts_done = asyncio.Event()
+    stream = asyncio.create_task(send_in_waves(client, crowd, wave_gap_s=2.0, until=restarts_done))
     await wait_until_sent(client, len(crowd.residents), within_s=30)
     restarted_pids = []
     windows = []
@@ -171,6 +172,7 @@ async def test_rolling_sigterm_restart_fails_no_delivery_and_duplicates_nothing(
         await edge.wait_for_states({name: "UP"})
         windows.append((began, time.time()))
         restarted_pids.append((old_pid, bot_stack.instances[index].pid))
+    restarts_done.set()
     await stream
     await client.wait_idle(timeout=120)
 

@@ -88,19 +88,38 @@ async def send_all(client: EmulatorClient, crowd: Crowd) -> None:
     )
 
 
-async def send_in_waves(client: EmulatorClient, crowd: Crowd, *, wave_gap_s: float) -> None:
-    """One step of every resident per wave, waves ``wave_gap_s`` apart: a steady stream."""
+async def send_in_waves(
+    client: EmulatorClient,
+    crowd: Crowd,
+    *,
+    wave_gap_s: float,
+    until: asyncio.Event | None = None,
+) -> None:
+    """One step of every resident per wave, waves ``wave_gap_s`` apart: a steady stream. With
+    ``until``, more /help waves follow the planned ones until it is set (counted in the crowd's
+    ``help_requests``), so a fault that takes long on a loaded machine still meets traffic."""
+
+    def ask_for_help(r: Resident) -> Any:
+        return client.send_text(r.user_id, "/help")
+
     steps: list[Any] = [
         lambda r: client.send_text(r.user_id, "/start"),
         lambda r: client.send_text(r.user_id, r.name),
         lambda r: client.send_contact(r.user_id),
-    ] + [lambda r: client.send_text(r.user_id, "/help")] * crowd.help_requests
-    for index, step in enumerate(steps):
+    ] + [ask_for_help] * crowd.help_requests
+    index = 0
+    while index < len(steps) or (until is not None and not until.is_set()):
         if index:
             await asyncio.sleep(wave_gap_s)
+        if index < len(steps):
+            step = steps[index]
+        else:
+            step = ask_for_help
+            crowd.help_requests += 1
         results = await asyncio.gather(*(step(r) for r in crowd.residents))
         for resident, result in zip(crowd.residents, results, strict=True):
             resident.update_ids.append(result["update_id"])
+        index += 1
 
 
 async def bot_message_counts(client: EmulatorClient, crowd: Crowd) -> dict[int, int]:
