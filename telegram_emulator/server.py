@@ -14,9 +14,14 @@ from telegram_emulator.emulator import Emulator
 from telegram_emulator.http_app import build_app
 
 _STARTUP_TIMEOUT_SECONDS = 10.0
+KEEP_ALIVE_SECONDS = 30
 
 
 def uvicorn_config(emulator: Emulator, **options: object) -> uvicorn.Config:
+    # Idle keep-alive connections outlive the clients' own expiry (httpx: 5 s), so a client
+    # never sends on a connection the server is closing at that moment: the request would be
+    # lost as a ReadError (uvicorn's default is 5 s too, and a loaded CI machine met the race).
+    settings: dict[str, object] = {"timeout_keep_alive": KEEP_ALIVE_SECONDS, **options}
     return uvicorn.Config(
         build_app(emulator),
         lifespan="on",
@@ -24,7 +29,7 @@ def uvicorn_config(emulator: Emulator, **options: object) -> uvicorn.Config:
         access_log=False,
         # Long polls (getUpdates, chat watchers) must not hold shutdown for their whole timeout.
         timeout_graceful_shutdown=2,
-        **options,  # type: ignore[arg-type]
+        **settings,  # type: ignore[arg-type]
     )
 
 
