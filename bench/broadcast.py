@@ -20,7 +20,7 @@ import redis
 from telegram import Bot
 
 from bench.procstat import cpu_seconds, with_children
-from bench.stack import Shared, drop_database, new_token
+from bench.stack import Shared, cluster_env, drop_database, new_token
 from bot.bootstrap import build_services, build_storage
 from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
 from bot.domain.users import Role, User
@@ -115,22 +115,18 @@ async def run_broadcast(
             services = build_services(storage)
             draft = await services.broadcasts.compose(ADMIN, Audience(AudienceKind.ALL), TEXT)
             bid = (await services.broadcasts.confirm(ADMIN, draft.id, ADMIN, progress_id)).id
-            env = {
-                "APP_ENV": "local",
-                "TELEGRAM_BOT_TOKEN": token,
-                "TELEGRAM_API_BASE_URL": emu.base_url,
-                "TELEGRAM_WEBHOOK_SECRET": shared.secret,
-                "MONGO_URL": shared.secantus.url,
-                "MONGO_DATABASE": db_name,
-                "REDIS_CLUSTER_NODES": ",".join(
-                    f"{h}:{p}" for h, p in shared.redis_cluster.startup_nodes
-                ),
-                "CELERY_BROKER_URL": shared.broker.url,
-                "APP_LOG_JSON": "false",
-                "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
-                "BROADCAST_POLL_SECONDS": "1",
-                "BROADCAST_PROGRESS_SECONDS": "3",
-            }
+            env = cluster_env(
+                shared,
+                db_name,
+                token=token,
+                api_base_url=emu.base_url,
+                extra={
+                    "APP_LOG_JSON": "false",
+                    "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
+                    "BROADCAST_POLL_SECONDS": "1",
+                    "BROADCAST_PROGRESS_SECONDS": "3",
+                },
+            )
             if concurrency is not None:
                 env["BROADCAST_CONCURRENCY"] = str(concurrency)
             worker = CeleryWorker(run_dir, name="bench", env=env, concurrency=2)

@@ -22,7 +22,7 @@ import redis
 
 from bench.broadcast import watch_sends
 from bench.procstat import cpu_seconds, with_children
-from bench.stack import Shared, drop_database, new_token
+from bench.stack import Shared, cluster_env, drop_database, new_token
 from bot.bootstrap import build_storage
 from bot.domain.catalog import Complex, District, GeoPoint, Sport
 from bot.domain.i18n import LocalizedText
@@ -127,21 +127,17 @@ async def run_reminders(shared: Shared, due: int, processes: int = 4) -> dict[st
                 emu.emulator.world.create_user(f"Житель {uid}", user_id=uid)
                 bot.started.add(uid)
             await _seed(storage, people)
-            env = {
-                "APP_ENV": "local",
-                "TELEGRAM_BOT_TOKEN": token,
-                "TELEGRAM_API_BASE_URL": emu.base_url,
-                "TELEGRAM_WEBHOOK_SECRET": shared.secret,
-                "MONGO_URL": shared.secantus.url,
-                "MONGO_DATABASE": db_name,
-                "REDIS_CLUSTER_NODES": ",".join(
-                    f"{h}:{p}" for h, p in shared.redis_cluster.startup_nodes
-                ),
-                "CELERY_BROKER_URL": shared.broker.url,
-                "APP_LOG_JSON": "false",
-                "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
-                "CELERY_BEAT_DELIVER_REMINDERS_SECONDS": "1",
-            }
+            env = cluster_env(
+                shared,
+                db_name,
+                token=token,
+                api_base_url=emu.base_url,
+                extra={
+                    "APP_LOG_JSON": "false",
+                    "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
+                    "CELERY_BEAT_DELIVER_REMINDERS_SECONDS": "1",
+                },
+            )
             worker = CeleryWorker(run_dir, name="bench-rem", env=env, concurrency=processes)
             beat = CeleryBeat(run_dir, env=env)
             started += [worker, beat]

@@ -182,26 +182,41 @@ async def drop_database(mongo_url: str, db_name: str) -> None:
         await client.close()
 
 
-def bot_env(shared: Shared, db_name: str, extra: dict[str, str]) -> dict[str, str]:
+def cluster_env(
+    shared: Shared, db_name: str, *, token: str, api_base_url: str, extra: dict[str, str]
+) -> dict[str, str]:
+    """The settings every process of ours reads to reach the bench's shared servers."""
     return {
         "APP_ENV": "local",
-        "PTB_TIMEDELTA": "1",
-        "TELEGRAM_BOT_TOKEN": shared.token,
-        "TELEGRAM_API_BASE_URL": shared.sink_url,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_BASE_URL": api_base_url,
         "TELEGRAM_WEBHOOK_SECRET": shared.secret,
-        "TELEGRAM_WEBHOOK_PATH": WEBHOOK_PATH,
         "MONGO_URL": shared.secantus.url,
         "MONGO_DATABASE": db_name,
         "REDIS_CLUSTER_NODES": ",".join(
             f"{host}:{port}" for host, port in shared.redis_cluster.startup_nodes
         ),
         "CELERY_BROKER_URL": shared.broker.url,
-        "WEB_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
-        "APP_LOG_JSON": "true",
-        # The most the settings allow (Telegram's 30/s); see docs/benchmarks.md.
-        "LIMITS_GLOBAL_SENDS_PER_SECOND": "30",
         **extra,
     }
+
+
+def bot_env(shared: Shared, db_name: str, extra: dict[str, str]) -> dict[str, str]:
+    return cluster_env(
+        shared,
+        db_name,
+        token=shared.token,
+        api_base_url=shared.sink_url,
+        extra={
+            "PTB_TIMEDELTA": "1",
+            "TELEGRAM_WEBHOOK_PATH": WEBHOOK_PATH,
+            "WEB_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+            "APP_LOG_JSON": "true",
+            # The most the settings allow (Telegram's 30/s); see docs/benchmarks.md.
+            "LIMITS_GLOBAL_SENDS_PER_SECOND": "30",
+            **extra,
+        },
+    )
 
 
 def start_bots(run_dir: Path, env: dict[str, str], count: int, workers: int) -> list[BotInstance]:
