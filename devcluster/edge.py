@@ -8,17 +8,22 @@ level); this is the one place that fills it in for local runs, so the e2e stack
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
+import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devcluster.haproxy_runtime import HAProxyRuntime, RuntimeApiError
 from devcluster.paths import REPO_ROOT
 from devcluster.ports import LOOPBACK, free_ports
 from devcluster.process import ManagedProcess
 
 HAPROXY_CFG = REPO_ROOT / "haproxy" / "haproxy.cfg"
 BACKENDS = 3  # haproxy.cfg names bot1..bot3
+RESIGNAL_AFTER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,8 @@ class EdgeProcess:
     runtime_socket: Path
     stats_password: str
     config_path: Path
+    # Where a reload leaves the servers' states for the next process (reloadable edges only).
+    server_state_file: Path | None = None
 
 
 def start_haproxy_edge(
@@ -52,7 +59,7 @@ def start_haproxy_edge(
 
     ``backends``: the three ``host:port`` the config's bot servers point at. ``reloadable``:
     master-worker mode over a copy of the config in ``run_dir`` that the caller may edit before
-    a reload (SIGUSR2 to the master). Raises ``RuntimeError`` when HAProxy is not installed.
+    a reload (``reload_edge``). Raises ``RuntimeError`` when HAProxy is not installed.
     """
     if len(backends) != BACKENDS:
         raise ValueError(f"haproxy/haproxy.cfg names exactly {BACKENDS} servers")
@@ -79,10 +86,13 @@ def start_haproxy_edge(
     }
     config = HAPROXY_CFG
     mode = ["-db"]
+    state_file = None
     if reloadable:
         config = run_dir / f"{name}.cfg"
         shutil.copyfile(HAPROXY_CFG, config)
         mode = ["-W", "-db"]
+        state_file = run_dir / f"{name}.state"
+        env["HAPROXY_SERVER_STATE_FILE"] = str(state_file)
     process = ManagedProcess(
         name,
         [haproxy, *mode, "-f", str(config)],
@@ -100,4 +110,40 @@ def start_haproxy_edge(
         runtime_socket=socket_path,
         stats_password=stats_password,
         config_path=config,
+        server_state_file=state_file,
     )
+
+
+def reload_edge(
+    process: ManagedProcess,
+    runtime_socket: Path,
+    server_state_file: Path | None,
+    *,
+    timeout: float = 30.0,
+) -> None:
+    """What an operator's reload does (haproxy/README.md): save the servers' states, SIGUSR2
+    the master, and return once a new worker answers on the runtime socket."""
+    if server_state_file is None:
+        raise ValueError("this edge was not started reloadable")
+    master = process.pid
+    if master is None:
+        raise RuntimeError("HAProxy is not running")
+    runtime = HAProxyRuntime(runtime_socket)
+    runtime.save_server_state(server_state_file)
+    old_worker = runtime.worker_pid()
+    deadline = time.monotonic() + timeout
+    signalled_at = -RESIGNAL_AFTER_S
+    while True:
+        if time.monotonic() - signalled_at >= RESIGNAL_AFTER_S:
+            # A master that has only just started may not yet handle SIGUSR2 and drop it (seen
+            # here); a second reload where the first was merely slow does no harm.
+            os.kill(master, signal.SIGUSR2)
+            signalled_at = time.monotonic()
+        try:
+            if runtime.worker_pid() != old_worker:
+                return
+        except RuntimeApiError:
+            pass  # the socket is between the two workers
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"no new HAProxy worker answered within {timeout:.0f} s of SIGUSR2")
+        time.sleep(0.05)

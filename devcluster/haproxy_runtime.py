@@ -94,6 +94,24 @@ class HAProxyRuntime:
         self._expect(f"enable health {backend}/{name}", lambda answer: answer == "")
         self.set_state(name, "ready", backend)
 
+    def save_server_state(self, state_file: Path) -> None:
+        """Write `show servers state` where ``server-state-file`` points, for the next process
+        to start from (replaced whole: a reload never reads half a file)."""
+        answer = self.command("show servers state")
+        if not answer.startswith("1\n"):  # the format version line
+            raise RuntimeApiError(f"HAProxy `show servers state` answered: {answer[:200]}")
+        partial = state_file.with_name(state_file.name + ".tmp")
+        partial.write_text(answer + "\n")
+        partial.replace(state_file)
+
+    def worker_pid(self) -> int:
+        """The pid of the worker answering on the socket (a reload replaces it)."""
+        for line in self.command("show info").splitlines():
+            key, _, value = line.partition(":")
+            if key == "Pid":
+                return int(value)
+        raise RuntimeApiError("HAProxy `show info` has no Pid")
+
     def set_state(self, name: str, state: str, backend: str = BOT_BACKEND) -> None:
         """`ready` (in rotation once its checks pass), `drain` (no new requests) or `maint`."""
         self._expect(f"set server {backend}/{name} state {state}", lambda answer: answer == "")

@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import os
 import secrets
 import shutil
 import ssl
@@ -61,7 +60,7 @@ from bot.bootstrap import build_services, build_storage
 from bot.infra.mongo.migrations import migrate
 from bot.services.catalog_io import import_catalog
 from devcluster.bot import BotInstance
-from devcluster.edge import start_haproxy_edge
+from devcluster.edge import reload_edge, start_haproxy_edge
 from devcluster.ports import LOOPBACK
 from devcluster.process import ManagedProcess
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
@@ -124,16 +123,13 @@ class Edge:
     stats_user: str
     stats_password: str
     config_path: Path = HAPROXY_CFG
+    server_state_file: Path | None = None
 
     def reload(self) -> None:
-        """What ``systemctl reload haproxy`` does: SIGUSR2 to the master, which re-reads the
-        configuration and starts new workers; the old ones finish what they hold."""
-        import signal
-
-        pid = self.process.pid
-        if pid is None:
-            raise RuntimeError("HAProxy is not running")
-        os.kill(pid, signal.SIGUSR2)
+        """What an operator's reload does: save the servers' states, SIGUSR2 to the master,
+        which re-reads the configuration and starts a new worker; the old one finishes what it
+        holds. Returns once the new worker answers."""
+        reload_edge(self.process, self.runtime_socket, self.server_state_file)
 
     @property
     def webhook_url(self) -> str:
@@ -334,6 +330,7 @@ def _start_edge(
         stats_user="admin",
         stats_password=stats_password,
         config_path=config,
+        server_state_file=started.server_state_file,
     )
 
 

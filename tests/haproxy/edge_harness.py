@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devcluster.edge import reload_edge
 from devcluster.ports import LOOPBACK, free_ports
 from devcluster.process import ManagedProcess
 
@@ -50,6 +51,8 @@ class EchoBackend:
     name: str
     server: ThreadingHTTPServer
     ready: bool = True
+    # /ready answers 503 this many more times, then as `ready` says (a check slow for a moment)
+    failing_checks: int = 0
     # crashed: webhook calls get the connection dropped without an answer (a process dying
     # mid-request), and the listening socket is closed for new connections
     crashed: bool = False
@@ -99,8 +102,12 @@ def _handler_for(backend_ref: list[EchoBackend]) -> type[BaseHTTPRequestHandler]
                 )
             payload: dict[str, object]
             if self.path == "/ready":
-                status = 200 if backend.ready else 503
-                payload = {"ready": backend.ready}
+                with backend.lock:
+                    failing = backend.failing_checks > 0
+                    backend.failing_checks -= failing
+                ready = backend.ready and not failing
+                status = 200 if ready else 503
+                payload = {"ready": ready}
             elif self.path == WEBHOOK_PATH:
                 status, payload = 200, {"backend": backend.name}
             else:
@@ -172,6 +179,10 @@ class Edge:
     metrics_port: int
     runtime_socket: Path
     ca_file: Path
+    server_state_file: Path | None = None
+
+    def reload(self) -> None:
+        reload_edge(self.process, self.runtime_socket, self.server_state_file)
 
     @property
     def webhook_url(self) -> str:
@@ -250,13 +261,20 @@ def start_edge(
         pytest.fail("haproxy is not installed (apt-get install haproxy)")
     running: list[ManagedProcess] = []
 
-    def start(**overrides: str) -> Edge:
+    def start(*, reloadable: bool = False, **overrides: str) -> Edge:
+        """``reloadable``: master-worker mode with a server state file, as an operator runs it."""
         ports = free_ports(4)
         socket_path = tmp_path / f"haproxy-{len(running)}.sock"
         env = haproxy_env(backends, cert_dir, ports, socket_path) | overrides
+        state_file = None
+        mode = ["-db"]
+        if reloadable:
+            state_file = tmp_path / f"haproxy-{len(running)}.state"
+            env["HAPROXY_SERVER_STATE_FILE"] = str(state_file)
+            mode = ["-W", "-db"]
         process = ManagedProcess(
             f"haproxy-{len(running)}",
-            [haproxy, "-db", "-f", str(HAPROXY_CFG)],
+            [haproxy, *mode, "-f", str(HAPROXY_CFG)],
             log_dir=tmp_path,
             env=env,
             stop_grace_seconds=5,
@@ -271,6 +289,7 @@ def start_edge(
             metrics_port,
             runtime_socket=socket_path,
             ca_file=cert_dir / "ca.pem",
+            server_state_file=state_file,
         )
         process.wait_ready(port=edge.https_port, check=lambda: socket_path.exists())
         process.wait_ready(port=edge.metrics_port)
