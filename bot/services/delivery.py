@@ -13,10 +13,13 @@ item waits ``DeliveryPolicy.retry_delay`` (exponential, jittered, up to hours; a
 offer once it expired, any notice after ``notice_max_age``. A failure that is not transient
 (Telegram refused the message with a 400, it cannot be rendered, an unknown kind) is recorded with
 its error and retried too, and after ``poison_attempts`` of them the item is parked for an
-operator. One item's failure never stops the rest of the batch. Items are claimed one at a time,
-right before they are sent, and their claim is renewed while a send waits for the cluster-wide
-limiter, so a worker that dies leaves at most the one item it was sending, free again after the
-lease.
+operator. One item's failure never stops the rest of the batch. Notices are claimed one at a
+time, right before they are sent; reminders a few at a time (``REMINDER_CLAIM_BATCH``: a batch of
+a thousand due in one minute is bound by the database's writes, and a claim of several costs what
+a claim of one does). Every claim is renewed while a send waits for the cluster-wide limiter, the
+claimed reminders not sent yet along with it, and a reminder whose claim lapsed all the same (the
+renewals failed) is left alone, since another worker may have it now. A worker that dies leaves
+what it had claimed, free again after the lease.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Outbox kinds addressed to staff or caused by staff, decided by ``_staff_notice``.
 STAFF_KINDS = frozenset({"staff_new_application", "user_blocked"})
+REMINDER_CLAIM_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,23 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:500]
 
 
+@dataclass
+class _ClaimedReminders:
+    """Reminders claimed together, sent one after another; ``lease_until``: when their claims
+    lapse (on the service's clock), moved on by every renewal."""
+
+    waiting: list[Reminder]
+    lease_until: datetime
+    current: Reminder | None = None
+
+    def next(self) -> Reminder | None:
+        self.current = self.waiting.pop(0) if self.waiting else None
+        return self.current
+
+    def held(self) -> list[Reminder]:
+        return ([self.current] if self.current is not None else []) + self.waiting
+
+
 class DeliveryService:
     def __init__(
         self,
@@ -204,16 +225,26 @@ class DeliveryService:
     ) -> DeliveryReport:
         """Send up to ``limit`` due reminders, claiming none after ``until``."""
         tally = _Tally()
-        for _ in range(limit):
+        handled = 0
+        while handled < limit:
             if until is not None and self._clock.now() >= until:
                 break
-            claimed = await self._reminders.claim_due(1, lease=self._policy.lease)
+            claimed_at = self._clock.now()  # the claims last a lease from a moment after this
+            claimed = await self._reminders.claim_due(
+                min(REMINDER_CLAIM_BATCH, limit - handled), lease=self._policy.lease
+            )
             if not claimed:
                 break
-            # A reminder falls due hours after the booking that wrote it: its delivery is a
-            # trace of its own, under the task run.
-            with self._tracing.delivering("reminder", claimed[0].kind.value, None):
-                await self._deliver_reminder(claimed[0], tally)
+            handled += len(claimed)
+            batch = _ClaimedReminders(claimed, claimed_at + self._policy.lease)
+            while (reminder := batch.next()) is not None:
+                if not await self._still_claimed(batch):
+                    log.warning("reminder %s: its claim lapsed before its turn; left", reminder.id)
+                    continue
+                # A reminder falls due hours after the booking that wrote it: its delivery is a
+                # trace of its own, under the task run.
+                with self._tracing.delivering("reminder", reminder.kind.value, None):
+                    await self._deliver_reminder(reminder, tally, batch)
         return tally.report()
 
     # --- one item ----------------------------------------------------------------------------
@@ -274,7 +305,30 @@ class DeliveryService:
                         failure=True,
                     )
 
-    async def _deliver_reminder(self, reminder: Reminder, tally: _Tally) -> None:
+    async def _still_claimed(self, batch: _ClaimedReminders) -> bool:
+        """True while the batch's claims hold, renewed first when less than half a lease is
+        left (a send after it may take a while). A lapsed claim is never renewed: another
+        worker may hold it by now."""
+        left = batch.lease_until - self._clock.now()
+        if left > self._policy.lease / 2:
+            return True
+        if left > timedelta(0):
+            try:
+                await self._renew_reminders(batch)
+            except Exception:
+                log.warning("renewing claimed reminders failed", exc_info=True)
+        return self._clock.now() < batch.lease_until
+
+    async def _renew_reminders(self, batch: _ClaimedReminders) -> None:
+        """Renew the reminder being sent and those claimed with it that wait their turn."""
+        until = self._clock.now() + self._policy.lease
+        for reminder in batch.held():
+            await self._reminders.renew(reminder, self._policy.lease)
+        batch.lease_until = until
+
+    async def _deliver_reminder(
+        self, reminder: Reminder, tally: _Tally, batch: _ClaimedReminders
+    ) -> None:
         try:
             notice = await self._reminder_notice(reminder)
             if notice is None:
@@ -283,7 +337,7 @@ class DeliveryService:
                 outcome = SendOutcome(DeliveryResult.STALE, "the session has started")
             else:
                 outcome = await self._while_claimed(
-                    lambda: self._reminders.renew(reminder, self._policy.lease),
+                    lambda: self._renew_reminders(batch),
                     self._sender.send_reminder(notice, not_after=notice.session.starts_at),
                 )
         except Exception as error:

@@ -4,11 +4,14 @@ A reminder waits ``pending`` until due and, after a failed attempt, until ``next
 a worker claims it (``sending`` until ``claimed_until``, renewed while its send is going) and
 closes it: ``sent``, ``skipped``, ``stale`` or ``parked`` with its last error.
 
-A claim is one conditional ``update_one`` by id (with a claim token read back): which ids to try
-comes from a page of the earliest claimable reminders this process read at most a second ago, so
-the one query that scans the due reminders runs once per page, not once per reminder. Another
-process may have taken an id of the page meanwhile: its conditional update then matches nothing
-and the next id is tried.
+A claim is one conditional ``update_many`` over the ids to try, stamping a claim token, and one
+read of what carries the token: two round trips however many are claimed (each document's update
+is atomic, so two workers never both take one). Which ids to try comes from a page of the earliest
+claimable reminders this process read at most a second ago, so the one query that scans the due
+reminders runs once per page, not once per reminder. Another process may have taken ids of the
+page meanwhile: the update skips them and the next ids are tried. Writes are what a busy database
+serialises: claiming one at a time (an update per id, and several per reminder when workers raced
+for the same page) made the reminder batch's claims most of its database time (bench, issue 10).
 """
 
 from __future__ import annotations
@@ -127,12 +130,12 @@ class MongoReminderRepository:
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Reminder]:
         claimed: list[Reminder] = []
         while len(claimed) < limit:
-            reminder_id = await self._candidate(now)
-            if reminder_id is None:
+            ids = await self._candidates_to_try(now, limit - len(claimed))
+            if not ids:
                 break
             token = secrets.token_hex(8)
-            taken = await self._reminders.update_one(
-                {"_id": reminder_id, **claimable(now)},
+            taken = await self._reminders.update_many(
+                {"_id": {"$in": ids}, **claimable(now)},
                 {
                     "$set": {
                         "status": R.SENDING.value,
@@ -141,16 +144,17 @@ class MongoReminderRepository:
                     }
                 },
             )
-            if taken.modified_count != 1:
-                continue  # another worker took it first
-            doc = await self._reminders.find_one({"_id": reminder_id, "claim": token})
-            if doc is not None:
-                claimed.append(reminder_from_doc(doc))
+            if taken.modified_count == 0:
+                continue  # other workers took them all first
+            # A token is this call's alone; a lapsed claim taken over since would carry another.
+            docs = self._reminders.find({"_id": {"$in": ids}, "claim": token})
+            mine = await docs.sort([("due_at", 1), ("_id", 1)]).to_list()
+            claimed += [reminder_from_doc(doc) for doc in mine]
         return claimed
 
-    async def _candidate(self, now: datetime) -> str | None:
-        """The next id worth trying: from this process's page, read again once used up or a
-        second old (earliest due first; ties by id)."""
+    async def _candidates_to_try(self, now: datetime, count: int) -> list[str]:
+        """Up to ``count`` ids worth trying: from this process's page, read again once used up or
+        a second old (earliest due first; ties by id)."""
         read_at = self._page_read_at
         fresh = read_at is not None and read_at <= now < read_at + CLAIM_PAGE_FOR
         if not self._candidates or not fresh:
@@ -158,7 +162,8 @@ class MongoReminderRepository:
             docs = await page.sort([("due_at", 1), ("_id", 1)]).limit(CLAIM_PAGE).to_list()
             self._candidates = deque(str(d["_id"]) for d in docs)
             self._page_read_at = now
-        return self._candidates.popleft() if self._candidates else None
+        taken = min(count, len(self._candidates))
+        return [self._candidates.popleft() for _ in range(taken)]
 
     async def renew(self, reminder_id: str, until: datetime) -> None:
         await self._reminders.update_one(

@@ -497,3 +497,87 @@ async def _put(storage: Storage, kind: str, user_id: int, **payload: str) -> Non
             "created_at": NOW,
         }
     )
+
+
+class BlockingReminderSender(RecordingSender):
+    """The first reminder's send waits until the test lets it go; the rest go at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send_reminder(
+        self, notice: ReminderNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
+        if not self.started.is_set():
+            self.started.set()
+            await self.release.wait()
+        return await super().send_reminder(notice, not_after=not_after)
+
+
+async def _two_reminders_due(storage: Storage, services: Services, clock: FakeClock) -> None:
+    """Two residents' day-before reminders, both due: claimed together in one batch."""
+    await add_catalog(storage)
+    session = await add_session(storage, session_id="a" * 24, hours_ahead=30)
+    for user in (1, 2):
+        await add_resident(storage, user)
+        await services.bookings.book(user, session.id)
+    clock.advance(timedelta(hours=7))
+
+
+async def test_reminders_waiting_behind_a_long_send_keep_their_claims(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _two_reminders_due(storage, services, clock)
+    policy = replace(POLICY, lease=timedelta(seconds=0.3))
+    sender = BlockingReminderSender()
+    sending = asyncio.create_task(delivery(storage, services, sender, policy).deliver_reminders())
+    async with asyncio.timeout(10):
+        await sender.started.wait()
+    claimed = [d async for d in storage.db.reminders.find({"status": "sending"})]
+    assert len(claimed) == 2  # the one being sent and the one claimed with it
+    clock.advance(timedelta(seconds=1))  # past the lease on the store's clock: only renewal helps
+    async with asyncio.timeout(10):
+        while True:
+            docs = {d["_id"]: d async for d in storage.db.reminders.find({"status": "sending"})}
+            if all(docs[c["_id"]]["claimed_until"] > c["claimed_until"] for c in claimed):
+                break
+            await asyncio.sleep(0.02)
+    assert await services.reminders.claim_due(10, lease=policy.lease) == []  # none to another
+    sender.release.set()
+    assert (await sending).sent == 2
+    assert sorted(sender.reminders) == sorted(c["_id"] for c in claimed)
+
+
+class ClockJumpingSender(RecordingSender):
+    """The first send takes longer than a lease, on the services' clock."""
+
+    def __init__(self, clock: FakeClock, by: timedelta) -> None:
+        super().__init__()
+        self.clock, self.by = clock, by
+
+    async def send_reminder(
+        self, notice: ReminderNotice, *, not_after: datetime | None = None
+    ) -> SendOutcome:
+        if not self.reminders:
+            self.clock.advance(self.by)
+        return await super().send_reminder(notice, not_after=not_after)
+
+
+async def test_a_reminder_whose_claim_lapsed_before_its_turn_is_left_to_the_next_run(
+    storage: Storage, services: Services, clock: FakeClock
+) -> None:
+    await _two_reminders_due(storage, services, clock)
+    sender = ClockJumpingSender(clock, POLICY.lease * 2)
+    report = await delivery(storage, services, sender).deliver_reminders(limit=2)
+    # The second was claimed with the first, but its claim ran out while the first was sent
+    # (no renewal came: the send returned before a third of the lease passed in real time).
+    assert report.sent == 1
+    left = await storage.db.reminders.find_one({"status": "sending"})
+    assert left is not None
+    assert left["claimed_until"] <= clock.now()  # claimable by anyone again, untouched by us
+    later = await delivery(storage, services, sender).deliver_reminders()
+    assert later.sent == 1
+    assert sorted(sender.reminders) == sorted({*sender.reminders}) and len(sender.reminders) == 2
+    assert await storage.db.reminders.count_documents({"status": "sent"}) == 2
