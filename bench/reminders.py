@@ -108,8 +108,8 @@ async def _seed(storage: Any, people: list[int]) -> None:
 
 
 async def run_reminders(shared: Shared, due: int, processes: int = 4) -> dict[str, Any]:
-    """Deliver ``due`` reminders with one worker of ``processes`` processes (each sends one
-    reminder at a time, as the delivery service does)."""
+    """Deliver ``due`` reminders with one worker of ``processes`` processes (each claims a few
+    at a time and sends them in turn, as the delivery service does)."""
     run_dir: Path = shared.run_dir / "reminders"
     await asyncio.to_thread(run_dir.mkdir, parents=True, exist_ok=True)
     redis.Redis.from_url(shared.broker.url).flushdb()

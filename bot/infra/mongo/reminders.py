@@ -1,4 +1,4 @@
-"""Reminders in MongoDB, claimed one at a time with a lease so two workers never share one.
+"""Reminders in MongoDB, claimed under a lease so two workers never share one.
 
 A reminder waits ``pending`` until due and, after a failed attempt, until ``next_attempt_at``;
 a worker claims it (``sending`` until ``claimed_until``, renewed while its send is going) and
