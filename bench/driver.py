@@ -9,7 +9,10 @@ latency at a given load. When no person is ready for a next step a new one arriv
 scattered Telegram-like id, so a run meets thousands of distinct users.
 
 An update answered non-2xx is sent again after a pause, like Telegram does (``retries``).
-Latency is from the first sending of an update to the first Bot API call about it at the sink.
+A Bot API method returned in the webhook's 2xx answer is run as Telegram runs it: it counts as
+a call about the update at the moment the answer arrived (``methods_in_response``).
+Latency is from the first sending of an update to the first Bot API call about it at the sink,
+or to the answer carrying a method, whichever came first.
 """
 
 from __future__ import annotations
@@ -121,6 +124,7 @@ class Driver:
         self.ready: asyncio.Queue[Chat] = asyncio.Queue()
         self.next_update_id = 500_000_000 + seed * 1_000_000
         self.stray_replies = 0
+        self.methods_in_response = 0
         self.phase = PhaseStats("idle")
         self._feed_task: asyncio.Task[None] | None = None
         self._timers: set[asyncio.TimerHandle] = set()
@@ -151,6 +155,30 @@ class Driver:
                 self.stray_replies += 1
                 continue
             self._on_reply(chat, record)
+
+    def _run_returned_method(self, chat: Chat, answer: bytes) -> None:
+        """What Telegram does with ``{"method": ...}`` in a webhook answer, as a sink record."""
+        if not answer.startswith(b"{"):
+            return
+        try:
+            call = json.loads(answer)
+        except ValueError:
+            return
+        if not isinstance(call, dict) or not isinstance(call.get("method"), str):
+            return
+        self.methods_in_response += 1
+        self._on_reply(
+            chat,
+            {
+                "t": time.monotonic(),
+                "m": call["method"],
+                "c": call.get("chat_id"),
+                "q": call.get("callback_query_id"),
+                "id": call.get("message_id"),
+                "x": call.get("text") or "",
+                "b": None,
+            },
+        )
 
     def _on_reply(self, chat: Chat, record: dict[str, Any]) -> None:
         flight = chat.in_flight
@@ -253,12 +281,13 @@ class Driver:
         answered = False
         for attempt in range(self.retries + 1):
             try:
-                status, _ = await self.pool.request("POST", self.path, body, self.headers)
+                status, answer = await self.pool.request("POST", self.path, body, self.headers)
             except (ConnectionError, OSError, ssl.SSLError) as error:
                 stats.errors[type(error).__name__] += 1
             else:
                 if 200 <= status < 300:
                     answered = True
+                    self._run_returned_method(chat, answer)
                     break
                 stats.errors[f"http_{status}"] += 1
             if attempt < self.retries:

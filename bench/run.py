@@ -305,6 +305,7 @@ async def run_target(shared: Shared, target: Target, options: Options) -> dict[s
             result["people"] = len(driver.chats)
             result["journeys_finished"] = sum(c.person.finished for c in driver.chats.values())
             result["stray_replies"] = driver.stray_replies
+            result["methods_in_webhook_answers"] = driver.methods_in_response
             if target.kind == "ours":
                 result["database_check"] = await check_database(
                     shared.secantus.url, db_name, driver

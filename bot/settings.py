@@ -248,6 +248,9 @@ class WebSettings(BaseSettings):
     instance_id: str = Field(default_factory=socket.gethostname, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=16 << 20)
     drain_seconds: float = Field(default=20.0, ge=0, le=120)
+    # A button press's answerCallbackQuery goes back in the webhook response instead of as a
+    # Bot API request of its own (bot.infra.telegram.webhook_reply).
+    answer_in_response: bool = True
     # Client networks served /metrics and /health/detailed (comma-separated CIDRs).
     internal_networks: Annotated[tuple[IpNetwork, ...], NoDecode] = Field(
         default=INTERNAL_NETWORKS, validate_default=True

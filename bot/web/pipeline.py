@@ -15,7 +15,7 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from bot.infra.faults import is_transient
 from bot.infra.health import DependencyStatus, check_all
 from bot.infra.redis.dedup import RedisUpdateDeduplicator
 from bot.infra.redis.flood import RedisFloodLimiter
+from bot.infra.telegram.webhook_reply import webhook_reply_slot
 from bot.infra.tracing import traced_update
 from bot.services.container import Services
 from bot.services.ports.ephemeral import (
@@ -77,6 +78,8 @@ class UpdateTrace:
     error: BaseException | None = None
     # The sender and the flood verdict the webhook's claim already counted (used once).
     precounted: tuple[int, FloodVerdict] | None = None
+    # A Bot API call for the webhook response (bot.infra.telegram.webhook_reply), or None.
+    webhook_reply: dict[str, Any] | None = None
 
 
 _current: contextvars.ContextVar[UpdateTrace | None] = contextvars.ContextVar(
@@ -212,9 +215,12 @@ class UpdatePipeline:
         trace = UpdateTrace(precounted=precounted)
         token = _current.set(trace)
         try:
-            with traced_update() as span:  # the update's span, under the request's
+            slot = webhook_reply_slot() if self.settings.web.answer_in_response else nullcontext()
+            with traced_update() as span, slot as reply:
                 await self.application.process_update(Update.de_json(payload, self.bot))
                 span.handled_by(trace.handler)
+            if reply is not None:
+                trace.webhook_reply = reply.body()
         finally:
             _current.reset(token)
         return trace

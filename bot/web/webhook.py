@@ -4,7 +4,8 @@ Status codes (design §4 rule 2: non-2xx only for faults a retry can cure, becau
 retries every non-2xx answer for a long time):
 
 =====  ==================================================================================
-200    processed; or already processed (``done``); or malformed / not an update / an update
+200    processed (its body may carry one Bot API call for Telegram to run:
+       ``bot.infra.telegram.webhook_reply``); or already processed (``done``); or malformed / not an update / an update
        type the bot does not handle / a field of a type or size Telegram never sends
        (``bot.web.shape``; logged and dropped before anything is claimed or written: a retry
        would fail the same way)
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from bot.infra import metrics
 from bot.infra.faults import is_transient
@@ -240,11 +241,13 @@ class WebhookEndpoint:
         started = time.perf_counter()
         transient: BaseException | None = None
         handler = "unhandled"
+        reply: dict[str, Any] | None = None
         try:
             async with asyncio.timeout(self._deadline_s):
                 trace = await self._pipeline.process_update(update.payload, precounted)
             handler = trace.handler or "unhandled"
             transient = trace.transient_error
+            reply = trace.webhook_reply
         except TimeoutError as error:
             transient = error
         except Exception as error:  # outside PTB's own error handling (e.g. Update.de_json)
@@ -276,6 +279,9 @@ class WebhookEndpoint:
                 "ms": round((time.perf_counter() - started) * 1e3, 2),
             },
         )
+        if reply is not None:
+            metrics.WEBHOOK_REQUESTS.labels(code="200").inc()
+            return JSONResponse(reply)
         return _answer(200)
 
 

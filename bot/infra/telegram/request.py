@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.error import NetworkError, RetryAfter
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.infra.telegram.webhook_reply import DEFERRED_RESULT, open_webhook_reply
 from bot.services.ports.ephemeral import (
     NoopTelegramCallObserver,
     OutboundLimiter,
@@ -164,6 +165,14 @@ class LimitedRequest(HTTPXRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
+        reply = open_webhook_reply()
+        if (
+            reply is not None
+            and request_data is not None
+            and reply.take(api_method, request_data.parameters)
+        ):
+            self._observer.on_call(api_method, TelegramCallOutcome.IN_RESPONSE, 0.0)
+            return 200, DEFERRED_RESULT
         chat_id = target_chat(request_data)
         limited = api_method in self._limited_methods
         limiter = self._limiter if limited and chat_id is not None else None

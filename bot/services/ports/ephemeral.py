@@ -195,6 +195,8 @@ class TelegramCallOutcome(enum.Enum):
     CLIENT_ERROR = "4xx"
     SERVER_ERROR = "5xx"
     NETWORK = "network"
+    # Not a request: returned in the webhook response for Telegram to run (result not known).
+    IN_RESPONSE = "in_response"
 
 
 class TelegramCallObserver(Protocol):

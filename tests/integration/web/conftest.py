@@ -24,7 +24,14 @@ import redis.exceptions
 import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from telegram import Bot, Update
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.services.container import Services
 from bot.settings import (
@@ -106,6 +113,21 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         controls.handled_update_ids.append(update.update_id)
         await context.bot.send_message(target, "уведомление")
 
+    async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # A button press: answered (twice for "twice"), then a message; transient failures
+        # after the answer, as a press whose database went away mid-way.
+        query = update.callback_query
+        assert query is not None
+        assert query.from_user is not None
+        await query.answer(f"нажато: {query.data}")
+        if query.data == "twice":
+            await query.answer("второй ответ")
+        if controls.transient_failures_left > 0:
+            controls.transient_failures_left -= 1
+            raise redis.exceptions.ConnectionError("simulated Redis outage")
+        controls.handled_update_ids.append(update.update_id)
+        await context.bot.send_message(query.from_user.id, f"pressed {query.data}")
+
     services: Services
 
     def build(built: Services, bot: Bot) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -117,6 +139,7 @@ def probe_application_factory(controls: ProbeControls) -> Any:
         application.add_handler(CommandHandler("notify", notify))
         application.add_handler(CommandHandler("mongo", mongo))
         application.add_handler(MessageHandler(filters.TEXT, echo))
+        application.add_handler(CallbackQueryHandler(press))
         return application
 
     return build
@@ -203,6 +226,26 @@ def new_token() -> str:
     return f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
 
 
+def callback_query_update(update_id: int, user: dict[str, Any], data: str) -> dict[str, Any]:
+    sender = {"id": user["id"], "is_bot": False, "first_name": user["first_name"]}
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cq{update_id}",
+            "from": sender,
+            "chat_instance": "1",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 1_700_000_000,
+                "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+                "from": {"id": 1, "is_bot": True, "first_name": "FOK"},
+                "text": "меню",
+            },
+        },
+    }
+
+
 def private_message_update(update_id: int, user: dict[str, Any], text: str) -> dict[str, Any]:
     entities = (
         [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
@@ -268,6 +311,7 @@ class WebOptions:
     stallable_mongo: bool = False
     mongo_operation_timeout_ms: int = 4000
     internal_networks: str | None = None  # WEB_INTERNAL_NETWORKS; None: the default
+    answer_in_response: bool = True  # WEB_ANSWER_IN_RESPONSE
 
 
 class StallingProxy:
@@ -366,6 +410,10 @@ async def web(
                 operation_timeout_ms=options.mongo_operation_timeout_ms,
             ),
         )
+        if not options.answer_in_response:
+            settings = replace(
+                settings, web=settings.web.model_copy(update={"answer_in_response": False})
+            )
         if options.internal_networks is not None:
             settings = replace(
                 settings,
