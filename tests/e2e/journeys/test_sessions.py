@@ -127,11 +127,18 @@ async def test_book_ics_waitlist_offer_expiry_and_reminder(
     # The day-before reminder, sent by the worker when due, offers «Приду» / «Отменить».
     sent = 0
     reports = []
+    # The day-before reminder is the first of Vera's to fall due. Its time depends on the hour
+    # of the run: the session is on a Moscow date two days on, at 10:00. So the worker's clock
+    # is set from it, not from now (a fixed day and five minutes missed it after 21:00 UTC).
+    first_due = min([r["due_at"] async for r in db.reminders.find({"user_id": vera.id})])
+    if first_due.tzinfo is None:
+        first_due = first_due.replace(tzinfo=UTC)
     for attempt in range(10):
         # A send refused by Vera's per-chat limit (she was just answered) is retried after the
         # workers' backoff: each round the worker's clock is a minute later, past that backoff,
         # so the round trip is bounded by the rounds and not by how busy the machine is.
-        reminder_clock = ShiftedClock(timedelta(days=1, minutes=5 + attempt))
+        due_in = first_due - datetime.now(UTC)
+        reminder_clock = ShiftedClock(due_in + timedelta(minutes=5 + attempt))
         report = await back_office.delivery(reminder_clock).deliver_reminders()
         reports.append(report)
         sent += report.sent
