@@ -125,8 +125,11 @@ async def read_capped_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _answer(code: int, *, retry: bool = False) -> Response:
+def _answer(code: int, *, retry: bool = False, call: dict[str, Any] | None = None) -> Response:
+    """``call``: a Bot API method for Telegram to run, as the answer's JSON body."""
     metrics.WEBHOOK_REQUESTS.labels(code=str(code)).inc()
+    if call is not None:
+        return JSONResponse(call, status_code=code)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if retry else None
     return Response(status_code=code, headers=headers)
 
@@ -279,10 +282,7 @@ class WebhookEndpoint:
                 "ms": round((time.perf_counter() - started) * 1e3, 2),
             },
         )
-        if reply is not None:
-            metrics.WEBHOOK_REQUESTS.labels(code="200").inc()
-            return JSONResponse(reply)
-        return _answer(200)
+        return _answer(200, call=reply)
 
 
 def _ids(update: ParsedUpdate) -> dict[str, Any]:
