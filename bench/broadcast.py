@@ -20,7 +20,7 @@ import redis
 from telegram import Bot
 
 from bench.procstat import cpu_seconds, with_children
-from bench.stack import Shared, cluster_env, drop_database, new_token
+from bench.stack import Shared, bulk_worker_env, drop_database, new_token
 from bot.bootstrap import build_services, build_storage
 from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
 from bot.domain.users import Role, User
@@ -115,14 +115,13 @@ async def run_broadcast(
             services = build_services(storage)
             draft = await services.broadcasts.compose(ADMIN, Audience(AudienceKind.ALL), TEXT)
             bid = (await services.broadcasts.confirm(ADMIN, draft.id, ADMIN, progress_id)).id
-            env = cluster_env(
+            env = bulk_worker_env(
                 shared,
                 db_name,
                 token=token,
                 api_base_url=emu.base_url,
+                budget_per_s=BUDGET_PER_S,
                 extra={
-                    "APP_LOG_JSON": "false",
-                    "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
                     "BROADCAST_POLL_SECONDS": "1",
                     "BROADCAST_PROGRESS_SECONDS": "3",
                 },

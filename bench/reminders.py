@@ -22,7 +22,7 @@ import redis
 
 from bench.broadcast import watch_sends
 from bench.procstat import cpu_seconds, with_children
-from bench.stack import Shared, cluster_env, drop_database, new_token
+from bench.stack import Shared, bulk_worker_env, drop_database, new_token
 from bot.bootstrap import build_storage
 from bot.domain.catalog import Complex, District, GeoPoint, Sport
 from bot.domain.i18n import LocalizedText
@@ -127,14 +127,13 @@ async def run_reminders(shared: Shared, due: int, processes: int = 4) -> dict[st
                 emu.emulator.world.create_user(f"Житель {uid}", user_id=uid)
                 bot.started.add(uid)
             await _seed(storage, people)
-            env = cluster_env(
+            env = bulk_worker_env(
                 shared,
                 db_name,
                 token=token,
                 api_base_url=emu.base_url,
+                budget_per_s=BUDGET_PER_S,
                 extra={
-                    "APP_LOG_JSON": "false",
-                    "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(BUDGET_PER_S)),
                     "CELERY_BEAT_DELIVER_REMINDERS_SECONDS": "1",
                 },
             )

@@ -201,6 +201,30 @@ def cluster_env(
     }
 
 
+def bulk_worker_env(
+    shared: Shared,
+    db_name: str,
+    *,
+    token: str,
+    api_base_url: str,
+    budget_per_s: float,
+    extra: dict[str, str],
+) -> dict[str, str]:
+    """A bulk-send run's workers (the broadcast, the reminder batch): plain logs, and the bulk
+    budget the run's emulator enforces."""
+    return cluster_env(
+        shared,
+        db_name,
+        token=token,
+        api_base_url=api_base_url,
+        extra={
+            "APP_LOG_JSON": "false",
+            "LIMITS_GLOBAL_SENDS_PER_SECOND": str(int(budget_per_s)),
+            **extra,
+        },
+    )
+
+
 def bot_env(shared: Shared, db_name: str, extra: dict[str, str]) -> dict[str, str]:
     return cluster_env(
         shared,
