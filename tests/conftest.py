@@ -137,11 +137,12 @@ def make_secantus(tmp_path: Path) -> Iterator[Callable[..., SecantusServer]]:
         server.stop()
 
 
-# The longest modules first: `make test` hands whole modules to two xdist workers in collection
-# order, and a long module collected last would run alone at the end while the other worker idles.
+# The longest modules first: `make test` hands whole modules to three xdist workers in collection
+# order, and a long module collected last would run alone at the end while the others idle.
 _LONG_FIRST = (
     "tests/e2e/workers/",
     "tests/e2e/chaos/",
+    "tests/bench/",
     "tests/security/",
     "tests/ops/",
     "tests/browser/",
