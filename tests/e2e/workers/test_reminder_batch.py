@@ -16,7 +16,7 @@ BATCH = 1000
 BUDGET = int(FAST["LIMITS_GLOBAL_SENDS_PER_SECOND"])
 
 
-async def test_a_thousand_reminders_go_once_each_within_budget_though_a_worker_is_killed(
+async def test_a_thousand_reminders_go_once_each_within_telegrams_limit_though_a_worker_is_killed(
     fleet: Fleet,
 ) -> None:
     people = fleet.people(BATCH)
