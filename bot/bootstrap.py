@@ -293,6 +293,7 @@ def outbound_limits(settings: Settings, purpose: SendPurpose) -> OutboundLimits:
         chat_interval_s=limits.chat_send_interval_seconds or 0.001,
         group_interval_s=60.0 / limits.group_sends_per_minute,
         global_rate_per_s=rate,
+        global_jitter_s=limits.global_send_jitter_seconds,
     )
 
 

@@ -221,6 +221,11 @@ class LimitSettings(BaseSettings):
     # The bulk budget, cluster-wide: what the bot sends on its own (notices, reminders, seat
     # offers, broadcasts, reports; the workers), below Telegram's ~30/s for bulk notifications.
     global_sends_per_second: float = Field(default=25.0, gt=0, le=30)
+    # How much later one bulk send may reach Telegram than another, each from its slot, with no
+    # second as Telegram counts holding more than the budget: the limiter's window is one second
+    # plus this. More holds the budget over a jittery path (a loaded host, a far network) at a
+    # sustained rate of budget / (1 + this).
+    global_send_jitter_seconds: float = Field(default=0.025, ge=0, le=1)
     # Replies into the chat of the update being handled (the web tier) obey only the per-chat and
     # group limits; a positive value also caps them cluster-wide, with a budget of their own that
     # never shares slots with the bulk one. 0: no cap (the default).

@@ -96,3 +96,13 @@ def test_replies_have_no_global_budget_unless_capped_and_never_the_bulk_one(
     env.setenv("LIMITS_REPLY_SENDS_PER_SECOND", "-1")
     with pytest.raises(SettingsError, match="LIMITS_REPLY_SENDS_PER_SECOND"):
         load_settings()
+
+
+def test_the_send_jitter_widens_the_budget_window(env: pytest.MonkeyPatch) -> None:
+    default = outbound_limits(load_settings(), SendPurpose.BULK)
+    assert default.global_jitter_s == 0.025
+    env.setenv("LIMITS_GLOBAL_SEND_JITTER_SECONDS", "0.25")
+    assert outbound_limits(load_settings(), SendPurpose.BULK).global_jitter_s == 0.25
+    env.setenv("LIMITS_GLOBAL_SEND_JITTER_SECONDS", "-0.1")
+    with pytest.raises(SettingsError, match="LIMITS_GLOBAL_SEND_JITTER_SECONDS"):
+        load_settings()

@@ -11,7 +11,8 @@ API send, so Telegram sees one well-behaved sender instead of several independen
   sliding window over the reserved slots: at most ``floor(rate)`` slots within any window of
   1 s + ``global_jitter_s``. The sends arriving within one second had their slots within 1 s plus
   the spread of their delays on the way (a late wake-up, the network), so while that spread stays
-  within ``global_jitter_s`` no second holds more than the budget. No pacing can sustain more than
+  within ``global_jitter_s`` (``LIMITS_GLOBAL_SEND_JITTER_SECONDS``) no second holds more than
+  the budget. No pacing can sustain more than
   ``rate / (1 + spread)`` under that guarantee, whatever the shape of its slots (the fixed interval
   of ``(1 s + safety_margin_s / 2) / rate`` used before gave exactly that with a 50 ms spread);
   25 ms allows 29.3/s of 30. Slots are at least ``1 / (rate * global_catch_up)`` apart (twice the

@@ -1,5 +1,5 @@
-"""A thousand reminders due in the same minute: each delivered once, within Telegram's limit as
-it counts them, and a worker SIGKILLed in the middle of the batch changes none of that."""
+"""A thousand reminders due in the same minute: each delivered once, within the send budget as
+Telegram counts it, and a worker SIGKILLed in the middle of the batch changes none of that."""
 
 from __future__ import annotations
 
@@ -14,9 +14,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 BATCH = 1000
 BUDGET = int(FAST["LIMITS_GLOBAL_SENDS_PER_SECOND"])
+# The budget holds in every second as the emulator counts the arrivals while their delays on the
+# way differ by at most this (the limiter's window is 1 s plus it). The default 25 ms is for a
+# quiet host; this test's four worker processes share two cores with the rest of the suite, and CI
+# once saw 26 in one second with it: 250 ms is ten times that margin.
+JITTER = {"LIMITS_GLOBAL_SEND_JITTER_SECONDS": "0.25"}
 
 
-async def test_a_thousand_reminders_go_once_each_within_telegrams_limit_though_a_worker_is_killed(
+async def test_a_thousand_reminders_go_once_each_within_budget_though_a_worker_is_killed(
     fleet: Fleet,
 ) -> None:
     people = fleet.people(BATCH)
@@ -24,7 +29,9 @@ async def test_a_thousand_reminders_go_once_each_within_telegrams_limit_though_a
     session = await fleet.session(starts_in=timedelta(hours=1))
     await fleet.book(session, people, due_in=timedelta(seconds=-30))  # all due in this minute
     victim, _, _ = await asyncio.gather(
-        fleet.start_worker("victim"), fleet.start_worker("survivor"), fleet.start_beats()
+        fleet.start_worker("victim", **JITTER),
+        fleet.start_worker("survivor", **JITTER),
+        fleet.start_beats(),
     )
     counters = fleet.bot.counters
     client = fleet.client
@@ -60,15 +67,9 @@ async def test_a_thousand_reminders_go_once_each_within_telegrams_limit_though_a
     assert set(per_chat.values()) == {1}, {n: c for n, c in per_chat.items() if c != 1}
     assert counters.sent == BATCH  # none twice, in any chat
     assert (counters.faults_abandoned, counters.faults_injected) == (2, 2)
-    # Telegram's side: no flood refusal, and never more than its 30 a second in any one second.
-    # The limiter's budget of 25 holds for the slots it grants (tests/integration/redis); what
-    # arrives here is those slots plus each request's delay on the way, and on a loaded machine
-    # that spread outgrows the 25 ms the limiter allows for (26 in one second at CI's load): the
-    # budget's margin below Telegram's limit is there to absorb it.
-    telegram_per_second = fleet.emulator.emulator.world.config.global_rate
+    # Telegram's side: no flood refusal, never more than the budget in any one second.
     assert counters.rejected_429 == 0
-    assert BUDGET < telegram_per_second == 30
-    assert counters.max_sends_per_second <= telegram_per_second, counters.max_sends_per_second
+    assert counters.max_sends_per_second <= BUDGET, counters.max_sends_per_second
     # Sent by the workers on their own: bulk sends to Telegram, held to the global rate.
     assert (counters.bulk_sends, counters.reply_sends) == (BATCH, 0)
     statuses = await fleet.storage.db.reminders.distinct("status")
