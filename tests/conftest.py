@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from pymongo import MongoClient
 
 from devcluster.redis import RedisClusterServer, StandaloneRedisServer
@@ -94,11 +95,21 @@ def clean_redis_cluster(redis_cluster: RedisClusterServer) -> RedisClusterServer
 
 
 @pytest.fixture(scope="session")
-def broker_redis(devcluster_run_dir: Path) -> Iterator[StandaloneRedisServer]:
-    """The standalone Redis that Celery uses as its broker; `.url` for Celery."""
+def broker_redis_server(devcluster_run_dir: Path) -> Iterator[StandaloneRedisServer]:
     server = StandaloneRedisServer(devcluster_run_dir / "broker").start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def broker_redis(broker_redis_server: StandaloneRedisServer) -> StandaloneRedisServer:
+    """The standalone Redis that Celery uses as its broker (`.url` for Celery), emptied before
+    the test: a message another test left on a queue (a bare string, a task for a database
+    that is gone) would otherwise reach this test's workers, and a worker exits on a message
+    that is not JSON."""
+    with redis.Redis.from_url(broker_redis_server.url) as connection:
+        connection.flushdb()
+    return broker_redis_server
 
 
 @pytest.fixture

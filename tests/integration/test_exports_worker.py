@@ -85,7 +85,6 @@ async def test_a_worker_on_queue_reports_builds_the_export_and_sends_it(
             )
         )
     broker = redis.Redis.from_url(broker_redis.url)
-    broker.flushdb()
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
     env = {
         "PYTHONPATH": str(ROOT),

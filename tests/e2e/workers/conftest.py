@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from bot.bootstrap import Storage, build_services, build_storage
 from bot.domain.catalog import Complex, District, GeoPoint, Sport
@@ -215,7 +214,6 @@ async def fleet(
     clean_redis_cluster: RedisClusterServer,
     broker_redis: StandaloneRedisServer,
 ) -> AsyncIterator[Fleet]:
-    redis.Redis.from_url(broker_redis.url).flushdb()
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
     storage = build_storage(mongo_url, mongo_db_name, app_name="e2e-workers")
     await migrate(storage.db)

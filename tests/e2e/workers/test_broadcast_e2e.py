@@ -25,7 +25,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
 
 from bot.bootstrap import Storage, build_services, build_storage
 from bot.domain.broadcasts import Audience, AudienceKind, BroadcastState
@@ -100,7 +99,6 @@ async def rig(
     clean_redis_cluster: RedisClusterServer,
     broker_redis: StandaloneRedisServer,
 ) -> AsyncIterator[Rig]:
-    redis.Redis.from_url(broker_redis.url).flushdb()
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
     storage = build_storage(mongo_url, mongo_db_name, app_name="e2e-broadcast")
     await migrate(storage.db)

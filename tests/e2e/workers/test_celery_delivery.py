@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 
 from bot.bootstrap import Services, Storage, build_services, build_storage
 from bot.domain.applications import ApplicationStatus
@@ -63,7 +62,6 @@ async def test_worker_and_beat_deliver_notices_offers_and_reminders(
     tmp_path: Path,
 ) -> None:
     storage, services = backend
-    redis.Redis.from_url(broker_redis.url).flushdb()
     client = bot_stack.client
     anna = await new_person(client, "Анна")
     boris = await new_person(client, "Борис")

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from celery import Celery
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -94,7 +93,6 @@ async def test_a_worker_on_the_backups_queue_backs_up_and_exports_the_time(
 ) -> None:
     directory = tmp_path / "backups"
     earlier = await backups.create(directory, RETENTION)  # as the CLI would have, at NOW
-    redis.Redis.from_url(broker_redis.url).flushdb()
     token = f"{secrets.randbelow(9 * 10**9) + 10**9}:{secrets.token_urlsafe(30)}"
     metrics_port = free_port()
     env = {

@@ -117,7 +117,6 @@ def test_the_zone_survives_the_brokers_json() -> None:
 @pytest.fixture
 def broker(broker_redis: StandaloneRedisServer) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(broker_redis.url)
-    client.flushdb()
     yield client
     client.close()
 

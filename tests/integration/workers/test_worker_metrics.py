@@ -33,7 +33,6 @@ def test_queue_lengths_come_from_the_broker_at_each_scrape(
     broker_redis: StandaloneRedisServer,
 ) -> None:
     broker = redis.Redis.from_url(broker_redis.url)
-    broker.flushdb()
     broker.rpush("reminders", "a", "b", "c")
     broker.rpush("reminders\x06\x169", "urgent")  # kombu's list for priority 9 of that queue
     broker.rpush("backups", "nightly")
