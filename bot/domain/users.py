@@ -41,10 +41,19 @@ class User:
     managed_complexes: frozenset[str] = field(default_factory=frozenset)
     notifications: NotificationPreferences = field(default_factory=NotificationPreferences)
     deleted_at: datetime | None = None
+    # When /start first asked this person's name (cleared with their data): registration's
+    # progress is then in this record, not only in the dialog state, which a Redis failover can
+    # lose (bot.telegram.dialog.resumed).
+    registration_started_at: datetime | None = None
 
     @property
     def is_registered(self) -> bool:
         return self.registered_at is not None and self.deleted_at is None
+
+    @property
+    def is_registering(self) -> bool:
+        """Asked to register by /start and not registered since."""
+        return self.registration_started_at is not None and not self.is_registered
 
     @property
     def is_staff(self) -> bool:
@@ -73,6 +82,7 @@ class User:
             role=None,
             managed_complexes=frozenset(),
             deleted_at=at,
+            registration_started_at=None,
         )
 
 

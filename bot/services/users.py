@@ -96,6 +96,26 @@ class UserService:
             user = replace(user, unreachable=False)
         return user
 
+    async def begin_registration(self, actor: Actor) -> User:
+        """Record that /start asked this person to register (written once, not on every
+        /start); a registered user is returned as they are."""
+        user = await self._acting(actor)
+        if user.is_registered or user.registration_started_at is not None:
+            return user
+        updated = replace(user, registration_started_at=self._clock.now())
+        await self._users.save_changes(user, updated)
+        return updated
+
+    async def abandon_registration(self, actor: Actor) -> User:
+        """Consent refused: the person stays a guest, and their typing no longer resumes
+        registration (until the next /start)."""
+        user = await self._acting(actor)
+        if user.registration_started_at is None:
+            return user
+        updated = replace(user, registration_started_at=None)
+        await self._users.save_changes(user, updated)
+        return updated
+
     async def set_name(self, actor: Actor, raw_name: str) -> User:
         user = await self._acting(actor)
         updated = replace(user, name=validate_name(raw_name))

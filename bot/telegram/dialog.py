@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.domain.users import User
 from bot.services.ports.ephemeral import DialogState, DialogStateConflict, DialogStateStore
 
 IDLE = ""
@@ -74,6 +75,25 @@ Change = Callable[[DialogState], tuple[str, Data]]
 async def load(store: DialogStateStore, chat_id: int, user_id: int) -> DialogState:
     found = await store.get(chat_id, user_id)
     return found if found is not None else DialogState(step=IDLE, data={}, version=0)
+
+
+def resumed(state: DialogState, user: User) -> DialogState:
+    """The state an input is handled in: registration's step, read from the user's record, when
+    the dialog is idle while they are registering.
+
+    Redis replicates asynchronously, so a master that fails just after a write may take it along
+    (its replica is promoted without it): /start's step, say, and the name typed next would then
+    be an unknown input. The record, in MongoDB, says where registration stands instead.
+    """
+    if state.step != IDLE or not user.is_registering:
+        return state
+    if user.name is None:
+        step = REG_NAME
+    elif user.phone is None:
+        step = REG_PHONE
+    else:
+        step = REG_CONSENT
+    return DialogState(step=step, data=state.data, version=state.version)
 
 
 async def change(store: DialogStateStore, chat_id: int, user_id: int, apply: Change) -> DialogState:

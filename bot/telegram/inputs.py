@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from telegram import Update
 
+from bot.services.ports.ephemeral import DialogState
 from bot.telegram import dialog, fallback, keyboards
 from bot.telegram.context import FokContext
 from bot.telegram.menu import main_menu_screen
@@ -35,7 +36,7 @@ def handlers(router: Router) -> Inputs:
         if message is None or message.text is None:
             return
         text = message.text
-        state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
+        state = await _current_state(update, context)
         if router.cancellable(state.step) and is_button_text(text, "button.cancel_input"):
             context.route = "inputs.cancel"
             await _cancel(update, context)
@@ -49,7 +50,7 @@ def handlers(router: Router) -> Inputs:
         await route.handler(update, context, text, state)
 
     async def on_contact(update: Update, context: FokContext) -> None:
-        state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
+        state = await _current_state(update, context)
         route = router.contact(state.step)
         if route is None:
             context.route = "inputs.unknown"
@@ -59,7 +60,7 @@ def handlers(router: Router) -> Inputs:
         await route.handler(update, context, state)
 
     async def on_location(update: Update, context: FokContext) -> None:
-        state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
+        state = await _current_state(update, context)
         route = router.location(state.step)
         if route is None:
             context.route = "inputs.unknown"
@@ -69,6 +70,11 @@ def handlers(router: Router) -> Inputs:
         await route.handler(update, context, state)
 
     return Inputs(guarded(on_text), guarded(on_contact), guarded(on_location))
+
+
+async def _current_state(update: Update, context: FokContext) -> DialogState:
+    state = await dialog.load(context.services.dialogs, chat_id(update), user_id(update))
+    return dialog.resumed(state, context.resident)
 
 
 async def _cancel(update: Update, context: FokContext) -> None:

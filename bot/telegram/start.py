@@ -25,6 +25,7 @@ async def _start(update: Update, context: FokContext) -> None:
         await dialog.leave(store, chat_id(update), user_id(update))
         await send(update, context, main_menu_screen(context, user))
         return
+    user = await context.services.users.begin_registration(user)
     await dialog.enter(store, chat_id(update), user_id(update), dialog.REG_NAME)
     await send(
         update,
@@ -38,10 +39,18 @@ start_command = guarded(_start)
 
 async def on_name(update: Update, context: FokContext, text: str, _: DialogState) -> None:
     language = context.language
+    resident = context.resident
+    if resident.name is not None and is_button_text(text, "button.skip"):
+        # The phone step's «Пропустить», met at the name step: the step had been lost.
+        await _ask_consent(update, context, t(language, "start.phone_skipped"))
+        return
     try:
-        user = await context.services.users.set_name(context.resident, text)
+        user = await context.services.users.set_name(resident, text)
     except ValidationFailed as error:
         await send(update, context, Screen(error_text(language, error)))
+        return
+    if user.phone is not None:  # shared before the name: registration's last step is next
+        await _ask_consent(update, context, t(language, "start.nice_to_meet", name=user.name or ""))
         return
     await dialog.enter(context.services.dialogs, chat_id(update), user_id(update), dialog.REG_PHONE)
     await send(
@@ -86,7 +95,21 @@ async def on_contact(update: Update, context: FokContext, _: DialogState) -> Non
     if user is None:
         return
     language = context.language
-    await _ask_consent(update, context, t(language, "phone.saved", phone=user.phone or ""))
+    saved = t(language, "phone.saved", phone=user.phone or "")
+    if user.name is None:  # shared before the name was typed: ask for it
+        await dialog.enter(
+            context.services.dialogs, chat_id(update), user_id(update), dialog.REG_NAME
+        )
+        await send(
+            update,
+            context,
+            Screen(
+                saved + "\n\n" + t(language, "start.ask_name_after_phone"),
+                keyboards.remove_reply_keyboard(),
+            ),
+        )
+        return
+    await _ask_consent(update, context, saved)
 
 
 async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
@@ -108,6 +131,7 @@ async def consent_given(update: Update, context: FokContext, _: Callback) -> Non
 
 
 async def consent_refused(update: Update, context: FokContext, _: Callback) -> None:
+    await context.services.users.abandon_registration(context.resident)
     await dialog.leave(context.services.dialogs, chat_id(update), user_id(update))
     await show(update, context, Screen(t(context.language, "start.consent_declined")))
 
@@ -116,8 +140,10 @@ ROUTES = Routes(
     StartAction,
     {StartAction.CONSENT_GIVEN: consent_given, StartAction.CONSENT_REFUSED: consent_refused},
     steps=(
-        Step(dialog.REG_NAME, text=on_name),
+        # A contact is taken at every step of registration: its steps are Redis writes, and a
+        # failover may take the last one back (bot.telegram.dialog.resumed).
+        Step(dialog.REG_NAME, text=on_name, contact=on_contact),
         Step(dialog.REG_PHONE, text=on_phone_text, contact=on_contact),
-        Step(dialog.REG_CONSENT),  # answered by the consent buttons, not by typing
+        Step(dialog.REG_CONSENT, contact=on_contact),  # otherwise answered by its buttons
     ),
 )

@@ -45,6 +45,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "Share your phone number with the button below: applications need it. "
         "You can skip this and add it later in your profile.",
     },
+    "start.nice_to_meet": {
+        "ru": "Приятно познакомиться, <b>{name}</b>! 😊",
+        "en": "Nice to meet you, <b>{name}</b>! 😊",
+    },
+    "start.ask_name_after_phone": {
+        "ru": "Как к вам обращаться? Напишите имя.",
+        "en": "What should we call you? Type your name.",
+    },
     "start.use_buttons": {
         "ru": "Пожалуйста, воспользуйтесь кнопками ниже: «Поделиться номером» или «Пропустить».",
         "en": "Please use the buttons below: “Share my number” or “Skip”.",

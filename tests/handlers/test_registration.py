@@ -17,7 +17,9 @@ async def test_registration_with_own_phone_reaches_the_menu(harness: BotHarness)
 
     too_short = await anna.say("А")
     assert too_short.text == "❌ Введите имя от 2 до 64 символов обычным текстом."
-    assert (await harness.storage.users.get(anna.id)) == User(telegram_id=anna.id, language="ru")
+    assert (await harness.storage.users.get(anna.id)) == User(
+        telegram_id=anna.id, language="ru", registration_started_at=NOW
+    )
 
     ask_phone = await anna.say("  <b Анна   & Co ")
     assert "Приятно познакомиться, <b Анна & Co!" in ask_phone.text  # literal, not HTML
@@ -108,8 +110,10 @@ async def test_someone_elses_contact_is_refused_then_skip_and_refused_consent(
         None,
         None,
     )
-    # Consent refused: the menu still treats him as a guest.
+    # Consent refused: the menu still treats him as a guest, and what he types is not taken
+    # for a registration step.
     assert "зарегистрируйтесь: /start" in (await boris.say("/menu")).text
+    assert (await boris.say("привет")).text == t("ru", "fallback.unknown")
 
 
 async def test_registration_without_phone_says_how_to_add_it(harness: BotHarness) -> None:
@@ -151,3 +155,63 @@ async def test_an_english_speaker_registers_in_english(harness: BotHarness) -> N
     stored = await harness.storage.users.get(john.id)
     assert stored is not None
     assert stored.language == "en"
+
+
+async def test_registration_goes_on_from_the_record_when_its_dialog_step_is_lost(
+    harness: BotHarness,
+) -> None:
+    """Redis replicates asynchronously: a master failing over may lose the step just written.
+    What the person had typed is in MongoDB, and registration goes on from there."""
+    anna = harness.person("Анна")
+    await anna.say("/start")
+    await harness.dialogs.clear(anna.id, anna.id)  # the name step, lost
+    ask_phone = await anna.say("Анна")
+    assert "Приятно познакомиться, Анна!" in ask_phone.text
+    await harness.dialogs.clear(anna.id, anna.id)  # the phone step, lost
+    consent = await anna.share_contact()
+    assert f"✅ Номер сохранён: {OWN_PHONE}" in consent.text
+    assert "Вы согласны на обработку персональных данных?" in consent.text
+    await harness.dialogs.clear(anna.id, anna.id)  # the consent step, lost: its buttons still work
+    menu = await anna.press(consent, "Согласен")
+    assert menu.text.startswith("✅ Регистрация завершена!")
+    stored = await harness.storage.users.get(anna.id)
+    assert stored is not None
+    assert (stored.name, stored.phone, stored.is_registered) == ("Анна", OWN_PHONE, True)
+
+    # The phone step taken back to the name step: «Пропустить» is not a name.
+    gleb = harness.person("Глеб")
+    await gleb.say("/start")
+    await gleb.say("Глеб")
+    await harness.dialogs.clear(gleb.id, gleb.id)
+    await gleb.say("/start")  # the name step again, as an older write would leave it
+    skipped = await gleb.say("Пропустить")
+    assert "номер можно добавить позже" in skipped.text
+    stored = await harness.storage.users.get(gleb.id)
+    assert stored is not None
+    assert stored.name == "Глеб"
+
+    # A guest who never sent /start is not registering: their text is not taken for a name.
+    guest = harness.person("Гость")
+    await guest.say("/menu")
+    assert (await guest.say("Гость")).text == t("ru", "fallback.unknown")
+    stored = await harness.storage.users.get(guest.id)
+    assert stored is not None
+    assert stored.name is None
+
+
+async def test_a_phone_shared_before_the_name_asks_for_the_name_then_the_consent(
+    harness: BotHarness,
+) -> None:
+    vera = harness.person("Вера")
+    await vera.say("/start")
+    ask_name = await vera.share_contact()
+    assert f"✅ Номер сохранён: {OWN_PHONE}" in ask_name.text
+    assert t("ru", "start.ask_name_after_phone") in ask_name.text
+    consent = await vera.say("Вера")
+    assert "Приятно познакомиться, Вера!" in consent.text
+    assert "Вы согласны на обработку персональных данных?" in consent.text
+    menu = await vera.press(consent, "Согласен")
+    assert menu.text.startswith("✅ Регистрация завершена!")
+    stored = await harness.storage.users.get(vera.id)
+    assert stored is not None
+    assert (stored.name, stored.phone, stored.is_registered) == ("Вера", OWN_PHONE, True)

@@ -40,6 +40,7 @@ def user_to_doc(user: User) -> Document:
             "broadcasts": user.notifications.broadcasts,
         },
         "deleted_at": user.deleted_at,
+        "registration_started_at": user.registration_started_at,
     }
 
 
@@ -85,6 +86,7 @@ def user_from_doc(doc: Document) -> User:
             broadcasts=bool(prefs.get("broadcasts", True)),
         ),
         deleted_at=doc.get("deleted_at"),
+        registration_started_at=doc.get("registration_started_at"),
     )
 
 

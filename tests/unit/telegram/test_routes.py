@@ -423,9 +423,10 @@ def test_dialog_inputs_reach_the_feature_that_claims_the_step() -> None:
     for unclaimed in (dialog.IDLE, dialog.REG_CONSENT, dialog.NEAREST_LOCATION, "old.step"):
         assert text(unclaimed) is None  # the fallback answers
 
-    assert contact(dialog.REG_PHONE) is start.on_contact
+    for registering in (dialog.REG_NAME, dialog.REG_PHONE, dialog.REG_CONSENT):
+        assert contact(registering) is start.on_contact
     assert contact(dialog.APPLY_PHONE) is applications.on_contact
-    for other in (dialog.IDLE, dialog.PROFILE_PHONE, dialog.REG_CONSENT, dialog.REG_NAME):
+    for other in (dialog.IDLE, dialog.PROFILE_PHONE):
         assert contact(other) is profile.on_contact
 
     for step in (dialog.IDLE, dialog.NEAREST_LOCATION, dialog.APPLY_COMMENT):
