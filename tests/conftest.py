@@ -148,11 +148,9 @@ def make_secantus(tmp_path: Path) -> Iterator[Callable[..., SecantusServer]]:
         server.stop()
 
 
-# The longest modules first, among modules of as many tests: `make test` hands whole modules to
-# three xdist workers (`--dist loadfile`), the modules with the most tests first (xdist's default
-# reorder), equals in collection order; a long module handed out last would run alone at the end
-# while the others idle. Keeping this order outright (`--no-loadscope-reorder`) was slower: a
-# fresh clone at c4ae5ad ran the suite in 1,149 s, against 992-1,075 s with the reorder.
+# The longest modules first: `make test` hands whole modules to three xdist workers in this order
+# (`--dist loadfile --no-loadscope-reorder`), and a long module handed out last would run alone at
+# the end while the others idle.
 _LONG_FIRST = (
     "tests/e2e/workers/",
     "tests/e2e/chaos/",
