@@ -26,12 +26,7 @@ async def _start(update: Update, context: FokContext) -> None:
         await send(update, context, main_menu_screen(context, user))
         return
     user = await context.services.users.begin_registration(user)
-    await dialog.enter(store, chat_id(update), user_id(update), dialog.REG_NAME)
-    await send(
-        update,
-        context,
-        Screen(t(user.language, "start.greeting"), keyboards.remove_reply_keyboard()),
-    )
+    await _ask_name(update, context, t(user.language, "start.greeting"))
 
 
 start_command = guarded(_start)
@@ -97,19 +92,14 @@ async def on_contact(update: Update, context: FokContext, _: DialogState) -> Non
     language = context.language
     saved = t(language, "phone.saved", phone=user.phone or "")
     if user.name is None:  # shared before the name was typed: ask for it
-        await dialog.enter(
-            context.services.dialogs, chat_id(update), user_id(update), dialog.REG_NAME
-        )
-        await send(
-            update,
-            context,
-            Screen(
-                saved + "\n\n" + t(language, "start.ask_name_after_phone"),
-                keyboards.remove_reply_keyboard(),
-            ),
-        )
+        await _ask_name(update, context, saved + "\n\n" + t(language, "start.ask_name_after_phone"))
         return
     await _ask_consent(update, context, saved)
+
+
+async def _ask_name(update: Update, context: FokContext, text: str) -> None:
+    await dialog.enter(context.services.dialogs, chat_id(update), user_id(update), dialog.REG_NAME)
+    await send(update, context, Screen(text, keyboards.remove_reply_keyboard()))
 
 
 async def _ask_consent(update: Update, context: FokContext, note: str) -> None:
